@@ -1,0 +1,1 @@
+"""The ``fat`` command line (installed as ``fat.cli``)."""

@@ -1,0 +1,1 @@
+"""Data: the 21-object catalog (``catalog.json``) and the recipes of the procedural stand-ins."""

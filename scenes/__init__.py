@@ -1,0 +1,1 @@
+"""Data: the three FAT environments, five locations each."""
