@@ -9,6 +9,7 @@ import click
 from fat import __version__
 from fat.errors import FatError
 
+from .generate import generate_cmd
 from .objects import objects_cmd
 
 
@@ -22,6 +23,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 cli.add_command(objects_cmd)
+cli.add_command(generate_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -39,3 +39,11 @@ def ycb_dir() -> Path:
     if not (YCB / "011_banana" / "textured.obj").is_file():
         pytest.skip(f"no real YCB models at {YCB} (set FAT_SHARED to the shared folder)")
     return YCB
+
+
+def pytest_configure(config):
+    # Keep built assets and textures out of the user's cache; reuse them within the run.
+    if "FAT_CACHE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["FAT_CACHE_DIR"] = tempfile.mkdtemp(prefix="fat-test-cache-")

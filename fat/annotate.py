@@ -1,0 +1,97 @@
+"""From object poses and a rendered instance map to FAT annotations of one view.
+
+* Listed objects: those whose cuboid meets the view frustum (a conservative test: an object is left
+  out only when all 8 cuboid corners lie outside one frustum plane), in spawn order, fully occluded
+  ones included. An object with a cuboid corner behind the camera is left out (FAT cannot hold its
+  projection).
+* ``bounding_box``: min and max of the projected vertices of the object's convex collision parts,
+  not clamped to the image (as NDDS did).
+* ``visibility``: the fraction of the object's silhouette that is not hidden. The silhouette is the
+  union of its convex parts projected into the image (the part outside the image does not count);
+  it is eroded by :data:`EDGE_PX` pixels so that edge pixels, where two rasterisers may disagree,
+  do not count either. A silhouette pixel is hidden when the rendered instance there is not the
+  object. An object alone in view has visibility 1; fully hidden, 0.
+* Segmentation: each visible pixel of a listed object gets its class id; instance map: 1 + the
+  object's index in the view's ``objects`` list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .annotations import ObjectAnnotation, ViewAnnotation, annotate_object
+from .geometry import Intrinsics, cuboid_corners, invert_pose, matrix_to_quat, transform_points
+
+EDGE_PX = 2
+MIN_Z = 1e-3
+
+
+@dataclass
+class SceneObject:
+    class_name: str  # as written in the JSON (mixed folders: FAT spelling)
+    segmentation_id: int  # 255 in single folders
+    dimensions: np.ndarray
+    parts: tuple[np.ndarray, ...]  # convex collision parts, object frame
+    pose: np.ndarray  # 4x4 world
+
+
+def in_frustum(corners_cam: np.ndarray, K: Intrinsics) -> bool:
+    """False only when all corners are outside one plane of the (infinite) view frustum."""
+    x, y, z = corners_cam.T
+    if np.all(z <= 0):
+        return False
+    u0, u1 = (0 - K.cx) / K.fx, (K.width - K.cx) / K.fx
+    v0, v1 = (0 - K.cy) / K.fy, (K.height - K.cy) / K.fy
+    return not (np.all(x < u0 * z) or np.all(x > u1 * z) or np.all(y < v0 * z) or np.all(y > v1 * z))
+
+
+def silhouette(parts_cam: list[np.ndarray], K: Intrinsics) -> np.ndarray:
+    """Boolean mask of the union of the projected convex parts (pixel centres at i + 0.5)."""
+    mask = np.zeros((K.height, K.width), np.uint8)
+    for p in parts_cam:
+        uv = K.project(np.column_stack([p[:, :2], np.maximum(p[:, 2], MIN_Z)]))
+        pts = np.round((uv - 0.5) * 16).astype(np.int64)
+        pts = np.clip(pts, -(1 << 26), 1 << 26).astype(np.int32)
+        hull = cv2.convexHull(pts.reshape(-1, 1, 2))
+        cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(bool)
+
+
+def visibility(sil: np.ndarray, seen: np.ndarray) -> float:
+    """Unhidden fraction of the eroded silhouette (the plain one when erosion leaves nothing)."""
+    if EDGE_PX > 0:
+        core = cv2.erode(sil.astype(np.uint8), np.ones((2 * EDGE_PX + 1,) * 2, np.uint8)).astype(bool)
+        if core.sum() >= 4:
+            sil = core
+    n = int(sil.sum())
+    if n == 0:
+        return 0.0
+    return float((seen & sil).sum()) / n
+
+
+def annotate_view(
+    objects: list[SceneObject], T_world_cam: np.ndarray, K: Intrinsics, instance_render: np.ndarray
+) -> tuple[ViewAnnotation, np.ndarray, np.ndarray]:
+    """The view's annotation, its class segmentation (uint8) and instance map (uint16)."""
+    T_cam_world = invert_pose(T_world_cam)
+    listed: list[ObjectAnnotation] = []
+    seg = np.zeros(instance_render.shape, np.uint8)
+    inst = np.zeros(instance_render.shape, np.uint16)
+    for k, o in enumerate(objects):
+        T = T_cam_world @ o.pose
+        corners = transform_points(T, cuboid_corners(o.dimensions))
+        if not in_frustum(corners, K) or np.any(corners[:, 2] <= MIN_Z):
+            continue
+        parts = [transform_points(T, p) for p in o.parts]
+        hull_uv = K.project(np.concatenate(parts))
+        bbox = np.r_[hull_uv.min(0), hull_uv.max(0)]
+        seen = instance_render == k + 1
+        vis = visibility(silhouette(parts, K), seen)
+        listed.append(annotate_object(o.class_name, T, o.dimensions, K, bbox, vis))
+        seg[seen] = o.segmentation_id
+        inst[seen] = len(listed)
+    view = ViewAnnotation(T_world_cam[:3, 3].copy(), matrix_to_quat(T_world_cam[:3, :3]), listed)
+    return view, seg, inst

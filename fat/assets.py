@@ -1,0 +1,336 @@
+"""Object assets: the meshes PyBullet loads and the annotator projects, built once and cached.
+
+Every asset is a folder in the cache, whatever its source:
+
+```
+<cache>/assets/<key>/<object name>/
+    visual.obj  visual.mtl  texture.png   render mesh in the FAT-aligned frame (metres), textured
+    collision.obj                         convex parts (one "o" block each): PyBullet's compound shape
+    parts.npz                             the same parts' vertices, for 2D boxes and silhouettes
+```
+
+Sources: the procedural stand-ins (``objects/standins.py``), or a folder of real YCB models in the
+official ``<dir>/<name>/google_16k/textured.obj`` layout or the flat ``<dir>/<name>/textured.obj``
+layout (with ``texture_map.*``, optional ``textured_vhacd.stl`` / ``model.urdf`` collision mesh).
+Real meshes are moved into the FAT frame by the catalog's ``fixed_model_transform``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import catalog
+from .catalog import ObjectInfo
+from .errors import ConfigError
+from .meshes import Mesh, concatenate, convex_hull, load_mesh, split_closed_parts, write_mtl, write_obj
+
+ASSET_VERSION = "1"
+#: Largest texture side kept for real YCB models (their scans carry 4096 px textures).
+DEFAULT_TEXTURE_SIZE = 1024
+#: Largest difference (metres) allowed between a real mesh's box and the FAT cuboid.
+ALIGN_TOLERANCE = 0.002
+
+
+@dataclass(frozen=True)
+class ObjectAsset:
+    info: ObjectInfo
+    folder: Path
+    parts: tuple[np.ndarray, ...]  # convex parts' vertices, FAT frame, metres
+    source: str  # "standin" or the mesh file
+
+    @property
+    def visual(self) -> Path:
+        return self.folder / "visual.obj"
+
+    @property
+    def collision(self) -> Path:
+        return self.folder / "collision.obj"
+
+    @property
+    def hull_points(self) -> np.ndarray:
+        return np.concatenate(self.parts)
+
+
+def cache_dir() -> Path:
+    """``$FAT_CACHE_DIR``, else ``$XDG_CACHE_HOME/fat``, else ``~/.cache/fat``."""
+    if os.environ.get("FAT_CACHE_DIR"):
+        return Path(os.environ["FAT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fat"
+
+
+# ----------------------------------------------------------------------------- stand-ins
+def _palette_texture(names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A texture of 16x16 swatches (with a faint grain) and the UV of each swatch's centre."""
+    from fat.objects.standins import PALETTE
+
+    cols = 8
+    rows = (len(names) + cols - 1) // cols
+    img = np.zeros((rows * 16, cols * 16, 3), np.uint8)
+    rng = np.random.default_rng(12345)
+    uv = {}
+    for i, n in enumerate(names):
+        r, c = divmod(i, cols)
+        sw = np.clip(np.array(PALETTE[n], float) + rng.normal(0, 4, (16, 16, 1)), 0, 255)
+        img[r * 16 : (r + 1) * 16, c * 16 : (c + 1) * 16] = sw.astype(np.uint8)
+        uv[n] = np.array([(c * 16 + 8) / img.shape[1], 1 - (r * 16 + 8) / img.shape[0]])
+    return img, uv
+
+
+def _fit_to_cuboid(parts: list[Mesh], dims: np.ndarray) -> list[Mesh]:
+    """Scale and move all parts together so that their bounding box is exactly ``dims``, centred."""
+    v = np.concatenate([m.vertices for m in parts])
+    lo, hi = v.min(0), v.max(0)
+    scale = dims / (hi - lo)
+    centre = (hi + lo) / 2
+    out = []
+    for m in parts:
+        n = None if m.normals is None else m.normals / scale
+        if n is not None:
+            n = n / np.linalg.norm(n, axis=1, keepdims=True)
+        out.append(Mesh((m.vertices - centre) * scale, m.faces, m.uvs, n))
+    return out
+
+
+def _build_standin(info: ObjectInfo, folder: Path) -> None:
+    from fat.objects.standins import RECIPES
+
+    recipe = RECIPES[info.name]()
+    meshes = _fit_to_cuboid([m for m, _ in recipe], info.dimensions)
+    names = sorted({c for _, c in recipe})
+    texture, uv = _palette_texture(names)
+    visual = [Mesh(m.vertices, m.faces, np.tile(uv[c], (len(m.vertices), 1)), m.normals)
+              for m, (_, c) in zip(meshes, recipe)]
+    cv2.imwrite(str(folder / "texture.png"), cv2.cvtColor(texture, cv2.COLOR_RGB2BGR))
+    write_mtl(folder / "visual.mtl", "texture.png")
+    write_obj(folder / "visual.obj", [concatenate(visual)], mtl="visual.mtl")
+    hulls = [convex_hull(m.vertices) for m in meshes]
+    write_obj(folder / "collision.obj", hulls)
+    np.savez(folder / "parts.npz", *[h.vertices for h in hulls])
+
+
+# ----------------------------------------------------------------------------- real YCB models
+@dataclass(frozen=True)
+class YcbSource:
+    mesh: Path
+    texture: Path | None
+    collision: Path | None
+
+
+def find_ycb(root: Path, info: ObjectInfo) -> YcbSource | None:
+    """Locate one object's files in a YCB folder (official google_16k or flat layout)."""
+    for folder in (root / info.name / "google_16k", root / info.name):
+        mesh = folder / "textured.obj"
+        if mesh.is_file():
+            return YcbSource(mesh, _texture_of(mesh), _collision_of(folder))
+    return None
+
+
+def _texture_of(obj: Path) -> Path | None:
+    text = obj.read_text(errors="replace")
+    m = re.search(r"^mtllib\s+(.+?)\s*$", text, re.M)
+    if m and (obj.parent / m.group(1)).is_file():
+        t = re.search(r"^\s*map_Kd\s+(.+?)\s*$", (obj.parent / m.group(1)).read_text(errors="replace"), re.M)
+        if t and (obj.parent / t.group(1)).is_file():
+            return obj.parent / t.group(1)
+    for name in ("texture_map.png", "texture_map.jpg"):
+        if (obj.parent / name).is_file():
+            return obj.parent / name
+    return None
+
+
+def _collision_of(folder: Path) -> Path | None:
+    urdf = folder / "model.urdf"
+    if urdf.is_file():
+        try:
+            for collision in ET.parse(urdf).getroot().iter("collision"):
+                for mesh in collision.iter("mesh"):
+                    fn = mesh.get("filename", "")
+                    if fn and (folder / fn).is_file():
+                        return folder / fn
+        except ET.ParseError as e:
+            raise ConfigError(f"{urdf}: not valid XML: {e}") from None
+    for name in ("textured_vhacd.stl", "textured_vhacd.obj", "collision.obj"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _rot_y(a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+
+
+def align_to_fat(info: ObjectInfo, vertices: np.ndarray) -> tuple[np.ndarray, str]:
+    """The 4x4 transform from a YCB mesh (metres) into the FAT frame, and a note.
+
+    First ``fixed_model_transform``. If the result's bounding box is not the FAT cuboid (the current
+    036_wood_block scan is already axis-aligned and needs about 12.55 degrees more), search the
+    rotation about the aligned y axis that makes it so and recentre on the box. A mesh that still
+    does not match within 2 mm is refused.
+    """
+    T = info.model_transform.copy()
+    p = vertices @ T[:3, :3].T + T[:3, 3]
+    err = np.abs((p.max(0) - p.min(0)) - info.dimensions).max()
+    if err <= ALIGN_TOLERANCE:
+        return T, "fixed_model_transform"
+
+    def mismatch(a):
+        q = p @ _rot_y(a).T
+        return np.abs((q.max(0) - q.min(0)) - info.dimensions).sum()
+
+    grid = np.radians(np.arange(-45.0, 45.0, 0.25))
+    a = grid[int(np.argmin([mismatch(x) for x in grid]))]
+    lo, hi = a - math.radians(0.25), a + math.radians(0.25)
+    for _ in range(40):  # golden-section refinement
+        m1, m2 = lo + (hi - lo) * 0.382, lo + (hi - lo) * 0.618
+        lo, hi = (lo, m2) if mismatch(m1) < mismatch(m2) else (m1, hi)
+    a = (lo + hi) / 2
+    R = _rot_y(a)
+    q = p @ R.T
+    centre = (q.max(0) + q.min(0)) / 2
+    err2 = np.abs((q.max(0) - q.min(0)) - info.dimensions).max()
+    if err2 > ALIGN_TOLERANCE:
+        raise ConfigError(
+            f"{info.name}: mesh does not fit the FAT cuboid {np.round(info.dimensions * 100, 2).tolist()} cm "
+            f"(off by {err * 100:.2f} cm after fixed_model_transform, {err2 * 100:.2f} cm at best); is it a YCB google_16k scan?"
+        )
+    A = np.eye(4)
+    A[:3, :3] = R
+    A[:3, 3] = -centre
+    return A @ T, f"fixed_model_transform + {math.degrees(a):.2f} deg about y"
+
+
+def _build_ycb(info: ObjectInfo, src: YcbSource, folder: Path, texture_size: int) -> str:
+    try:
+        mesh = load_mesh(src.mesh)
+    except Exception as e:  # trimesh raises many kinds
+        raise ConfigError(f"{src.mesh}: cannot read the mesh: {e}") from None
+    if len(mesh.faces) == 0:
+        raise ConfigError(f"{src.mesh}: the mesh has no triangles")
+    T, note = align_to_fat(info, mesh.vertices)
+    visual = Mesh(mesh.vertices, mesh.faces, mesh.uvs).transformed(T).with_vertex_normals()
+    if src.texture is not None and visual.uvs is not None:
+        img = cv2.imread(str(src.texture), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ConfigError(f"{src.texture}: cannot read the texture")
+        s = max(img.shape[:2])
+        if s > texture_size:
+            f = texture_size / s
+            img = cv2.resize(img, (round(img.shape[1] * f), round(img.shape[0] * f)), interpolation=cv2.INTER_AREA)
+    else:
+        img = np.full((4, 4, 3), 180, np.uint8)
+        visual = Mesh(visual.vertices, visual.faces, np.full((len(visual.vertices), 2), 0.5), visual.normals)
+    cv2.imwrite(str(folder / "texture.png"), img)
+    write_mtl(folder / "visual.mtl", "texture.png")
+    write_obj(folder / "visual.obj", [visual], mtl="visual.mtl")
+    if src.collision is not None:
+        try:
+            raw = load_mesh(src.collision)
+        except Exception as e:
+            raise ConfigError(f"{src.collision}: cannot read the collision mesh: {e}") from None
+        parts = [convex_hull(m.transformed(T).vertices) for m in split_closed_parts(raw)]
+    else:
+        parts = [convex_hull(visual.vertices)]
+    write_obj(folder / "collision.obj", parts)
+    np.savez(folder / "parts.npz", *[p.vertices for p in parts])
+    return note
+
+
+# ----------------------------------------------------------------------------- cache
+def _load(info: ObjectInfo, folder: Path, source: str) -> ObjectAsset:
+    with np.load(folder / "parts.npz") as z:
+        parts = tuple(z[k] for k in sorted(z.files, key=lambda s: int(s.split("_")[1])))
+    return ObjectAsset(info, folder, parts, source)
+
+
+def _cached(key: str, info: ObjectInfo, build, source: str) -> ObjectAsset:
+    final = cache_dir() / "assets" / key / info.name
+    if not (final / "parts.npz").is_file():
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{info.name}.", dir=final.parent))
+        try:
+            build(tmp)
+            try:
+                os.replace(tmp, final)
+            except OSError:  # built meanwhile by another process
+                pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return _load(info, final, source)
+
+
+def _source_hash() -> str:
+    from fat.objects import standins
+    from fat import meshes
+
+    h = hashlib.sha256(ASSET_VERSION.encode())
+    for mod in (standins, meshes):
+        h.update(Path(mod.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def standin_assets(objects: list[ObjectInfo]) -> dict[str, ObjectAsset]:
+    """The procedural stand-ins of ``objects``, built on first use."""
+    key = "standin-" + _source_hash()
+    return {o.name: _cached(key, o, lambda d, o=o: _build_standin(o, d), "standin") for o in objects}
+
+
+def check_ycb_folder(root: Path, objects: list[ObjectInfo]) -> dict[str, YcbSource]:
+    """Find every object's files in ``root``; one clear error when a folder or mesh is missing."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise ConfigError(f"--objects {root}: not a folder")
+    found, missing = {}, []
+    for o in objects:
+        src = find_ycb(root, o)
+        if src is None:
+            missing.append(o.name)
+        else:
+            found[o.name] = src
+    if missing:
+        raise ConfigError(
+            f"--objects {root}: no textured.obj for {', '.join(missing)} "
+            f"(expected {root}/<name>/google_16k/textured.obj or {root}/<name>/textured.obj)"
+        )
+    return found
+
+
+def ycb_assets(root: Path, objects: list[ObjectInfo], texture_size: int = DEFAULT_TEXTURE_SIZE) -> dict[str, ObjectAsset]:
+    """Real YCB models from ``root`` for ``objects``, converted once and cached."""
+    sources = check_ycb_folder(root, objects)
+    out = {}
+    for o in objects:
+        src = sources[o.name]
+        h = hashlib.sha256(f"{ASSET_VERSION}|{texture_size}".encode())
+        for p in (src.mesh, src.texture, src.collision):
+            if p is not None:
+                st = p.stat()
+                h.update(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+        h.update(_source_hash().encode())
+        key = "ycb-" + h.hexdigest()[:16]
+        out[o.name] = _cached(key, o, lambda d, o=o, s=src: _build_ycb(o, s, d, texture_size), str(src.mesh))
+    return out
+
+
+def load_assets(objects: list[ObjectInfo], ycb_dir: Path | None = None, texture_size: int = DEFAULT_TEXTURE_SIZE) -> dict[str, ObjectAsset]:
+    if ycb_dir is None:
+        return standin_assets(objects)
+    return ycb_assets(Path(ycb_dir), objects, texture_size)
+
+
+def asset_info(assets: dict[str, ObjectAsset]) -> str:
+    return json.dumps({k: v.source for k, v in assets.items()})

@@ -1,0 +1,284 @@
+"""Triangle meshes: convex primitives for the stand-ins, OBJ writing, YCB mesh reading.
+
+A :class:`Mesh` holds vertices (metres), triangles, per-vertex UVs and normals. Shapes are built as
+unions of convex :class:`Part` s, which serve both as the visual mesh and as PyBullet's compound
+collision shape, and whose hull vertices give FAT's 2D bounding box.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Mesh:
+    vertices: np.ndarray  # (N, 3) float64
+    faces: np.ndarray  # (M, 3) int, counter-clockwise seen from outside
+    uvs: np.ndarray | None = None  # (N, 2)
+    normals: np.ndarray | None = None  # (N, 3)
+
+    def transformed(self, T: np.ndarray) -> "Mesh":
+        v = self.vertices @ T[:3, :3].T + T[:3, 3]
+        n = None if self.normals is None else _unit(self.normals @ np.linalg.inv(T[:3, :3]))
+        return Mesh(v, self.faces.copy(), None if self.uvs is None else self.uvs.copy(), n)
+
+    def with_vertex_normals(self) -> "Mesh":
+        """Area-weighted vertex normals (vertices shared by faces are smoothed)."""
+        v, f = self.vertices, self.faces
+        fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+        n = np.zeros_like(v)
+        for k in range(3):
+            np.add.at(n, f[:, k], fn)
+        return Mesh(v, f, self.uvs, _unit(n))
+
+
+def _unit(n: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(n, axis=-1, keepdims=True)
+    return n / np.where(norm > 0, norm, 1.0)
+
+
+def concatenate(meshes: list[Mesh]) -> Mesh:
+    offsets = np.cumsum([0] + [len(m.vertices) for m in meshes[:-1]])
+    has_uv = all(m.uvs is not None for m in meshes)
+    has_n = all(m.normals is not None for m in meshes)
+    return Mesh(
+        np.concatenate([m.vertices for m in meshes]),
+        np.concatenate([m.faces + o for m, o in zip(meshes, offsets)]),
+        np.concatenate([m.uvs for m in meshes]) if has_uv else None,
+        np.concatenate([m.normals for m in meshes]) if has_n else None,
+    )
+
+
+# ----------------------------------------------------------------------------- convex primitives
+def box(size, center=(0.0, 0.0, 0.0)) -> Mesh:
+    """Axis-aligned box with flat normals (4 vertices per side)."""
+    h = np.asarray(size, dtype=np.float64) / 2
+    verts, faces, normals = [], [], []
+    for axis in range(3):
+        for sign in (-1.0, 1.0):
+            n = np.zeros(3)
+            n[axis] = sign
+            u, w = [a for a in range(3) if a != axis]
+            corners = []
+            for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+                p = np.zeros(3)
+                p[axis], p[u], p[w] = sign * h[axis], a * h[u], b * h[w]
+                corners.append(p)
+            base = len(verts)
+            verts += corners
+            normals += [n] * 4
+            tri = [(0, 1, 2), (0, 2, 3)]
+            if np.dot(np.cross(corners[1] - corners[0], corners[2] - corners[0]), n) < 0:
+                tri = [(0, 2, 1), (0, 3, 2)]
+            faces += [(base + i, base + j, base + k) for i, j, k in tri]
+    return Mesh(np.array(verts) + np.asarray(center, dtype=np.float64), np.array(faces), None, np.array(normals))
+
+
+def lathe(profile, segments: int = 32, axis: int = 1, center=(0.0, 0.0, 0.0), scale_xz=(1.0, 1.0)) -> Mesh:
+    """Solid of revolution about ``axis`` from a profile [(height, radius), ...] (bottom to top,
+    radius 0 allowed at the ends); convex when the profile is concave-down. Smooth side normals,
+    flat caps. ``scale_xz`` makes an elliptic cross-section."""
+    prof = np.asarray(profile, dtype=np.float64)
+    ang = np.linspace(0, 2 * np.pi, segments, endpoint=False)
+    c, s = np.cos(ang) * scale_xz[0], np.sin(ang) * scale_xz[1]
+    verts, normals, faces = [], [], []
+
+    def ring(h, r, n_h=None):
+        pts = np.zeros((segments, 3))
+        pts[:, 0], pts[:, 1], pts[:, 2] = r * c, h, r * s
+        return pts
+
+    # sides
+    rings = [ring(h, r) for h, r in prof]
+    side_n = []
+    for i, (h, r) in enumerate(prof):
+        j0, j1 = max(i - 1, 0), min(i + 1, len(prof) - 1)
+        dh, dr = prof[j1, 0] - prof[j0, 0], prof[j1, 1] - prof[j0, 1]
+        nn = np.zeros((segments, 3))
+        nn[:, 0], nn[:, 1], nn[:, 2] = c * dh, -dr, s * dh
+        side_n.append(_unit(nn))
+    for i in range(len(prof)):
+        verts.append(rings[i])
+        normals.append(side_n[i])
+    for i in range(len(prof) - 1):
+        for k in range(segments):
+            a, b = i * segments + k, i * segments + (k + 1) % segments
+            a2, b2 = a + segments, b + segments
+            faces += [(a, a2, b), (b, a2, b2)]
+    nv = len(prof) * segments
+    # caps
+    for end, sign in ((0, -1.0), (len(prof) - 1, 1.0)):
+        h, r = prof[end]
+        if r <= 0:
+            continue
+        center_idx = nv
+        cap = np.vstack([[0.0, h, 0.0], ring(h, r)])
+        verts.append(cap)
+        normals.append(np.tile([0.0, sign, 0.0], (segments + 1, 1)))
+        for k in range(segments):
+            a, b = center_idx + 1 + k, center_idx + 1 + (k + 1) % segments
+            faces.append((center_idx, b, a) if sign > 0 else (center_idx, a, b))
+        nv += segments + 1
+    v = np.vstack(verts)
+    n = np.vstack(normals)
+    f = np.array(faces)
+    m = Mesh(v, f, None, n)
+    m = _fix_winding(m)
+    perm = {0: [1, 0, 2], 1: [0, 1, 2], 2: [0, 2, 1]}[axis]
+    m = Mesh(m.vertices[:, perm], m.faces if axis == 1 else m.faces[:, ::-1], None, m.normals[:, perm])
+    m.vertices = m.vertices + np.asarray(center, dtype=np.float64)
+    return m
+
+
+def cylinder(radius: float, height: float, axis: int = 1, center=(0.0, 0.0, 0.0), segments: int = 32,
+             scale_xz=(1.0, 1.0), top_radius: float | None = None) -> Mesh:
+    r2 = radius if top_radius is None else top_radius
+    return lathe([(-height / 2, radius), (height / 2, r2)], segments, axis, center, scale_xz)
+
+
+def ellipsoid(radii, center=(0.0, 0.0, 0.0), rings: int = 10, segments: int = 20) -> Mesh:
+    t = np.linspace(-np.pi / 2, np.pi / 2, rings + 1)
+    m = lathe(list(zip(np.sin(t), np.cos(t))), segments, 1)
+    v = m.vertices * np.asarray(radii, dtype=np.float64)
+    n = _unit(m.normals / np.asarray(radii, dtype=np.float64))
+    return Mesh(v + np.asarray(center, dtype=np.float64), m.faces, None, n)
+
+
+def _fix_winding(m: Mesh) -> Mesh:
+    """Orient every face so that its geometric normal agrees with its vertex normals."""
+    v, f = m.vertices, m.faces.copy()
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    ref = m.normals[f].sum(axis=1)
+    flip = (fn * ref).sum(axis=1) < 0
+    f[flip] = f[flip][:, ::-1]
+    return Mesh(v, f, m.uvs, m.normals)
+
+
+def convex_hull(points: np.ndarray) -> Mesh:
+    """Convex hull as a closed mesh with outward faces and flat-ish normals."""
+    from scipy.spatial import ConvexHull
+
+    pts = np.asarray(points, dtype=np.float64)
+    hull = ConvexHull(pts)
+    used = np.unique(hull.simplices)
+    remap = -np.ones(len(pts), dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    v = pts[used]
+    f = remap[hull.simplices]
+    centre = v.mean(0)
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    out = ((v[f].mean(1) - centre) * fn).sum(1) < 0
+    f[out] = f[out][:, ::-1]
+    return Mesh(v, f).with_vertex_normals()
+
+
+# ----------------------------------------------------------------------------- files
+def write_obj(path: Path, parts: list[Mesh], mtl: str | None = None, names: list[str] | None = None) -> None:
+    """Write meshes to an OBJ; one ``o`` block per mesh (PyBullet makes a compound of their hulls)."""
+    lines = ["# written by fat"]
+    if mtl:
+        lines.append(f"mtllib {mtl}")
+    base = 1
+    for i, m in enumerate(parts):
+        lines.append(f"o {names[i] if names else f'part{i}'}")
+        if mtl:
+            lines.append("usemtl material0")
+        lines += [f"v {x:.7f} {y:.7f} {z:.7f}" for x, y, z in m.vertices]
+        if m.uvs is not None:
+            lines += [f"vt {u:.6f} {v:.6f}" for u, v in m.uvs]
+        if m.normals is not None:
+            lines += [f"vn {x:.6f} {y:.6f} {z:.6f}" for x, y, z in m.normals]
+        for tri in m.faces + base:
+            if m.uvs is not None and m.normals is not None:
+                lines.append("f " + " ".join(f"{k}/{k}/{k}" for k in tri))
+            elif m.normals is not None:
+                lines.append("f " + " ".join(f"{k}//{k}" for k in tri))
+            else:
+                lines.append("f " + " ".join(str(k) for k in tri))
+        base += len(m.vertices)
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def write_mtl(path: Path, texture_name: str) -> None:
+    Path(path).write_text(
+        "newmtl material0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nNs 1\nillum 1\n" f"map_Kd {texture_name}\n"
+    )
+
+
+def load_mesh(path: Path) -> Mesh:
+    """Read an OBJ (with UVs when present) or STL with trimesh, keeping vertex order."""
+    import trimesh
+
+    m = trimesh.load(str(path), process=False, maintain_order=True, force="mesh")
+    uv = getattr(m.visual, "uv", None)
+    uv = None if uv is None or len(uv) != len(m.vertices) else np.asarray(uv, dtype=np.float64)
+    return Mesh(np.asarray(m.vertices, dtype=np.float64), np.asarray(m.faces, dtype=np.int64), uv, None)
+
+
+def split_closed_parts(mesh: Mesh) -> list[Mesh]:
+    """Split a triangle soup written part after part (V-HACD output) into its closed parts.
+
+    A part ends where every edge seen since its first triangle is shared by two triangles. Triangles
+    left over (an open run at the end) form one more part.
+    """
+    keys: dict = {}
+    ids = np.array([keys.setdefault(tuple(p), len(keys)) for p in np.round(mesh.vertices, 9)])
+    uniq = np.zeros((len(keys), 3))
+    uniq[ids] = mesh.vertices
+    faces = ids[mesh.faces]
+    parts, start, open_edges = [], 0, collections.Counter()
+    for i, (a, b, c) in enumerate(faces):
+        for e in ((a, b), (b, c), (c, a)):
+            k = (min(e), max(e))
+            if open_edges[k]:
+                open_edges[k] -= 1
+                if not open_edges[k]:
+                    del open_edges[k]
+            else:
+                open_edges[k] += 1
+        if not open_edges:
+            parts.append(faces[start : i + 1])
+            start = i + 1
+    if start < len(faces):
+        parts.append(faces[start:])
+    out = []
+    for f in parts:
+        used = np.unique(f)
+        if len(used) >= 4:
+            out.append(Mesh(uniq[used], np.searchsorted(used, f)))
+    return out
+
+
+def planar_uvs(mesh: Mesh, tile: float) -> Mesh:
+    """UVs by projecting each vertex onto the plane of its normal's dominant axis, ``tile`` metres
+    per texture repeat (box faces get undistorted textures; curved faces get seams)."""
+    n = mesh.normals if mesh.normals is not None else mesh.with_vertex_normals().normals
+    axis = np.argmax(np.abs(n), axis=1)
+    uv = np.empty((len(mesh.vertices), 2))
+    for a in range(3):
+        sel = axis == a
+        u, w = [k for k in range(3) if k != a]
+        uv[sel] = mesh.vertices[sel][:, [u, w]] / tile
+    return Mesh(mesh.vertices, mesh.faces, uv, n)
+
+
+def grid(half_extent: float, tile: float, z: float = 0.0, center=(0.0, 0.0)) -> Mesh:
+    """A square of quads (one texture repeat each), normals up, centred at ``center``."""
+    n = max(1, int(np.ceil(2 * half_extent / tile)))
+    xs = np.linspace(-half_extent, half_extent, n + 1)
+    verts, uvs, faces = [], [], []
+    for i in range(n):
+        for j in range(n):
+            base = len(verts)
+            x0, x1, y0, y1 = xs[i], xs[i + 1], xs[j], xs[j + 1]
+            verts += [(x0, y0, z), (x1, y0, z), (x1, y1, z), (x0, y1, z)]
+            uvs += [(0, 0), (1, 0), (1, 1), (0, 1)]
+            faces += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
+    v = np.array(verts, dtype=np.float64)
+    v[:, 0] += center[0]
+    v[:, 1] += center[1]
+    return Mesh(v, np.array(faces), np.array(uvs, dtype=np.float64), np.tile([0.0, 0.0, 1.0], (len(v), 1)))

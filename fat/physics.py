@@ -1,0 +1,134 @@
+"""PyBullet physics of one drop: ground and props as static bodies, objects falling under gravity.
+
+The simulation knows nothing about cameras or files. Each drop starts from a reset world, so its
+result depends only on its inputs.
+
+Overlapping starts are staggered in time: objects are released one after another, each at its
+sampled start pose as soon as nothing occupies it (the objects released before it fall out of the
+way within a fraction of a second). A start that waiting cannot free (a prop or the ground is in
+the way, or the pile of objects already at rest reaches into it) is lifted straight up in 1 cm
+steps until clear. So no body ever starts inside
+another, and the physics never has to push interpenetrating bodies apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ._pybullet import pb
+
+from .assets import ObjectAsset
+from .errors import FatError
+from .geometry import make_pose, matrix_to_quat, quat_to_matrix
+from .meshes import ellipsoid
+from .scene import Location
+
+TIME_STEP = 1.0 / 240.0
+LIFT_STEP = 0.01
+MAX_LIFT = 2.0
+WAIT_STEPS = 6  # 1/40 s between two checks of a waiting start
+MAX_WAIT_STEPS = 480  # 2 s: after that, lift instead of waiting
+SETTLED_SPEED = 0.05  # m/s: below this everything has come to rest
+SETTLE_MIN_STEPS = 60  # 0.25 s: an object released more recently may still be about to fall
+
+
+@dataclass
+class DropObject:
+    asset: ObjectAsset
+    start: np.ndarray  # 4x4 world pose at release
+    release_step: int  # simulation step at which it was released
+
+
+class Physics:
+    """One PyBullet DIRECT client, reused for every drop of a worker."""
+
+    def __init__(self):
+        self.client = pb.connect(pb.DIRECT)
+        self.bodies: list[int] = []
+        self.static: list[int] = []
+        self.released: list[int] = []  # step at which each body was released
+        self.steps = 0  # simulation steps since reset
+
+    def close(self) -> None:
+        if self.client is not None and pb.isConnected(self.client):
+            pb.disconnect(self.client)
+        self.client = None
+
+    def _static_body(self, shape: int, pose: np.ndarray) -> int:
+        return pb.createMultiBody(0, shape, -1, pose[:3, 3].tolist(), matrix_to_quat(pose[:3, :3]).tolist(),
+                                  physicsClientId=self.client)
+
+    def reset(self, loc: Location) -> None:
+        c = self.client
+        pb.resetSimulation(physicsClientId=c)
+        pb.setGravity(0, 0, -9.81, physicsClientId=c)
+        pb.setTimeStep(TIME_STEP, physicsClientId=c)
+        pb.setPhysicsEngineParameter(deterministicOverlappingPairs=1, numSolverIterations=50, physicsClientId=c)
+        plane = pb.createCollisionShape(pb.GEOM_PLANE, physicsClientId=c)
+        self.static = [self._static_body(plane, make_pose(np.eye(3), [0, 0, loc.ground_z]))]
+        for prop in loc.props:
+            if prop.shape == "box":
+                shape = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=(prop.size / 2).tolist(), physicsClientId=c)
+            elif prop.shape == "cylinder":
+                shape = pb.createCollisionShape(pb.GEOM_CYLINDER, radius=float(prop.size[0]), height=float(prop.size[2]),
+                                                physicsClientId=c)
+            else:
+                m = ellipsoid(prop.size, rings=8, segments=12)
+                shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=m.vertices.tolist(), physicsClientId=c)
+            self.static.append(self._static_body(shape, prop.pose))
+        for b in self.static:
+            pb.changeDynamics(b, -1, lateralFriction=0.8, restitution=0.1, physicsClientId=c)
+        self.bodies, self.released, self.steps = [], [], 0
+
+    def _at_rest(self) -> bool:
+        """Every released object has fallen for a while and now barely moves: waiting frees nothing."""
+        fell = all(self.steps - r >= SETTLE_MIN_STEPS for r in self.released)
+        return fell and self.speeds().max() < SETTLED_SPEED
+
+    def _blocked(self, shape: int, pos, q, others: list[int]) -> bool:
+        """Whether the collision shape at (pos, q) would touch any of ``others``."""
+        return any(pb.getClosestPoints(-1, o, 0.0, collisionShapeA=shape, collisionShapePositionA=list(pos),
+                                       collisionShapeOrientationA=list(q), physicsClientId=self.client) for o in others)
+
+    def spawn(self, assets: list[ObjectAsset], starts: list[np.ndarray]) -> list[DropObject]:
+        """Release the objects one after another (see the module text). Simulation time advances
+        while a start waits; ``self.steps`` counts the steps taken."""
+        c = self.client
+        out = []
+        for asset, T in zip(assets, starts):
+            shape = pb.createCollisionShape(pb.GEOM_MESH, fileName=str(asset.collision), physicsClientId=c)
+            pos, q = T[:3, 3].copy(), matrix_to_quat(T[:3, :3])
+            waited = 0
+            while self.bodies and waited < MAX_WAIT_STEPS and not self._at_rest() and self._blocked(shape, pos, q, self.bodies):
+                self.step(WAIT_STEPS)
+                waited += WAIT_STEPS
+            lifted = 0.0
+            while self._blocked(shape, pos, q, self.static + self.bodies):
+                lifted += LIFT_STEP
+                if lifted > MAX_LIFT:
+                    raise FatError(f"{asset.info.name}: no free start position within {MAX_LIFT} m above the drop cylinder")
+                pos[2] += LIFT_STEP
+            body = pb.createMultiBody(asset.info.mass, shape, -1, pos.tolist(), q.tolist(), physicsClientId=c)
+            pb.changeDynamics(body, -1, lateralFriction=0.6, restitution=0.15, rollingFriction=0.0005,
+                              spinningFriction=0.001, physicsClientId=c)
+            self.bodies.append(body)
+            self.released.append(self.steps)
+            out.append(DropObject(asset, make_pose(T[:3, :3], pos), self.steps))
+        return out
+
+    def step(self, n: int) -> None:
+        for _ in range(n):
+            pb.stepSimulation(physicsClientId=self.client)
+        self.steps += n
+
+    def poses(self) -> list[np.ndarray]:
+        """World poses (4x4) of the falling objects, in spawn order."""
+        out = []
+        for b in self.bodies:
+            p, q = pb.getBasePositionAndOrientation(b, physicsClientId=self.client)
+            out.append(make_pose(quat_to_matrix(q), p))
+        return out
+
+    def speeds(self) -> np.ndarray:
+        return np.array([np.linalg.norm(pb.getBaseVelocity(b, physicsClientId=self.client)[0]) for b in self.bodies])

@@ -1,0 +1,145 @@
+"""PyBullet's renderers: TinyRenderer (software, any CPU) and the EGL plugin (OpenGL, headless).
+
+The renderer keeps a PyBullet client of its own holding only visual bodies: the location's ground
+and props (textured), and one body per scene object whose pose is set before each view.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+
+import numpy as np
+from .._pybullet import pb
+
+from ..assets import cache_dir
+from ..errors import ConfigError
+from ..geometry import Intrinsics, invert_pose, matrix_to_quat
+from ..meshes import Mesh, box, cylinder, ellipsoid, grid, planar_uvs
+from ..scene import Location, Surface
+from ..textures import texture_file
+from . import RenderOutput, SceneState
+
+NEAR, FAR = 0.01, 50.0
+GROUND_HALF_EXTENT = 9.0
+# OpenCV camera axes -> OpenGL camera axes (x right, y up, looking along -z)
+CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def view_matrix(T_world_cam: np.ndarray) -> list[float]:
+    """PyBullet (column-major OpenGL) view matrix of an OpenCV-axes camera pose."""
+    return (CV_TO_GL @ invert_pose(T_world_cam)).T.reshape(-1).tolist()
+
+
+def projection_matrix(K: Intrinsics, near: float = NEAR, far: float = FAR) -> list[float]:
+    """OpenGL projection whose pixel grid is FAT's: pixel (col, row) covers [col, col+1) x
+    [row, row+1) in continuous image coordinates, principal point (cx, cy) in those coordinates."""
+    W, H = K.width, K.height
+    P = np.array([
+        [2 * K.fx / W, -2 * K.s / W, 1 - 2 * K.cx / W, 0],
+        [0, 2 * K.fy / H, 2 * K.cy / H - 1, 0],
+        [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
+        [0, 0, -1, 0],
+    ])
+    return P.T.reshape(-1).tolist()
+
+
+class PyBulletRenderer:
+    def __init__(self, kind: str = "tiny"):
+        self.name = kind
+        self.client = pb.connect(pb.DIRECT)
+        self._plugin = None
+        if kind == "egl":
+            egl = pkgutil.get_loader("eglRenderer")
+            plugin = -1
+            if egl is not None:
+                plugin = pb.loadPlugin(egl.get_filename(), "_eglRendererPlugin", physicsClientId=self.client)
+            if plugin < 0:
+                self.close()
+                raise ConfigError("--renderer egl: PyBullet's EGL plugin could not start "
+                                  "(needs libEGL and a Mesa or NVIDIA EGL driver: on Debian, libegl1 libegl-mesa0 libgl1-mesa-dri)")
+            self._plugin = plugin
+        self._location: str | None = None
+        self._shapes: dict[str, int] = {}
+        self._bodies: list[int] = []
+        self._body_assets: list[str] = []
+        self._light = None
+
+    def close(self) -> None:
+        if self.client is not None and pb.isConnected(self.client):
+            if self._plugin is not None:
+                pb.unloadPlugin(self._plugin, physicsClientId=self.client)
+            pb.disconnect(self.client)
+        self.client = None
+
+    # --------------------------------------------------------------------- scene building
+    def _textured_body(self, mesh: Mesh, surface: Surface) -> int:
+        c = self.client
+        vs = pb.createVisualShape(pb.GEOM_MESH, vertices=mesh.vertices.tolist(), indices=mesh.faces.reshape(-1).tolist(),
+                                  uvs=mesh.uvs.tolist(), normals=mesh.normals.tolist(), physicsClientId=c)
+        body = pb.createMultiBody(0, -1, vs, physicsClientId=c)
+        tex = texture_file(str(cache_dir() / "textures"), surface.texture, surface.colors)
+        tid = pb.loadTexture(str(tex), physicsClientId=c)
+        pb.changeVisualShape(body, -1, textureUniqueId=tid, rgbaColor=[1, 1, 1, 1], physicsClientId=c)
+        return body
+
+    def _set_location(self, loc: Location) -> None:
+        if self._location == loc.name:
+            return
+        pb.resetSimulation(physicsClientId=self.client)
+        self._shapes, self._bodies, self._body_assets = {}, [], []
+        ground = grid(GROUND_HALF_EXTENT, loc.ground.tile, loc.ground_z, loc.fixation[:2])
+        self._textured_body(ground, loc.ground)
+        for prop in loc.props:
+            if prop.shape == "box":
+                m = box(prop.size)
+            elif prop.shape == "cylinder":
+                m = cylinder(prop.size[0], prop.size[2], axis=2, segments=24)
+            else:
+                m = ellipsoid(prop.size, rings=10, segments=16)
+            m = m.transformed(prop.pose)
+            self._textured_body(planar_uvs(m, prop.surface.tile), prop.surface)
+        self._location = loc.name
+        self._light = loc.light
+
+    def _set_objects(self, state: SceneState) -> None:
+        names = [a.folder.as_posix() for a in state.objects]
+        if names == self._body_assets:
+            return
+        c = self.client
+        for b in self._bodies:
+            pb.removeBody(b, physicsClientId=c)
+        self._bodies = []
+        for a in state.objects:
+            key = a.folder.as_posix()
+            if key not in self._shapes:
+                self._shapes[key] = pb.createVisualShape(pb.GEOM_MESH, fileName=str(a.visual), physicsClientId=c)
+            self._bodies.append(pb.createMultiBody(0, -1, self._shapes[key], physicsClientId=c))
+        self._body_assets = names
+
+    # --------------------------------------------------------------------- rendering
+    def render(self, state: SceneState, T_world_cam: np.ndarray, K: Intrinsics) -> RenderOutput:
+        c = self.client
+        self._set_location(state.location)
+        self._set_objects(state)
+        for b, T in zip(self._bodies, state.poses):
+            pb.resetBasePositionAndOrientation(b, T[:3, 3].tolist(), matrix_to_quat(T[:3, :3]).tolist(), physicsClientId=c)
+        light = self._light
+        _, _, rgba, zbuf, seg = pb.getCameraImage(
+            K.width, K.height, view_matrix(T_world_cam), projection_matrix(K),
+            lightDirection=(light.direction * 10.0).tolist(), lightColor=list(light.color), lightDistance=10.0,
+            shadow=int(light.shadows), lightAmbientCoeff=light.ambient, lightDiffuseCoeff=light.diffuse,
+            lightSpecularCoeff=light.specular,
+            renderer=pb.ER_TINY_RENDERER if self.name == "tiny" else pb.ER_BULLET_HARDWARE_OPENGL,
+            physicsClientId=c,
+        )
+        rgb = np.asarray(rgba, dtype=np.uint8).reshape(K.height, K.width, 4)[:, :, :3].copy()
+        seg = np.asarray(seg, dtype=np.int64).reshape(K.height, K.width)
+        zbuf = np.asarray(zbuf, dtype=np.float64).reshape(K.height, K.width)
+        depth = (FAR * NEAR / (FAR - (FAR - NEAR) * zbuf)).astype(np.float32)
+        depth[(seg < 0) | (zbuf >= 1.0)] = 0.0
+        lookup = np.zeros(max(self._bodies + [0]) + 2, dtype=np.int32)
+        for k, b in enumerate(self._bodies):
+            lookup[b] = k + 1
+        body = np.where(seg >= 0, seg & ((1 << 24) - 1), len(lookup) - 1)
+        instance = lookup[np.clip(body, 0, len(lookup) - 1)]
+        return RenderOutput(rgb, depth, instance)

@@ -1,0 +1,239 @@
+"""Scenes and locations: plain data loaded from ``scenes/<scene>.json``.
+
+A location has a fixation point (where objects land and the camera looks), a heading (the world
+azimuth of camera azimuth 0), a ground, props, lighting and the drop cylinder. Prop positions in the
+files are given in the location's frame: origin at the fixation point, x along the heading, z up.
+Props never sit where the camera is sampled: :func:`check_camera_clearance` proves it for the ranges
+in use, and loading refuses a location that breaks it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from .errors import ConfigError
+from .geometry import make_pose
+
+SCENES = ("kitchen", "kitedemo", "temple")
+N_LOCATIONS = 5
+#: How close (metres) a sampled camera may come to a prop surface.
+CAMERA_MARGIN = 0.03
+
+
+@dataclass(frozen=True)
+class CameraRanges:
+    """FAT's camera placement about the fixation point (degrees, metres)."""
+
+    azimuth: tuple[float, float] = (-120.0, 120.0)
+    elevation: tuple[float, float] = (5.0, 85.0)
+    distance: tuple[float, float] = (0.5, 1.5)
+
+    def __post_init__(self):
+        for name, (lo, hi) in (("azimuth", self.azimuth), ("elevation", self.elevation), ("distance", self.distance)):
+            if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+                raise ConfigError(f"camera {name} range [{lo}, {hi}] is empty")
+        if self.azimuth[1] - self.azimuth[0] > 360:
+            raise ConfigError(f"camera azimuth range {list(self.azimuth)} spans more than 360 degrees")
+        if not (-90 < self.elevation[0] and self.elevation[1] < 90):
+            raise ConfigError(f"camera elevation range {list(self.elevation)} must lie inside (-90, 90) degrees")
+        if self.distance[0] <= 0:
+            raise ConfigError(f"camera distance range {list(self.distance)} must be positive")
+
+
+@dataclass(frozen=True)
+class Surface:
+    texture: str  # a kind of fat.textures
+    colors: tuple  # RGB triples
+    tile: float = 1.0  # metres covered by one texture repeat
+
+
+@dataclass(frozen=True)
+class Prop:
+    """A static box, cylinder or ellipsoid ("rock"), in world coordinates."""
+
+    name: str
+    shape: str  # box | cylinder | rock
+    pose: np.ndarray  # 4x4 world pose of the shape's centre (cylinder axis = local z)
+    size: np.ndarray  # box: full extents; cylinder: (radius, radius, height); rock: radii
+    surface: Surface
+
+    def contains(self, points: np.ndarray, margin: float = 0.0) -> np.ndarray:
+        """Which world points lie inside the prop grown by ``margin``."""
+        local = (np.asarray(points) - self.pose[:3, 3]) @ self.pose[:3, :3]
+        if self.shape == "box":
+            return np.all(np.abs(local) <= self.size / 2 + margin, axis=-1)
+        if self.shape == "cylinder":
+            r = np.hypot(local[..., 0], local[..., 1])
+            return (r <= self.size[0] + margin) & (np.abs(local[..., 2]) <= self.size[2] / 2 + margin)
+        return np.sum((local / (self.size + margin)) ** 2, axis=-1) <= 1.0
+
+
+@dataclass(frozen=True)
+class Light:
+    direction: np.ndarray  # unit vector from the scene towards the sun (world)
+    color: tuple[float, float, float]
+    ambient: float
+    diffuse: float
+    specular: float
+    shadows: bool
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Location:
+    scene: str
+    index: int
+    fixation: np.ndarray  # world, metres
+    heading: float  # degrees: world azimuth of camera azimuth 0
+    ground_z: float
+    ground: Surface
+    props: tuple[Prop, ...]
+    light: Light
+    drop_height: float  # bottom of the drop cylinder above the fixation point (metres)
+    drop_radius: float = 0.05
+    drop_span: float = 0.10
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.scene}_{self.index}"
+
+    @property
+    def frame(self) -> np.ndarray:
+        """4x4 world pose of the location frame (origin at the fixation point, x along the heading)."""
+        h = math.radians(self.heading)
+        R = np.array([[math.cos(h), -math.sin(h), 0], [math.sin(h), math.cos(h), 0], [0, 0, 1]])
+        return make_pose(R, self.fixation)
+
+
+def _surface(d: dict, where: str) -> Surface:
+    from .textures import KINDS
+
+    if d.get("texture") not in KINDS:
+        raise ConfigError(f"{where}: texture {d.get('texture')!r} is not one of {', '.join(sorted(KINDS))}")
+    cols = tuple(tuple(float(x) for x in c) for c in d.get("colors", []))
+    if not cols or any(len(c) != 3 for c in cols):
+        raise ConfigError(f"{where}: colors must be a list of RGB triples")
+    return Surface(d["texture"], cols, float(d.get("tile", 1.0)))
+
+
+def _rot(axis: str, deg: float) -> np.ndarray:
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return {"x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
+            "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
+            "z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])}[axis]
+
+
+def _prop(d: dict, frame: np.ndarray, where: str) -> Prop:
+    shape = d.get("shape")
+    if shape not in ("box", "cylinder", "rock"):
+        raise ConfigError(f"{where}: shape {shape!r} is not box, cylinder or rock")
+    local = make_pose(_rot("z", d.get("yaw_deg", 0.0)) @ _rot("x", d.get("roll_deg", 0.0)), d["center"])
+    if shape == "box":
+        size = np.array(d["size"], float)
+    elif shape == "cylinder":
+        size = np.array([d["radius"], d["radius"], d["height"]], float)
+    else:
+        size = np.array(d["radii"], float)
+    if size.shape != (3,) or np.any(size <= 0):
+        raise ConfigError(f"{where}: sizes must be positive")
+    return Prop(d.get("name", shape), shape, frame @ local, size, _surface(d, where))
+
+
+def _backdrop(d: dict, frame: np.ndarray, ground_z: float, where: str) -> list[Prop]:
+    """A ring of props standing on the ground around the location, far outside the camera's reach:
+    walls, trees, columns."""
+    out = []
+    n, radius, height = int(d["count"]), float(d["radius"]), float(d["height"])
+    base = ground_z - frame[2, 3] + float(d.get("base", 0.0))  # bottom, in the location frame
+    for k in range(n):
+        a = 2 * math.pi * (k + 0.5 * (d.get("stagger", 0) and k % 2)) / n
+        r = radius * (1 + d.get("jitter", 0.0) * math.sin(7.3 * k))
+        c = [r * math.cos(a), r * math.sin(a), base + height / 2]
+        if d["kind"] == "walls":
+            width = 2 * radius * math.tan(math.pi / n) * 1.02
+            spec = {"shape": "box", "size": [0.1, width, height], "center": c, "yaw_deg": math.degrees(a)}
+        else:
+            spec = {"shape": "cylinder", "radius": d.get("radius_each", 0.2), "height": height, "center": c}
+        out.append(_prop({**spec, "texture": d["texture"], "colors": d["colors"], "tile": d.get("tile", 1.0),
+                          "name": f"{d['kind']}{k}"}, frame, f"{where}[{k}]"))
+    return out
+
+
+def _light(d: dict, frame: np.ndarray, label: str) -> Light:
+    az, el = math.radians(d["azimuth_deg"]), math.radians(d["elevation_deg"])
+    local = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    return Light(frame[:3, :3] @ local, tuple(d.get("color", (1, 1, 1))), float(d.get("ambient", 0.4)),
+                 float(d.get("diffuse", 0.6)), float(d.get("specular", 0.05)), bool(d.get("shadows", True)), label)
+
+
+def _location(scene: str, scene_doc: dict, i: int, d: dict) -> Location:
+    where = f"scenes/{scene}.json: locations[{i}]"
+    try:
+        fix = np.array(d["fixation"], float)
+        heading = float(d.get("heading_deg", 0.0))
+        frame = make_pose(_rot("z", heading), fix)
+        ground = _surface({**scene_doc.get("ground", {}), **d.get("ground", {})}, f"{where}.ground")
+        props = [_prop(p, frame, f"{where}.props[{k}]") for k, p in enumerate(d.get("props", []))]
+        ground_z = float(d.get("ground_z", 0.0))
+        for b in scene_doc.get("backdrop", []) + d.get("backdrop", []):
+            props += _backdrop(b, frame, ground_z, f"{where}.backdrop")
+        light = _light(d["light"], frame, d["light"].get("label", ""))
+        return Location(scene, i, fix, heading, ground_z, ground, tuple(props), light,
+                        float(d.get("drop_height", scene_doc.get("drop_height", 0.15))),
+                        description=d.get("description", ""))
+    except KeyError as e:
+        raise ConfigError(f"{where}: missing field {e.args[0]!r}") from None
+
+
+@functools.lru_cache(maxsize=None)
+def load_scene(scene: str) -> tuple[Location, ...]:
+    """The five locations of a scene (``kitchen``, ``kitedemo``, ``temple``)."""
+    if scene not in SCENES:
+        raise ConfigError(f"unknown scene {scene!r}; known: {', '.join(SCENES)}")
+    doc = json.loads(resources.files("fat.scenes").joinpath(f"{scene}.json").read_text("utf-8"))
+    locs = tuple(_location(scene, doc, i, d) for i, d in enumerate(doc["locations"]))
+    if len(locs) != N_LOCATIONS:
+        raise ConfigError(f"scenes/{scene}.json: {len(locs)} locations, expected {N_LOCATIONS}")
+    return locs
+
+
+def get_location(name: str) -> Location:
+    """``kitchen_0`` ... ``temple_4``."""
+    scene, _, idx = name.rpartition("_")
+    if scene not in SCENES or not idx.isdigit() or not 0 <= int(idx) < N_LOCATIONS:
+        raise ConfigError(f"unknown location {name!r}; locations are <scene>_<0..4> with scene in {', '.join(SCENES)}")
+    return load_scene(scene)[int(idx)]
+
+
+def all_locations() -> list[Location]:
+    return [loc for s in SCENES for loc in load_scene(s)]
+
+
+def camera_region_samples(loc: Location, ranges: CameraRanges, step_deg: float = 1.0, step_m: float = 0.02) -> np.ndarray:
+    """World points densely covering where cameras are sampled at this location."""
+    az = np.radians(np.arange(ranges.azimuth[0], ranges.azimuth[1] + 1e-9, step_deg) + loc.heading)
+    el = np.radians(np.arange(ranges.elevation[0], ranges.elevation[1] + 1e-9, step_deg))
+    d = np.arange(ranges.distance[0], ranges.distance[1] + 1e-9, step_m)
+    A, E, D = np.meshgrid(az, el, d, indexing="ij")
+    pts = np.stack([D * np.cos(E) * np.cos(A), D * np.cos(E) * np.sin(A), D * np.sin(E)], -1).reshape(-1, 3)
+    return pts + loc.fixation
+
+
+def check_camera_clearance(loc: Location, ranges: CameraRanges) -> None:
+    """Raise ConfigError when a prop or the ground lies where the camera can be placed."""
+    pts = camera_region_samples(loc, ranges)
+    if np.any(pts[:, 2] <= loc.ground_z + CAMERA_MARGIN):
+        raise ConfigError(f"{loc.name}: the camera elevation range {list(ranges.elevation)} reaches the ground")
+    for p in loc.props:
+        if np.any(p.contains(pts, CAMERA_MARGIN)):
+            raise ConfigError(
+                f"{loc.name}: prop {p.name!r} lies where the camera is sampled "
+                f"(azimuth {list(ranges.azimuth)}, elevation {list(ranges.elevation)}, distance {list(ranges.distance)})"
+            )
