@@ -4,8 +4,9 @@
   out only when all 8 cuboid corners lie outside one frustum plane), in spawn order, fully occluded
   ones included. An object with a cuboid corner behind the camera is left out (FAT cannot hold its
   projection).
-* ``bounding_box``: min and max of the projected vertices of the object's convex collision parts,
-  not clamped to the image (as NDDS did).
+* ``bounding_box``: min and max of the projected vertices of the convex hull of the object's render
+  mesh, not clamped to the image. (NDDS projected the collision hull; the V-HACD collision parts of
+  the YCB scans do not always contain the scan, so their box could cut off pixels of the object.)
 * ``visibility``: the fraction of the object's silhouette that is not hidden. The silhouette is the
   union of its convex parts projected into the image (the part outside the image does not count);
   it is eroded by :data:`EDGE_PX` pixels so that edge pixels, where two rasterisers may disagree,
@@ -34,7 +35,8 @@ class SceneObject:
     class_name: str  # as written in the JSON (mixed folders: FAT spelling)
     segmentation_id: int  # 255 in single folders
     dimensions: np.ndarray
-    parts: tuple[np.ndarray, ...]  # convex collision parts, object frame
+    parts: tuple[np.ndarray, ...]  # convex collision parts, object frame (silhouette)
+    hull: np.ndarray  # vertices of the render mesh's convex hull, object frame (2D box)
     pose: np.ndarray  # 4x4 world
 
 
@@ -86,7 +88,8 @@ def annotate_view(
         if not in_frustum(corners, K) or np.any(corners[:, 2] <= MIN_Z):
             continue
         parts = [transform_points(T, p) for p in o.parts]
-        hull_uv = K.project(np.concatenate(parts))
+        hull = transform_points(T, o.hull)
+        hull_uv = K.project(np.column_stack([hull[:, :2], np.maximum(hull[:, 2], MIN_Z)]))
         bbox = np.r_[hull_uv.min(0), hull_uv.max(0)]
         seen = instance_render == k + 1
         vis = visibility(silhouette(parts, K), seen)

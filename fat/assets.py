@@ -6,7 +6,8 @@ Every asset is a folder in the cache, whatever its source:
 <cache>/assets/<key>/<object name>/
     visual.obj  visual.mtl  texture.png   render mesh in the FAT-aligned frame (metres), textured
     collision.obj                         convex parts (one "o" block each): PyBullet's compound shape
-    parts.npz                             the same parts' vertices, for 2D boxes and silhouettes
+    parts.npz                             the parts' vertices (silhouettes) and the render mesh's convex
+                                          hull (2D boxes: its projection holds every rendered pixel)
 ```
 
 Sources: the procedural stand-ins (``objects/standins.py``), or a folder of real YCB models in the
@@ -47,7 +48,8 @@ ALIGN_TOLERANCE = 0.002
 class ObjectAsset:
     info: ObjectInfo
     folder: Path
-    parts: tuple[np.ndarray, ...]  # convex parts' vertices, FAT frame, metres
+    parts: tuple[np.ndarray, ...]  # convex collision parts' vertices, FAT frame, metres
+    hull: np.ndarray  # vertices of the render mesh's convex hull, FAT frame, metres
     source: str  # "standin" or the mesh file
 
     @property
@@ -57,10 +59,6 @@ class ObjectAsset:
     @property
     def collision(self) -> Path:
         return self.folder / "collision.obj"
-
-    @property
-    def hull_points(self) -> np.ndarray:
-        return np.concatenate(self.parts)
 
 
 def cache_dir() -> Path:
@@ -118,7 +116,7 @@ def _build_standin(info: ObjectInfo, folder: Path) -> None:
     write_obj(folder / "visual.obj", [concatenate(visual)], mtl="visual.mtl")
     hulls = [convex_hull(m.vertices) for m in meshes]
     write_obj(folder / "collision.obj", hulls)
-    np.savez(folder / "parts.npz", *[h.vertices for h in hulls])
+    _save_parts(folder, [h.vertices for h in hulls], concatenate(visual).vertices)
 
 
 # ----------------------------------------------------------------------------- real YCB models
@@ -245,15 +243,21 @@ def _build_ycb(info: ObjectInfo, src: YcbSource, folder: Path, texture_size: int
     else:
         parts = [convex_hull(visual.vertices)]
     write_obj(folder / "collision.obj", parts)
-    np.savez(folder / "parts.npz", *[p.vertices for p in parts])
+    _save_parts(folder, [p.vertices for p in parts], visual.vertices)
     return note
 
 
 # ----------------------------------------------------------------------------- cache
+def _save_parts(folder: Path, parts: list[np.ndarray], render_vertices: np.ndarray) -> None:
+    np.savez(folder / "parts.npz", hull=convex_hull(render_vertices).vertices,
+             **{f"part_{i}": p for i, p in enumerate(parts)})
+
+
 def _load(info: ObjectInfo, folder: Path, source: str) -> ObjectAsset:
     with np.load(folder / "parts.npz") as z:
-        parts = tuple(z[k] for k in sorted(z.files, key=lambda s: int(s.split("_")[1])))
-    return ObjectAsset(info, folder, parts, source)
+        keys = sorted((k for k in z.files if k.startswith("part_")), key=lambda s: int(s.split("_")[1]))
+        parts, hull = tuple(z[k] for k in keys), z["hull"]
+    return ObjectAsset(info, folder, parts, hull, source)
 
 
 def _cached(key: str, info: ObjectInfo, build, source: str) -> ObjectAsset:

@@ -214,7 +214,7 @@ class Worker:
             poses = self.physics.poses()
             state = SceneState(loc, assets, poses)
             objs = [SceneObject(fatfmt.class_name(o, single), SINGLE_SEGMENTATION_ID if single else o.segmentation_id,
-                                o.dimensions, a.parts, T) for o, a, T in zip(infos, assets, poses)]
+                                o.dimensions, a.parts, a.hull, T) for o, a, T in zip(infos, assets, poses)]
             for eye, T_cam in (("left", cam.pose), ("right", right_eye_pose(cam.pose, s.baseline))):
                 out = self.renderer.render(state, T_cam, K)
                 view, seg, inst = annotate_view(objs, T_cam, K, out.instance)

@@ -22,8 +22,8 @@ from .geometry import make_pose
 
 SCENES = ("kitchen", "kitedemo", "temple")
 N_LOCATIONS = 5
-#: How close (metres) a sampled camera may come to a prop surface.
-CAMERA_MARGIN = 0.03
+#: How close (metres) a sampled camera may come to a prop surface (more than the near plane).
+CAMERA_MARGIN = 0.04
 
 
 @dataclass(frozen=True)

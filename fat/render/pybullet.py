@@ -6,7 +6,10 @@ and props (textured), and one body per scene object whose pose is set before eac
 
 from __future__ import annotations
 
+import hashlib
+import os
 import pkgutil
+from pathlib import Path
 
 import numpy as np
 from .._pybullet import pb
@@ -14,12 +17,15 @@ from .._pybullet import pb
 from ..assets import cache_dir
 from ..errors import ConfigError
 from ..geometry import Intrinsics, invert_pose, matrix_to_quat
-from ..meshes import Mesh, box, cylinder, ellipsoid, grid, planar_uvs
+from ..meshes import Mesh, box, cylinder, ellipsoid, grid, planar_uvs, write_obj
 from ..scene import Location, Surface
 from ..textures import texture_file
 from . import RenderOutput, SceneState
 
-NEAR, FAR = 0.01, 50.0
+# Near plane. EGL's depth precision goes as 1/near (median 0.1 mm at 3 cm, 0.3 mm at 1 cm). A point
+# the near plane clips lies within NEAR / cos(angle of the frustum corner) of the camera, under 4 cm
+# for FAT's camera, and props keep at least fat.scene.CAMERA_MARGIN = 4 cm from every camera.
+NEAR, FAR = 0.03, 50.0
 GROUND_HALF_EXTENT = 9.0
 # OpenCV camera axes -> OpenGL camera axes (x right, y up, looking along -z)
 CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
@@ -30,22 +36,45 @@ def view_matrix(T_world_cam: np.ndarray) -> list[float]:
     return (CV_TO_GL @ invert_pose(T_world_cam)).T.reshape(-1).tolist()
 
 
-def projection_matrix(K: Intrinsics, near: float = NEAR, far: float = FAR) -> list[float]:
-    """OpenGL projection whose pixel grid is FAT's: pixel (col, row) covers [col, col+1) x
-    [row, row+1) in continuous image coordinates, principal point (cx, cy) in those coordinates."""
+#: Where each renderer samples pixel (col, row), relative to its centre (col + 0.5, row + 0.5) in
+#: FAT's continuous image coordinates. Measured against analytic depth of planes seen at a roll
+#: (tests/test_renderers.py): OpenGL samples pixel centres, TinyRenderer the corner (col, row + 1).
+SAMPLE_OFFSET = {"egl": (0.0, 0.0), "tiny": (-0.5, 0.5)}
+
+
+def projection_matrix(K: Intrinsics, near: float = NEAR, far: float = FAR, offset=(0.0, 0.0)) -> list[float]:
+    """OpenGL projection whose pixel grid is FAT's: pixel (col, row) shows the point at
+    (col + 0.5, row + 0.5) in continuous image coordinates, principal point (cx, cy) in those
+    coordinates. ``offset``: where the renderer samples a pixel, relative to its centre."""
     W, H = K.width, K.height
+    cx, cy = K.cx + offset[0], K.cy + offset[1]  # move the image so that the samples land on pixel centres
     P = np.array([
-        [2 * K.fx / W, -2 * K.s / W, 1 - 2 * K.cx / W, 0],
-        [0, 2 * K.fy / H, 2 * K.cy / H - 1, 0],
+        [2 * K.fx / W, -2 * K.s / W, 1 - 2 * cx / W, 0],
+        [0, 2 * K.fy / H, 2 * cy / H - 1, 0],
         [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
         [0, 0, -1, 0],
     ])
     return P.T.reshape(-1).tolist()
 
 
+def mesh_file(mesh: Mesh) -> Path:
+    """An OBJ of ``mesh`` in the cache, named by its content (written once)."""
+    h = hashlib.sha256()
+    for a in (mesh.vertices, mesh.faces, mesh.uvs, mesh.normals):
+        h.update(np.ascontiguousarray(a).tobytes())
+    path = cache_dir() / "meshes" / f"{h.hexdigest()[:20]}.obj"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        write_obj(tmp, [mesh])
+        os.replace(tmp, path)
+    return path
+
+
 class PyBulletRenderer:
     def __init__(self, kind: str = "tiny"):
         self.name = kind
+        self.near, self.far = NEAR, FAR
         self.client = pb.connect(pb.DIRECT)
         self._plugin = None
         if kind == "egl":
@@ -74,8 +103,8 @@ class PyBulletRenderer:
     # --------------------------------------------------------------------- scene building
     def _textured_body(self, mesh: Mesh, surface: Surface) -> int:
         c = self.client
-        vs = pb.createVisualShape(pb.GEOM_MESH, vertices=mesh.vertices.tolist(), indices=mesh.faces.reshape(-1).tolist(),
-                                  uvs=mesh.uvs.tolist(), normals=mesh.normals.tolist(), physicsClientId=c)
+        # from a file: PyBullet's EGL plugin cannot take a mesh given as arrays
+        vs = pb.createVisualShape(pb.GEOM_MESH, fileName=str(mesh_file(mesh)), physicsClientId=c)
         body = pb.createMultiBody(0, -1, vs, physicsClientId=c)
         tex = texture_file(str(cache_dir() / "textures"), surface.texture, surface.colors)
         tid = pb.loadTexture(str(tex), physicsClientId=c)
@@ -125,7 +154,7 @@ class PyBulletRenderer:
             pb.resetBasePositionAndOrientation(b, T[:3, 3].tolist(), matrix_to_quat(T[:3, :3]).tolist(), physicsClientId=c)
         light = self._light
         _, _, rgba, zbuf, seg = pb.getCameraImage(
-            K.width, K.height, view_matrix(T_world_cam), projection_matrix(K),
+            K.width, K.height, view_matrix(T_world_cam), projection_matrix(K, self.near, self.far, SAMPLE_OFFSET[self.name]),
             lightDirection=(light.direction * 10.0).tolist(), lightColor=list(light.color), lightDistance=10.0,
             shadow=int(light.shadows), lightAmbientCoeff=light.ambient, lightDiffuseCoeff=light.diffuse,
             lightSpecularCoeff=light.specular,
@@ -135,7 +164,8 @@ class PyBulletRenderer:
         rgb = np.asarray(rgba, dtype=np.uint8).reshape(K.height, K.width, 4)[:, :, :3].copy()
         seg = np.asarray(seg, dtype=np.int64).reshape(K.height, K.width)
         zbuf = np.asarray(zbuf, dtype=np.float64).reshape(K.height, K.width)
-        depth = (FAR * NEAR / (FAR - (FAR - NEAR) * zbuf)).astype(np.float32)
+        n, f = self.near, self.far
+        depth = (f * n / (f - (f - n) * zbuf)).astype(np.float32)
         depth[(seg < 0) | (zbuf >= 1.0)] = 0.0
         lookup = np.zeros(max(self._bodies + [0]) + 2, dtype=np.int32)
         for k, b in enumerate(self._bodies):

@@ -1,0 +1,93 @@
+"""``fat generate`` as a user runs it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+import shutil
+
+import pytest
+
+from fat.pipeline import plan, total_frames, validate
+
+FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
+SMALL = ["--frames", "2", "--frames-per-drop", "2", "--width", "320", "--height", "180", "--quiet"]
+
+
+def run(*args, cwd):
+    return subprocess.run([FAT, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_generate_small_dataset(tmp_path):
+    r = run("generate", "out", "--scene", "temple", "--location", "2", "--seed", "5", *SMALL, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    (line,) = r.stdout.splitlines()
+    assert line.startswith("wrote 2 stereo frames in 1 folders to out")
+    assert sorted(p.name for p in (tmp_path / "out/mixed/temple_2").glob("*.left.json")) == ["000000.left.json", "000001.left.json"]
+    cams = json.loads((tmp_path / "out/mixed/temple_2/_camera_settings.json").read_text())
+    assert cams["camera_settings"][0]["captured_image_size"] == {"width": 320, "height": 180}
+
+
+def test_progress_bar_goes_to_stderr(tmp_path):
+    r = run("generate", "out", "--scene", "kitchen", "--frames", "2", "--frames-per-drop", "1", "--width", "160",
+            "--height", "90", cwd=tmp_path)
+    assert r.returncode == 0 and "generate" in r.stderr and "2/2" in r.stderr
+
+
+def test_config_file_and_overrides(tmp_path):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"kind": "single", "scene": ["kitedemo"], "location": [3], "object": ["banana", "mug"],
+                               "frames": 1, "seed": 9, "width": 160, "height": 90, "jpeg_quality": 80}))
+    r = run("generate", "out", "--config", cfg, "--object", "bowl", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert [p.name for p in (tmp_path / "out/single").iterdir()] == ["024_bowl_16k"]
+    s = json.loads((tmp_path / "out/fat_dataset.json").read_text())["settings"]
+    assert s["seed"] == 9 and s["jpeg_quality"] == 80 and s["kinds"] == ["single"]
+    toml = tmp_path / "cfg.toml"
+    toml.write_text('kind = "mixed"\nscene = ["temple"]\nframes = 1\nwidth = 160\nheight = 90\nazimuth = [-30, 30]\n')
+    if sys.version_info >= (3, 11):
+        r = run("generate", "out2", "--config", toml, "--quiet", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert json.loads((tmp_path / "out2/fat_dataset.json").read_text())["settings"]["azimuth"] == [-30, 30]
+
+
+def test_fat_preset_plan():
+    from fat.cli.generate import build_settings
+
+    s = validate(build_settings({"preset": "fat"}))
+    folders, drops = plan(s)
+    assert total_frames(s) == 61_500 and len(folders) == 330
+    assert sum(f.n_frames for f in folders if f.kind == "mixed") == 30_000
+    assert {f.n_frames for f in folders if f.kind == "single"} == {100}
+    assert len([d for d in drops if d.kind == "single"]) == 21 * 15 * 5  # 100 frames in drops of 20
+
+
+@pytest.mark.parametrize("args, message, rc", [
+    (["--scene", "garden"], "Invalid value for '--scene'", 2),
+    (["--object", "teapot"], "unknown object 'teapot'", 1),
+    (["--objects", "EMPTY"], "no textured.obj for 002_master_chef_can", 1),
+    (["--config", "BADRANGE"], "camera azimuth range [10, -10] is empty", 1),
+    (["--config", "BADKEY"], "unknown setting 'colour'", 1),
+    (["--config", "BADJSON"], "not valid JSON", 1),
+    (["--frames", "0"], "mixed frames must be an integer >= 1, got 0", 1),
+    (["--fov", "190"], "field of view must be in (0, 180) degrees", 1),
+    (["--location", "7"], "Invalid value for '--location'", 2),
+])
+def test_bad_settings_fail_before_writing(tmp_path, args, message, rc):
+    (tmp_path / "EMPTY").mkdir()
+    (tmp_path / "BADRANGE").write_text(json.dumps({"azimuth": [10, -10]}))
+    (tmp_path / "BADKEY").write_text(json.dumps({"colour": "red"}))
+    (tmp_path / "BADJSON").write_text("{frames: 3")
+    r = run("generate", "out", *args, "--quiet", cwd=tmp_path)
+    assert r.returncode == rc
+    assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_refuses_a_non_empty_output(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "mine.txt").write_text("x")
+    r = run("generate", "out", "--overwrite", *SMALL, cwd=tmp_path)
+    assert r.returncode == 1 and "not a dataset made by fat" in r.stderr
+    assert (tmp_path / "out" / "mine.txt").exists()

@@ -1,0 +1,149 @@
+"""Renderers against geometry: analytic depth of planes, silhouettes of objects, EGL against TinyRenderer."""
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from fat import catalog
+from fat.annotate import SceneObject, annotate_view, silhouette
+from fat.assets import standin_assets
+from fat.errors import ConfigError
+from fat.geometry import FAT_INTRINSICS, invert_pose, look_at, make_pose, transform_points
+from fat.render import SceneState, make_renderer
+from fat.scene import get_location
+
+K = FAT_INTRINSICS
+
+
+def _egl_or_skip():
+    try:
+        return make_renderer("egl")
+    except ConfigError as e:
+        pytest.skip(f"EGL is not available here: {e}")
+
+
+def _rolled_camera(loc, roll_deg=30.0):
+    cam = look_at(loc.fixation + [0, -0.8, 0.5], loc.fixation)
+    a = math.radians(roll_deg)
+    return cam @ make_pose(np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]]), [0, 0, 0])
+
+
+def _floor_depth_error(renderer):
+    """z-depth of the floor at every pixel centre against the ray-plane intersection."""
+    loc = replace(get_location("kitchen_1"), props=())
+    cam = _rolled_camera(loc)
+    out = renderer.render(SceneState(loc, [], []), cam, K)
+    xn, yn = K.pixel_rays()
+    rays = np.stack([xn, yn, np.ones_like(xn)], -1) @ cam[:3, :3].T
+    t = (loc.ground_z - cam[2, 3]) / rays[..., 2]
+    m = (out.depth > 0) & (t > 0) & (t < 2.5)  # as far as objects are seen (camera 0.5..1.5 m away)
+    return np.abs(out.depth - t)[m], m.sum()
+
+
+@pytest.mark.parametrize("kind", ["tiny", "egl"])
+def test_depth_is_z_depth_at_pixel_centres(kind):
+    r = make_renderer("tiny") if kind == "tiny" else _egl_or_skip()
+    try:
+        err, n = _floor_depth_error(r)
+    finally:
+        r.close()
+    assert n > 200_000
+    median, p99 = {"tiny": (1e-5, 5e-5), "egl": (1.5e-4, 1.5e-3)}[kind]  # metres; EGL's depth buffer is coarser
+    assert np.median(err) < median and np.percentile(err, 99) < p99
+
+
+@pytest.fixture(scope="module")
+def assets():
+    return standin_assets(list(catalog.objects()))
+
+
+def _object_view(renderer, assets, names):
+    loc = replace(get_location("kitchen_1"), props=())
+    poses = [make_pose(np.eye(3), loc.fixation + [0.2 * (i - 1), 0.1 * (i % 2), 0.15]) for i in range(len(names))]
+    objs = [assets[catalog.get(n).name] for n in names]
+    cam = _rolled_camera(loc, 10)
+    out = renderer.render(SceneState(loc, objs, poses), cam, K)
+    infos = [catalog.get(n) for n in names]
+    scene_objs = [SceneObject(o.class_name, o.segmentation_id, o.dimensions, a.parts, a.hull, T) for o, a, T in zip(infos, objs, poses)]
+    return out, annotate_view(scene_objs, cam, K, out.instance), cam, poses, objs
+
+
+def _signed_distance_to_hull(hull_uv: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Signed distance (pixels, > 0 inside) of pixel centres to a convex polygon."""
+    import cv2
+
+    hull = cv2.convexHull(hull_uv.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+    pts = np.stack([xs + 0.5, ys + 0.5], 1)
+    d = np.full(len(pts), np.inf)
+    area = 0.0
+    for a, b in zip(hull, np.roll(hull, -1, 0)):
+        area += a[0] * b[1] - a[1] * b[0]
+    sign = 1.0 if area > 0 else -1.0
+    for a, b in zip(hull, np.roll(hull, -1, 0)):
+        e = b - a
+        n = sign * np.array([-e[1], e[0]]) / np.linalg.norm(e)  # inward normal
+        d = np.minimum(d, (pts - a) @ n)
+    return d
+
+
+@pytest.mark.parametrize("kind", ["tiny", "egl"])
+def test_box_masks_are_exactly_their_projections(kind, assets):
+    """A box's mask holds exactly the pixels whose centres its projection covers (0.05 px slack)."""
+    r = make_renderer("tiny") if kind == "tiny" else _egl_or_skip()
+    try:
+        out, (view, seg, inst), cam, poses, objs = _object_view(r, assets, ["cracker_box", "foam_brick", "wood_block"])
+    finally:
+        r.close()
+    ys, xs = np.mgrid[0:K.height, 0:K.width]
+    ys, xs = ys.ravel(), xs.ravel()
+    for k, (T, a) in enumerate(zip(poses, objs)):
+        if a.info.name == "003_cracker_box":  # a box with a proud band: not one box
+            continue
+        corners = transform_points(invert_pose(cam) @ T, a.hull)
+        d = _signed_distance_to_hull(K.project(corners), ys, xs)
+        m = (out.instance == k + 1).ravel()
+        assert m.sum() > 3000
+        assert d[m].min() > -0.05, (kind, a.info.name, d[m].min())
+        assert m[d > 0.05].all(), (kind, a.info.name)
+    assert [o.visibility for o in view.objects] == [1.0, 1.0, 1.0]
+
+
+def test_egl_and_tiny_agree_on_geometry(assets):
+    egl = _egl_or_skip()
+    tiny = make_renderer("tiny")
+    names = ["mug", "power_drill", "master_chef_can", "banana"]
+    try:
+        a_out, (a_view, a_seg, a_inst), *_ = _object_view(tiny, assets, names)
+        b_out, (b_view, b_seg, b_inst), *_ = _object_view(egl, assets, names)
+    finally:
+        egl.close()
+        tiny.close()
+    for k in range(len(names)):
+        m1, m2 = a_inst == k + 1, b_inst == k + 1
+        assert (m1 & m2).sum() / (m1 | m2).sum() > 0.97
+    both = (a_out.depth > 0) & (b_out.depth > 0) & (a_out.instance == b_out.instance)
+    assert np.median(np.abs(a_out.depth - b_out.depth)[both]) < 0.001
+    for o1, o2 in zip(a_view.objects, b_view.objects):
+        assert o1.class_name == o2.class_name and np.array_equal(o1.cuboid, o2.cuboid) and np.array_equal(o1.bbox, o2.bbox)
+        assert abs(o1.visibility - o2.visibility) < 0.02
+
+
+def test_near_plane_clips_nothing_of_the_props():
+    """Every point the near plane cuts away lies closer to the camera than props may come."""
+    from fat.render.pybullet import NEAR
+    from fat.scene import CAMERA_MARGIN
+
+    corner = np.array([K.cx / K.fx, K.cy / K.fy, 1.0])  # the frustum's widest ray, per unit depth
+    assert NEAR * np.linalg.norm(corner) < CAMERA_MARGIN
+
+
+def test_egl_missing_is_one_clear_error(monkeypatch):
+    import pkgutil
+
+    monkeypatch.setattr(pkgutil, "get_loader", lambda name: None)
+    with pytest.raises(ConfigError, match="--renderer egl: PyBullet's EGL plugin could not start"):
+        make_renderer("egl")
+    with pytest.raises(ConfigError, match="unknown renderer 'vulkan'"):
+        make_renderer("vulkan")

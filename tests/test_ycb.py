@@ -1,0 +1,99 @@
+"""Real YCB models (shared/ycb): both folder layouts, alignment to FAT's frame, generation with them."""
+
+import math
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+from fat import catalog
+from fat.assets import align_to_fat, check_ycb_folder, ycb_assets
+from fat.errors import ConfigError
+from fat.formats.fat import FatFolder
+from fat.meshes import load_mesh
+from fat.pipeline import Settings, generate
+
+import geometry_checks as gc
+
+NAMES = ("banana", "mug", "wood_block", "power_drill", "bowl")
+
+
+def test_official_google_16k_layout(tmp_path, ycb_dir):
+    for name in ("011_banana", "025_mug"):
+        d = tmp_path / name / "google_16k"
+        d.mkdir(parents=True)
+        for f in ("textured.obj", "textured.mtl", "texture_map.jpg"):
+            (d / f).symlink_to(ycb_dir / name / f)
+    infos = [catalog.get("banana"), catalog.get("mug")]
+    assets = ycb_assets(tmp_path, infos, texture_size=256)
+    for o in infos:
+        a = assets[o.name]
+        p = a.hull
+        assert np.allclose(p.max(0) - p.min(0), o.dimensions, atol=0.0006)  # hull of the aligned scan
+        assert len(a.parts) == 1  # no collision mesh in this layout: the convex hull
+        tex = cv2.imread(str(a.folder / "texture.png"))
+        assert max(tex.shape[:2]) == 256
+        assert re.search(r"^map_Kd texture\.png$", (a.folder / "visual.mtl").read_text(), re.M)
+
+
+def test_flat_layout_uses_the_vhacd_parts(ycb_dir):
+    infos = [catalog.get(n) for n in NAMES]
+    assets = ycb_assets(ycb_dir, infos)
+    for o in infos:
+        a = assets[o.name]
+        assert len(a.parts) > 20  # V-HACD convex parts, not one hull
+        v = load_mesh(a.visual).vertices
+        assert np.allclose(v.max(0) - v.min(0), o.dimensions, atol=0.0006), o.name
+        assert np.allclose((v.max(0) + v.min(0)) / 2, 0, atol=0.0006), o.name
+        tex = cv2.imread(str(a.folder / "texture.png"))
+        assert max(tex.shape[:2]) == 1024  # 4096 px downscaled
+
+
+def test_wood_block_needs_the_extra_rotation(ycb_dir):
+    o = catalog.get("wood_block")
+    v = load_mesh(ycb_dir / o.name / "textured.obj").vertices
+    T, note = align_to_fat(o, v)
+    angle = float(re.search(r"([-\d.]+) deg", note).group(1))
+    assert 12.0 < abs(angle) < 13.1
+    p = v @ T[:3, :3].T + T[:3, 3]
+    assert np.allclose(p.max(0) - p.min(0), o.dimensions, atol=0.0006)
+    assert np.isclose(np.linalg.det(T[:3, :3]), 1)
+    T0, note0 = align_to_fat(catalog.get("banana"), load_mesh(ycb_dir / "011_banana" / "textured.obj").vertices)
+    assert note0 == "fixed_model_transform" and np.array_equal(T0, catalog.get("banana").model_transform)
+
+
+def test_a_folder_without_meshes_is_refused(tmp_path):
+    (tmp_path / "011_banana").mkdir()
+    with pytest.raises(ConfigError, match=r"no textured\.obj for 011_banana"):
+        check_ycb_folder(tmp_path, [catalog.get("banana")])
+    with pytest.raises(ConfigError, match="not a folder"):
+        check_ycb_folder(tmp_path / "missing", [catalog.get("banana")])
+
+
+def test_a_mesh_that_is_not_the_object_is_refused(tmp_path, ycb_dir):
+    d = tmp_path / "011_banana"
+    d.mkdir()
+    (d / "textured.obj").symlink_to(ycb_dir / "025_mug" / "textured.obj")  # a mug where the banana should be
+    with pytest.raises(ConfigError, match="011_banana: mesh does not fit the FAT cuboid"):
+        ycb_assets(tmp_path, [catalog.get("banana")])
+
+
+def test_generate_with_real_models(tmp_path, ycb_dir):
+    s = Settings(kinds=("mixed", "single"), scenes=("kitedemo",), locations=(0,), objects=NAMES, ycb_dir=str(ycb_dir),
+                 mixed_frames=3, single_frames=2, frames_per_drop=3, seed=2)
+    out = tmp_path / "ycb"
+    generate(s, out)
+    checked = 0
+    for path in sorted(p.parent for p in out.rglob("_camera_settings.json")):
+        folder = FatFolder(path)
+        for i in folder.frame_indices():
+            left = folder.read(i, "left", ("depth", "seg", "instance"))
+            right = folder.read(i, "right", ("depth", "seg", "instance"))
+            for v in (left, right):
+                gc.mask_inside_projected_cuboid(v)
+                gc.mask_inside_bbox(v)
+                checked += gc.depth_inside_cuboid(v)
+                gc.seg_matches_instances(v, folder)
+            gc.stereo_consistent(left, right)
+    assert checked > 10_000
