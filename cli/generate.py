@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from fat import catalog
 from fat.errors import ConfigError
 from fat.pipeline import FAT_PRESET, KINDS, Settings, generate, total_frames, validate
 from fat.scene import SCENES

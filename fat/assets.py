@@ -19,7 +19,6 @@ Real meshes are moved into the FAT frame by the catalog's ``fixed_model_transfor
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
@@ -32,7 +31,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import catalog
 from .catalog import ObjectInfo
 from .errors import ConfigError
 from .meshes import Mesh, concatenate, convex_hull, load_mesh, split_closed_parts, write_mtl, write_obj
@@ -335,6 +333,3 @@ def load_assets(objects: list[ObjectInfo], ycb_dir: Path | None = None, texture_
         return standin_assets(objects)
     return ycb_assets(Path(ycb_dir), objects, texture_size)
 
-
-def asset_info(assets: dict[str, ObjectAsset]) -> str:
-    return json.dumps({k: v.source for k, v in assets.items()})

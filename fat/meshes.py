@@ -87,7 +87,7 @@ def lathe(profile, segments: int = 32, axis: int = 1, center=(0.0, 0.0, 0.0), sc
     c, s = np.cos(ang) * scale_xz[0], np.sin(ang) * scale_xz[1]
     verts, normals, faces = [], [], []
 
-    def ring(h, r, n_h=None):
+    def ring(h, r):
         pts = np.zeros((segments, 3))
         pts[:, 0], pts[:, 1], pts[:, 2] = r * c, h, r * s
         return pts

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from fat.meshes import Mesh, box, cylinder, ellipsoid, lathe
+from fat.meshes import Mesh, box, convex_hull, cylinder, ellipsoid, lathe
 
 #: Colour names -> RGB 0..255.
 PALETTE = {
@@ -62,7 +62,7 @@ def _arc_segments(radius, thickness, width, a0, a1, n, center=(0, 0, 0), plane="
         nn = m.normals.copy()
         nn[:, :2] = nn[:, :2] @ R2.T
         if plane == "xz":  # rotate the arc's plane from xy into xz
-            v = v[:, [0, 2, 1]] * np.array([1, 1, 1])
+            v = v[:, [0, 2, 1]]  # swapping two axes mirrors: reverse the winding
             nn = nn[:, [0, 2, 1]]
             f = m.faces[:, ::-1]
         else:
@@ -81,8 +81,6 @@ def _ring_wall(r_out, thickness, height, n, center=(0, 0, 0), flare=0.0) -> list
             for r in (r_out - thickness, r_out):
                 for y, extra in ((-height / 2, 0.0), (height / 2, flare)):  # flare: radius change at the bottom (+y)
                     pts.append(((r + extra) * math.cos(a), y, (r + extra) * math.sin(a)))
-        from fat.meshes import convex_hull
-
         parts.append(convex_hull(np.array(pts) + np.asarray(center, dtype=float)))
     return parts
 

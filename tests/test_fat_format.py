@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fat import catalog
-from fat.annotations import PERMUTATION, ObjectAnnotation, ViewAnnotation, annotate_object
+from fat.annotations import PERMUTATION, ViewAnnotation, annotate_object
 from fat.errors import FormatError
 from fat.formats import fat as F
 from fat.geometry import (
@@ -83,7 +83,7 @@ def test_banana_right_view_through_the_baseline(reference):
 def _synthetic_view(rng, n_objects=3):
     K = FAT_INTRINSICS
     cam = look_at([0.8, -0.5, 0.6], [0, 0, 0.05])
-    objs, boxes = [], []
+    objs = []
     for i in range(n_objects):
         o = catalog.objects()[int(rng.integers(21))]
         R = np.linalg.qr(rng.normal(size=(3, 3)))[0]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fat import catalog
-from fat.annotate import SceneObject, annotate_view, silhouette
+from fat.annotate import SceneObject, annotate_view
 from fat.assets import standin_assets
 from fat.errors import ConfigError
 from fat.geometry import FAT_INTRINSICS, invert_pose, look_at, make_pose, transform_points

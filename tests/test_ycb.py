@@ -1,6 +1,5 @@
 """Real YCB models (shared/ycb): both folder layouts, alignment to FAT's frame, generation with them."""
 
-import math
 import re
 
 import cv2

@@ -25,7 +25,6 @@ from ..errors import FormatError
 from ..fileio import write_bytes_atomic, write_text_atomic
 from ..geometry import (
     Intrinsics,
-    quat_to_matrix,
     ue4_point_to_world,
     ue4_quat_to_world,
     world_point_to_ue4,
