@@ -10,6 +10,7 @@ from fat import __version__
 from fat.errors import FatError
 
 from .generate import generate_cmd
+from .inspect import show_cmd, stats_cmd, validate_cmd
 from .objects import objects_cmd
 
 
@@ -24,6 +25,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 cli.add_command(objects_cmd)
 cli.add_command(generate_cmd)
+for command in (stats_cmd, validate_cmd, show_cmd):
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -47,3 +47,56 @@ def pytest_configure(config):
         import tempfile
 
         os.environ["FAT_CACHE_DIR"] = tempfile.mkdtemp(prefix="fat-test-cache-")
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory):
+    """A small generated dataset: both kinds, kitchen and temple, locations 0 (train) and 4 (test)."""
+    from fat.pipeline import Settings, generate
+
+    out = tmp_path_factory.mktemp("small") / "ds"
+    generate(Settings(kinds=("mixed", "single"), scenes=("kitchen", "temple"), locations=(0, 4),
+                      objects=("banana", "mug", "mustard_bottle", "wood_block"), mixed_frames=4, single_frames=2,
+                      frames_per_drop=2, seed=21, width=320, height=180), out)
+    return out
+
+
+@pytest.fixture
+def fat_tree(tmp_path, reference):
+    """A real-FAT-shaped tree (fat/single/..., fat/mixed/...) around the published banana frame, with
+    synthetic images whose masks fill the published 2D box; no instance maps, no split file."""
+    import json
+    import shutil
+
+    import cv2
+    import numpy as np
+
+    from fat import catalog
+    from fat.formats import fat as F
+
+    root = tmp_path / "download"
+    left = json.loads(reference("fat_banana_000000.left.json").read_text())
+    mustard = json.loads(json.dumps(left))
+    mustard["objects"][0]["class"] = "006_mustard_bottle_16K"
+    for rel, doc, single in (("fat/single/011_banana_16k/kitchen_0", left, True),
+                             ("fat/single/011_banana_16k/temple_4", left, True),
+                             ("fat/mixed/kitedemo_1", mustard, False)):
+        d = root / rel
+        d.mkdir(parents=True)
+        shutil.copy(reference("fat_camera_settings.json"), d / "_camera_settings.json")
+        objs = [catalog.get("banana")] if single else list(catalog.objects())
+        (d / "_object_settings.json").write_text(F.object_settings_json(objs, single=single))
+        sid = 255 if single else catalog.get("mustard_bottle").segmentation_id
+        (y0, x0), (y1, x1) = doc["objects"][0]["bounding_box"]["top_left"], doc["objects"][0]["bounding_box"]["bottom_right"]
+        seg = np.zeros((540, 960), np.uint8)
+        seg[int(np.ceil(y0)) + 1:int(y1) - 1, int(np.ceil(x0)) + 1:int(x1) - 1] = sid
+        depth = np.where(seg > 0, 0.98, 3.0)
+        rgb = np.full((540, 960, 3), 90, np.uint8)
+        rgb[seg > 0] = (230, 200, 40)
+        files = F.encode_images(rgb, depth, seg, np.zeros((540, 960), np.uint16))
+        for i in (0, 1):
+            for eye in ("left", "right"):
+                (d / f"{i:06d}.{eye}.json").write_text(json.dumps(doc, indent="\t").replace("\n", "\r\n"))
+                for kind in ("rgb", "depth", "seg"):
+                    F.frame_file(d, i, eye, kind).write_bytes(files[kind])
+    return root

@@ -153,7 +153,7 @@ def encode_depth(depth_m: np.ndarray) -> np.ndarray:
 
 def decode_depth(raw: np.ndarray) -> np.ndarray:
     """uint16 counts -> float32 metres; 0 stays 0 (no value)."""
-    return raw.astype(np.float32) / np.float32(DEPTH_UNITS_PER_M)
+    return np.divide(raw, np.float32(DEPTH_UNITS_PER_M), dtype=np.float32)
 
 
 def _encode(ext: str, image: np.ndarray, params: list[int]) -> bytes:
@@ -274,7 +274,7 @@ class _Fields:
             a = np.array(v, dtype=np.float64)
         except (TypeError, ValueError):
             a = None
-        if a is None or a.shape != shape or isinstance(v, (str, bool)) or not np.all(np.isfinite(a)):
+        if a is None or a.shape != shape or isinstance(v, (str, bool)) or not np.isfinite(a).all():
             text = json.dumps(v)
             text = text if len(text) < 80 else text[:77] + "..."
             raise FormatError(self.path, f"expected {'x'.join(map(str, shape))} numbers, found {text}", self._name(key))
@@ -483,6 +483,7 @@ class FatFolder:
         self.cameras = parse_camera_settings(read_json(self.path / CAMERA_SETTINGS), self.path / CAMERA_SETTINGS)
         self.objects = parse_object_settings(read_json(self.path / OBJECT_SETTINGS), self.path / OBJECT_SETTINGS)
         self.class_names = [o.class_name for o in self.objects]
+        self._by_class = {o.class_name.lower(): o for o in self.objects}
 
     def intrinsics(self, eye: str) -> Intrinsics:
         """The entry whose name matches the eye, else the first (as FAT loaders do)."""
@@ -499,9 +500,9 @@ class FatFolder:
         return sorted(found)
 
     def object_setting(self, class_name: str) -> ObjectSetting:
-        for o in self.objects:
-            if o.class_name.lower() == class_name.lower():
-                return o
+        o = self._by_class.get(class_name.lower())
+        if o is not None:
+            return o
         raise FormatError(self.path / OBJECT_SETTINGS, f"no entry for class {class_name!r}")
 
     def read(self, index: int, eye: str = "left", fields: Iterable[str] = ("rgb", "depth", "seg")) -> FatView:
