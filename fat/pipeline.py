@@ -59,6 +59,8 @@ class Settings:
     distance: tuple[float, float] = (0.5, 1.5)
     test_location: int = 4
     texture_size: int = DEFAULT_TEXTURE_SIZE
+    unrealcv: str | None = None  # HOST:PORT of a game with the UnrealCV plugin (renderer unrealcv)
+    unreal_config: str | None = None  # JSON file: actors per class, levels per location, depth kind
 
     @property
     def camera(self) -> CameraRanges:
@@ -108,6 +110,15 @@ def validate(s: Settings) -> Settings:
         raise ConfigError(f"objects per mixed drop must be a range 1 <= min <= max, got [{lo}, {hi}]")
     if s.renderer not in RENDERERS:
         raise ConfigError(f"unknown renderer {s.renderer!r}; choose from {', '.join(RENDERERS)}")
+    if s.renderer == "unrealcv":
+        from .render.unreal import UnrealConfig, parse_endpoint
+
+        if not s.unrealcv:
+            raise ConfigError("--renderer unrealcv needs --unrealcv HOST:PORT")
+        parse_endpoint(s.unrealcv)
+        UnrealConfig.load(s.unreal_config)
+    elif s.unrealcv or s.unreal_config:
+        raise ConfigError("--unrealcv and --unreal-config go with --renderer unrealcv")
     if not 0 <= s.test_location <= 4:
         raise ConfigError(f"test location must be 0..4, got {s.test_location}")
     if s.texture_size < 16:
@@ -183,10 +194,11 @@ class Worker:
 
     def __init__(self, s: Settings):
         self.s = s
-        self.K = s.intrinsics
         self.assets: dict[str, ObjectAsset] = load_assets(s.object_infos(), s.ycb_dir, s.texture_size)
         self.physics = Physics()
-        self.renderer = make_renderer(s.renderer)
+        self.renderer = make_renderer(s.renderer, s.intrinsics, s.unrealcv, s.unreal_config)
+        # a game may render another size or field of view than asked: write what it really renders
+        self.K = getattr(self.renderer, "intrinsics", None) or s.intrinsics
 
     def close(self) -> None:
         self.physics.close()
@@ -214,8 +226,9 @@ class Worker:
             state = SceneState(loc, assets, poses)
             objs = [SceneObject(fatfmt.class_name(o, single), SINGLE_SEGMENTATION_ID if single else o.segmentation_id,
                                 o.dimensions, a.parts, a.hull, T) for o, a, T in zip(infos, assets, poses)]
-            for eye, T_cam in (("left", cam.pose), ("right", right_eye_pose(cam.pose, s.baseline))):
-                out = self.renderer.render(state, T_cam, K)
+            eyes = (("left", cam.pose), ("right", right_eye_pose(cam.pose, s.baseline)))
+            outs = [self.renderer.render(state, T_cam, K) for _, T_cam in eyes]  # both eyes before any file
+            for (eye, T_cam), out in zip(eyes, outs):
                 view, seg, inst = annotate_view(objs, T_cam, K, out.instance)
                 fatfmt.write_view(folder, drop.first_frame + f, eye, view, out.rgb, out.depth, seg, inst, s.jpeg_quality)
         return drop.n_frames
@@ -250,8 +263,8 @@ def prepare_output(root: Path, overwrite: bool) -> None:
         raise OutputError(f"{root}: cannot create the output folder: {e.strerror}") from None
 
 
-def write_folder_settings(root: Path, folders: list[Folder], s: Settings) -> None:
-    K = s.intrinsics
+def write_folder_settings(root: Path, folders: list[Folder], s: Settings, K: Intrinsics | None = None) -> None:
+    K = K or s.intrinsics
     for f in folders:
         path = root / f.path
         path.mkdir(parents=True, exist_ok=True)
@@ -271,7 +284,7 @@ def generate(s: Settings, out: Path, overwrite: bool = False,
         out = Path(out)
         write_text_atomic(out / DATASET_FILE, json.dumps({"fat_version": __version__, "settings": s.to_json()}, indent=1) + "\n")
         write_text_atomic(out / SPLIT_FILE, json.dumps(split_of(s, folders), indent=1) + "\n")
-        write_folder_settings(out, folders, s)
+        write_folder_settings(out, folders, s, worker.K)
         t0 = time.perf_counter()
         frames = 0
         for d in drops:

@@ -73,6 +73,10 @@ def test_fat_preset_plan():
     (["--frames", "0"], "mixed frames must be an integer >= 1, got 0", 1),
     (["--fov", "190"], "field of view must be in (0, 180) degrees", 1),
     (["--location", "7"], "Invalid value for '--location'", 2),
+    (["--renderer", "unrealcv"], "--renderer unrealcv needs --unrealcv HOST:PORT", 1),
+    (["--unrealcv", "localhost:9000"], "--unrealcv and --unreal-config go with --renderer unrealcv", 1),
+    (["--renderer", "unrealcv", "--unrealcv", "nohost"], "expected HOST:PORT", 1),
+    (["--renderer", "unrealcv", "--unrealcv", "127.0.0.1:1"], "--unrealcv 127.0.0.1:1: cannot connect after 4 tries", 1),
 ])
 def test_bad_settings_fail_before_writing(tmp_path, args, message, rc):
     (tmp_path / "EMPTY").mkdir()
@@ -80,7 +84,7 @@ def test_bad_settings_fail_before_writing(tmp_path, args, message, rc):
     (tmp_path / "BADKEY").write_text(json.dumps({"colour": "red"}))
     (tmp_path / "BADJSON").write_text("{frames: 3")
     r = run("generate", "out", *args, "--quiet", cwd=tmp_path)
-    assert r.returncode == rc
+    assert r.returncode == rc and r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr, r.stderr
     assert not (tmp_path / "out").exists()
 

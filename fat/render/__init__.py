@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..geometry import Intrinsics
 from ..scene import Location
 
-RENDERERS = ("tiny", "egl")
+RENDERERS = ("tiny", "egl", "unrealcv")
 
 
 @dataclass
@@ -32,12 +32,25 @@ class RenderOutput:
     instance: np.ndarray  # (H, W) int32: k + 1 where objects[k] is seen, 0 elsewhere
 
 
-def make_renderer(name: str):
-    """``tiny`` (PyBullet TinyRenderer, any CPU) or ``egl`` (PyBullet's EGL plugin)."""
-    from .pybullet import PyBulletRenderer
+def make_renderer(name: str, intrinsics: Intrinsics | None = None, unrealcv: str | None = None,
+                  unreal_config: str | None = None):
+    """``tiny`` (PyBullet TinyRenderer, any CPU), ``egl`` (PyBullet's EGL plugin) or ``unrealcv`` (an
+    Unreal Engine 4 game with the UnrealCV plugin at ``unrealcv`` = HOST:PORT).
 
+    A renderer has ``render(state, T_world_cam, K)`` and ``close()``; one that cannot render the
+    intrinsics asked for (a game) has ``intrinsics``, the camera it really renders with."""
     if name not in RENDERERS:
         raise ConfigError(f"unknown renderer {name!r}; choose from {', '.join(RENDERERS)}")
+    if name == "unrealcv":
+        from .unreal import UnrealConfig, UnrealCVRenderer
+
+        if not unrealcv:
+            raise ConfigError("--renderer unrealcv needs --unrealcv HOST:PORT")
+        from ..geometry import FAT_INTRINSICS
+
+        return UnrealCVRenderer(unrealcv, UnrealConfig.load(unreal_config), intrinsics or FAT_INTRINSICS)
+    from .pybullet import PyBulletRenderer
+
     return PyBulletRenderer(name)
 
 
