@@ -25,7 +25,7 @@ CONFIG_KEYS = {
     "renderer": "renderer", "jpeg_quality": "jpeg_quality", "width": "width", "height": "height", "fov": "fov",
     "baseline": "baseline", "azimuth": "azimuth", "elevation": "elevation", "distance": "distance",
     "mixed_count": "mixed_count", "test_location": "test_location", "texture_size": "texture_size",
-    "unrealcv": "unrealcv", "unreal_config": "unreal_config", "preset": None,
+    "unrealcv": "unrealcv", "unreal_config": "unreal_config", "gl_device": "gl_device", "preset": None,
 }
 
 
@@ -111,8 +111,10 @@ def build_settings(values: dict) -> Settings:
 @click.option("--single-frames", type=int, help="Frames per single-object folder (overrides --frames).")
 @click.option("--frames-per-drop", type=int, help="Frames captured during one drop. [20]")
 @click.option("--seed", type=int, help="Random seed; the same seed and settings give the same bytes. [0]")
-@click.option("--renderer", type=click.Choice(["tiny", "egl", "unrealcv"]),
-              help="PyBullet TinyRenderer, its EGL plugin, or an Unreal Engine 4 game through UnrealCV. [tiny]")
+@click.option("--renderer", type=click.Choice(["auto", "gl", "tiny", "egl", "unrealcv"]),
+              help="auto: gl where EGL works, else tiny; gl: the OpenGL renderer (fast); tiny: PyBullet TinyRenderer; "
+                   "egl: PyBullet's EGL plugin; unrealcv: an Unreal Engine 4 game. [auto]")
+@click.option("--gl-device", metavar="N", help="EGL device index for --renderer gl (or FAT_EGL_DEVICE), e.g. a GPU.")
 @click.option("--unrealcv", "unrealcv", metavar="HOST:PORT", help="The game's UnrealCV server (with --renderer unrealcv).")
 @click.option("--unreal-config", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON file mapping classes to the game's actors and locations to its levels (see docs/unreal.md).")
@@ -124,8 +126,8 @@ def build_settings(values: dict) -> Settings:
 @click.option("--overwrite", is_flag=True, help="Replace an existing dataset made by fat in OUT.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_, objects_dir, frames, mixed_frames,
-                 single_frames, frames_per_drop, seed, renderer, unrealcv, unreal_config, jpeg_quality, width, height,
-                 fov, test_location, overwrite, quiet) -> None:
+                 single_frames, frames_per_drop, seed, renderer, gl_device, unrealcv, unreal_config, jpeg_quality, width,
+                 height, fov, test_location, overwrite, quiet) -> None:
     """Generate a FAT-style dataset in OUT: drops in PyBullet, stereo RGB, depth, segmentation, FAT JSON.
 
     \b
@@ -139,7 +141,7 @@ def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_,
         "object": object_ or None, "objects": objects_dir, "frames": frames, "mixed_frames": mixed_frames,
         "single_frames": single_frames, "frames_per_drop": frames_per_drop, "seed": seed, "renderer": renderer,
         "jpeg_quality": jpeg_quality, "width": width, "height": height, "fov": fov, "test_location": test_location,
-        "unrealcv": unrealcv, "unreal_config": str(unreal_config) if unreal_config else None,
+        "unrealcv": unrealcv, "unreal_config": str(unreal_config) if unreal_config else None, "gl_device": gl_device,
     }
     values.update({k: v for k, v in given.items() if v is not None})
     settings = validate(build_settings(values))
@@ -150,11 +152,12 @@ def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_,
 
         bar = tqdm(total=total, unit="frame", desc="generate", file=sys.stderr, dynamic_ncols=True)
     try:
-        summary = generate(settings, out, overwrite=overwrite, progress=bar.update if bar else None)
+        summary = generate(settings, out, overwrite=overwrite, progress=bar.update if bar else None,
+                           notify=lambda m: click.echo(f"fat: {m}", err=True))
     finally:
         if bar:
             bar.close()
     rate = summary["frames"] / summary["seconds"] if summary["seconds"] > 0 else float("nan")
     click.echo(f"wrote {summary['frames']} stereo frames in {summary['folders']} folders to {out} "
-               f"in {summary['seconds']:.1f} s ({rate:.2f} frames/s, renderer {settings.renderer}, "
+               f"in {summary['seconds']:.1f} s ({rate:.2f} frames/s, renderer {summary['renderer']}, "
                f"{'YCB models' if settings.ycb_dir else 'stand-in objects'})")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -48,7 +49,8 @@ class Settings:
     capture_interval: float = 1.0 / 15.0  # seconds of simulated time between captured frames
     mixed_count: tuple[int, int] = (2, 10)
     seed: int = 0
-    renderer: str = "tiny"
+    renderer: str = "auto"
+    gl_device: str | None = None  # EGL device index for the gl renderer (else FAT_EGL_DEVICE, else the default)
     jpeg_quality: int = 95
     width: int = 960
     height: int = 540
@@ -196,7 +198,8 @@ class Worker:
         self.s = s
         self.assets: dict[str, ObjectAsset] = load_assets(s.object_infos(), s.ycb_dir, s.texture_size)
         self.physics = Physics()
-        self.renderer = make_renderer(s.renderer, s.intrinsics, s.unrealcv, s.unreal_config)
+        self.renderer = make_renderer(s.renderer, s.intrinsics, s.unrealcv, s.unreal_config, s.gl_device)
+        self.note = getattr(self.renderer, "note", None)
         # a game may render another size or field of view than asked: write what it really renders
         self.K = getattr(self.renderer, "intrinsics", None) or s.intrinsics
 
@@ -273,16 +276,20 @@ def write_folder_settings(root: Path, folders: list[Folder], s: Settings, K: Int
 
 
 def generate(s: Settings, out: Path, overwrite: bool = False,
-             progress: Callable[[int], None] | None = None) -> dict:
-    """Make the dataset described by ``s`` under ``out``; returns a summary."""
+             progress: Callable[[int], None] | None = None, notify: Callable[[str], None] | None = None) -> dict:
+    """Make the dataset described by ``s`` under ``out``; returns a summary. ``notify`` gets notes
+    such as the renderer ``auto`` chose (default: printed on standard error)."""
     s = validate(s)
     folders, drops = plan(s)
     check_output(out, overwrite)
     worker = Worker(s)  # loads assets and starts the renderer before any file is written
+    if worker.note:
+        (notify or (lambda m: print(f"fat: {m}", file=sys.stderr)))(worker.note)
     try:
         prepare_output(out, overwrite)
         out = Path(out)
-        write_text_atomic(out / DATASET_FILE, json.dumps({"fat_version": __version__, "settings": s.to_json()}, indent=1) + "\n")
+        record = {"fat_version": __version__, "renderer": worker.renderer.name, "settings": s.to_json()}
+        write_text_atomic(out / DATASET_FILE, json.dumps(record, indent=1) + "\n")
         write_text_atomic(out / SPLIT_FILE, json.dumps(split_of(s, folders), indent=1) + "\n")
         write_folder_settings(out, folders, s, worker.K)
         t0 = time.perf_counter()
@@ -294,7 +301,8 @@ def generate(s: Settings, out: Path, overwrite: bool = False,
         dt = time.perf_counter() - t0
     finally:
         worker.close()
-    return {"frames": frames, "folders": len(folders), "drops": len(drops), "seconds": dt, "out": str(out)}
+    return {"frames": frames, "folders": len(folders), "drops": len(drops), "seconds": dt, "out": str(out),
+            "renderer": worker.renderer.name}
 
 
 def total_frames(s: Settings) -> int:

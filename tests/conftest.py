@@ -57,7 +57,7 @@ def small_dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("small") / "ds"
     generate(Settings(kinds=("mixed", "single"), scenes=("kitchen", "temple"), locations=(0, 4),
                       objects=("banana", "mug", "mustard_bottle", "wood_block"), mixed_frames=4, single_frames=2,
-                      frames_per_drop=2, seed=21, width=320, height=180), out)
+                      frames_per_drop=2, seed=21, width=320, height=180, renderer="tiny"), out)
     return out
 
 
@@ -100,3 +100,20 @@ def fat_tree(tmp_path, reference):
                 for kind in ("rgb", "depth", "seg"):
                     F.frame_file(d, i, eye, kind).write_bytes(files[kind])
     return root
+
+
+def renderer_or_skip(kind: str):
+    """A renderer of this kind, or a skip saying why it cannot run here."""
+    from fat.errors import ConfigError
+    from fat.render import make_renderer
+
+    try:
+        return make_renderer(kind)
+    except ConfigError as e:
+        pytest.skip(f"renderer {kind} is not available here: {e}")
+
+
+def gl_available() -> str | None:
+    from fat.render.gl import available
+
+    return available()

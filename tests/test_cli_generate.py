@@ -89,6 +89,21 @@ def test_bad_settings_fail_before_writing(tmp_path, args, message, rc):
     assert not (tmp_path / "out").exists()
 
 
+def test_auto_renderer_says_in_one_line_why_it_falls_back(tmp_path):
+    import os
+
+    env = {**os.environ, "FAT_EGL_DEVICE": "99"}
+    r = subprocess.run([FAT, "generate", "out", "--scene", "kitchen", *SMALL], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=600, env=env)
+    assert r.returncode == 0
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("fat: renderer auto: using TinyRenderer, since")
+    assert "renderer tiny" in r.stdout
+    r = subprocess.run([FAT, "generate", "out2", "--renderer", "gl", *SMALL], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=600, env=env)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and "EGL device 99" in r.stderr
+    assert not (tmp_path / "out2").exists()
+
+
 def test_refuses_a_non_empty_output(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "mine.txt").write_text("x")

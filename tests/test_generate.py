@@ -16,13 +16,20 @@ import geometry_checks as gc
 
 SMALL = Settings(kinds=("mixed", "single"), scenes=("kitchen", "temple"), locations=(0, 4),
                  objects=("banana", "mug", "power_drill", "master_chef_can", "bowl", "scissors"),
-                 mixed_frames=4, single_frames=2, frames_per_drop=2, seed=7)
+                 mixed_frames=4, single_frames=2, frames_per_drop=2, seed=7, renderer="tiny")
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
+@pytest.fixture(scope="module", params=["tiny", "gl"])
+def dataset(request, tmp_path_factory):
+    from dataclasses import replace
+
+    from conftest import gl_available
+
+    if request.param == "gl" and gl_available():
+        pytest.skip(f"renderer gl is not available here: {gl_available()}")
     out = tmp_path_factory.mktemp("gen") / "out"
-    summary = generate(SMALL, out)
+    summary = generate(replace(SMALL, renderer=request.param), out)
+    assert summary["renderer"] == request.param
     return out, summary
 
 
@@ -117,7 +124,7 @@ def _digest(out: Path) -> dict:
 
 def test_same_seed_same_bytes_other_seed_other_scenes(tmp_path):
     s = Settings(kinds=("mixed",), scenes=("kitedemo",), locations=(1,), mixed_frames=3, frames_per_drop=3, seed=11,
-                 width=320, height=180)
+                 width=320, height=180, renderer="tiny")
     generate(s, tmp_path / "a")
     generate(s, tmp_path / "b")
     a, b = _digest(tmp_path / "a"), _digest(tmp_path / "b")
@@ -133,7 +140,7 @@ def test_same_seed_same_bytes_other_seed_other_scenes(tmp_path):
 
 def test_overwrite_rules(tmp_path, dataset):
     out = tmp_path / "o"
-    s = Settings(scenes=("kitchen",), mixed_frames=1, frames_per_drop=1, width=160, height=90)
+    s = Settings(scenes=("kitchen",), mixed_frames=1, frames_per_drop=1, width=160, height=90, renderer="tiny")
     generate(s, out)
     from fat.errors import OutputError
 

@@ -17,11 +17,11 @@ from fat.scene import get_location
 K = FAT_INTRINSICS
 
 
+from conftest import renderer_or_skip
+
+
 def _egl_or_skip():
-    try:
-        return make_renderer("egl")
-    except ConfigError as e:
-        pytest.skip(f"EGL is not available here: {e}")
+    return renderer_or_skip("egl")
 
 
 def _rolled_camera(loc, roll_deg=30.0):
@@ -42,15 +42,16 @@ def _floor_depth_error(renderer):
     return np.abs(out.depth - t)[m], m.sum()
 
 
-@pytest.mark.parametrize("kind", ["tiny", "egl"])
+@pytest.mark.parametrize("kind", ["tiny", "egl", "gl"])
 def test_depth_is_z_depth_at_pixel_centres(kind):
-    r = make_renderer("tiny") if kind == "tiny" else _egl_or_skip()
+    r = renderer_or_skip(kind)
     try:
         err, n = _floor_depth_error(r)
     finally:
         r.close()
     assert n > 200_000
-    median, p99 = {"tiny": (1e-5, 5e-5), "egl": (1.5e-4, 1.5e-3)}[kind]  # metres; EGL's depth buffer is coarser
+    # metres; PyBullet's EGL reads a depth buffer back, gl writes each pixel's z as a float
+    median, p99 = {"tiny": (1e-5, 5e-5), "egl": (1.5e-4, 1.5e-3), "gl": (1e-5, 5e-5)}[kind]
     assert np.median(err) < median and np.percentile(err, 99) < p99
 
 
@@ -88,10 +89,10 @@ def _signed_distance_to_hull(hull_uv: np.ndarray, ys: np.ndarray, xs: np.ndarray
     return d
 
 
-@pytest.mark.parametrize("kind", ["tiny", "egl"])
+@pytest.mark.parametrize("kind", ["tiny", "egl", "gl"])
 def test_box_masks_are_exactly_their_projections(kind, assets):
     """A box's mask holds exactly the pixels whose centres its projection covers (0.05 px slack)."""
-    r = make_renderer("tiny") if kind == "tiny" else _egl_or_skip()
+    r = renderer_or_skip(kind)
     try:
         out, (view, seg, inst), cam, poses, objs = _object_view(r, assets, ["cracker_box", "foam_brick", "wood_block"])
     finally:
@@ -147,3 +148,41 @@ def test_egl_missing_is_one_clear_error(monkeypatch):
         make_renderer("egl")
     with pytest.raises(ConfigError, match="unknown renderer 'vulkan'"):
         make_renderer("vulkan")
+
+
+def test_gl_and_tiny_agree_on_geometry_and_annotations(assets):
+    """The fast renderer against TinyRenderer on the same scene and camera: masks, depth, annotations."""
+    from fat.formats.fat import view_json
+
+    gl = renderer_or_skip("gl")
+    tiny = make_renderer("tiny")
+    names = ["mug", "power_drill", "master_chef_can", "banana", "cracker_box"]
+    try:
+        a_out, (a_view, a_seg, a_inst), *_ = _object_view(tiny, assets, names)
+        b_out, (b_view, b_seg, b_inst), *_ = _object_view(gl, assets, names)
+    finally:
+        gl.close()
+        tiny.close()
+    for k in range(len(names)):
+        m1, m2 = a_inst == k + 1, b_inst == k + 1
+        assert m1.sum() > 500 and (m1 & m2).sum() / (m1 | m2).sum() >= 0.99, names[k]
+    same_object = (a_inst == b_inst) & (a_inst > 0)  # pixels both renderers give to the same object
+    assert np.abs(a_out.depth - b_out.depth)[same_object].max() < 0.001
+    both = (a_out.depth > 0) & (b_out.depth > 0)  # elsewhere only surface edges may differ
+    assert (np.abs(a_out.depth - b_out.depth)[both] > 0.001).mean() < 0.002
+    assert view_json(a_view) == view_json(b_view)  # the files written from either are the same
+    assert np.array_equal(a_seg, b_seg) or (a_seg != b_seg).mean() < 0.001
+
+
+def test_gl_device_errors_and_auto_fallback(monkeypatch):
+    monkeypatch.setenv("FAT_EGL_DEVICE", "99")
+    with pytest.raises(ConfigError, match="--renderer gl: cannot make an OpenGL context on EGL device 99"):
+        make_renderer("gl")
+    r = make_renderer("auto")
+    try:
+        assert r.name == "tiny" and "renderer auto: using TinyRenderer, since cannot make an OpenGL context" in r.note
+    finally:
+        r.close()
+    monkeypatch.setenv("FAT_EGL_DEVICE", "gpu0")
+    with pytest.raises(ConfigError, match="must be a device index"):
+        make_renderer("gl")

@@ -80,7 +80,7 @@ def test_a_mesh_that_is_not_the_object_is_refused(tmp_path, ycb_dir):
 
 def test_generate_with_real_models(tmp_path, ycb_dir):
     s = Settings(kinds=("mixed", "single"), scenes=("kitedemo",), locations=(0,), objects=NAMES, ycb_dir=str(ycb_dir),
-                 mixed_frames=3, single_frames=2, frames_per_drop=3, seed=2)
+                 mixed_frames=3, single_frames=2, frames_per_drop=3, seed=2, renderer="tiny")
     out = tmp_path / "ycb"
     generate(s, out)
     checked = 0

@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..geometry import Intrinsics
 from ..scene import Location
 
-RENDERERS = ("tiny", "egl", "unrealcv")
+RENDERERS = ("auto", "gl", "tiny", "egl", "unrealcv")
 
 
 @dataclass
@@ -33,14 +33,29 @@ class RenderOutput:
 
 
 def make_renderer(name: str, intrinsics: Intrinsics | None = None, unrealcv: str | None = None,
-                  unreal_config: str | None = None):
-    """``tiny`` (PyBullet TinyRenderer, any CPU), ``egl`` (PyBullet's EGL plugin) or ``unrealcv`` (an
-    Unreal Engine 4 game with the UnrealCV plugin at ``unrealcv`` = HOST:PORT).
+                  unreal_config: str | None = None, gl_device: str | int | None = None):
+    """``gl`` (the project's OpenGL renderer on EGL), ``tiny`` (PyBullet TinyRenderer, any CPU), ``egl``
+    (PyBullet's EGL plugin), ``unrealcv`` (an Unreal Engine 4 game with the UnrealCV plugin at
+    ``unrealcv`` = HOST:PORT), or ``auto``: ``gl`` where EGL works, else ``tiny``, with ``note``
+    saying why.
 
-    A renderer has ``render(state, T_world_cam, K)`` and ``close()``; one that cannot render the
-    intrinsics asked for (a game) has ``intrinsics``, the camera it really renders with."""
+    A renderer has ``name``, ``render(state, T_world_cam, K)`` and ``close()``; one that cannot render
+    the intrinsics asked for (a game) has ``intrinsics``, the camera it really renders with."""
     if name not in RENDERERS:
         raise ConfigError(f"unknown renderer {name!r}; choose from {', '.join(RENDERERS)}")
+    if name in ("gl", "auto"):
+        from .gl import GLRenderer
+
+        try:
+            return GLRenderer(gl_device)
+        except ConfigError as e:
+            if name == "gl":
+                raise
+            from .pybullet import PyBulletRenderer
+
+            r = PyBulletRenderer("tiny")
+            r.note = f"renderer auto: using TinyRenderer, since {str(e).replace('--renderer gl: ', '')}"
+            return r
     if name == "unrealcv":
         from .unreal import UnrealConfig, UnrealCVRenderer
 

@@ -17,16 +17,16 @@ from .._pybullet import pb
 from ..assets import cache_dir
 from ..errors import ConfigError
 from ..geometry import Intrinsics, invert_pose, matrix_to_quat
-from ..meshes import Mesh, box, cylinder, ellipsoid, grid, planar_uvs, write_obj
+from ..meshes import Mesh, write_obj
 from ..scene import Location, Surface
 from ..textures import texture_file
 from . import RenderOutput, SceneState
+from .scenery import location_meshes
 
 # Near plane. EGL's depth precision goes as 1/near (median 0.1 mm at 3 cm, 0.3 mm at 1 cm). A point
 # the near plane clips lies within NEAR / cos(angle of the frustum corner) of the camera, under 4 cm
 # for FAT's camera, and props keep at least fat.scene.CAMERA_MARGIN = 4 cm from every camera.
 NEAR, FAR = 0.03, 50.0
-GROUND_HALF_EXTENT = 9.0
 # OpenCV camera axes -> OpenGL camera axes (x right, y up, looking along -z)
 CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
@@ -87,7 +87,7 @@ class PyBulletRenderer:
                 raise ConfigError("--renderer egl: PyBullet's EGL plugin could not start "
                                   "(needs libEGL and a Mesa or NVIDIA EGL driver: on Debian, libegl1 libegl-mesa0 libgl1-mesa-dri)")
             self._plugin = plugin
-        self._location: str | None = None
+        self._location: Location | None = None
         self._shapes: dict[str, int] = {}
         self._bodies: list[int] = []
         self._body_assets: list[str] = []
@@ -112,22 +112,13 @@ class PyBulletRenderer:
         return body
 
     def _set_location(self, loc: Location) -> None:
-        if self._location == loc.name:
+        if self._location is loc:
             return
         pb.resetSimulation(physicsClientId=self.client)
         self._shapes, self._bodies, self._body_assets = {}, [], []
-        ground = grid(GROUND_HALF_EXTENT, loc.ground.tile, loc.ground_z, loc.fixation[:2])
-        self._textured_body(ground, loc.ground)
-        for prop in loc.props:
-            if prop.shape == "box":
-                m = box(prop.size)
-            elif prop.shape == "cylinder":
-                m = cylinder(prop.size[0], prop.size[2], axis=2, segments=24)
-            else:
-                m = ellipsoid(prop.size, rings=10, segments=16)
-            m = m.transformed(prop.pose)
-            self._textured_body(planar_uvs(m, prop.surface.tile), prop.surface)
-        self._location = loc.name
+        for mesh, surface in location_meshes(loc):
+            self._textured_body(mesh, surface)
+        self._location = loc
         self._light = loc.light
 
     def _set_objects(self, state: SceneState) -> None:

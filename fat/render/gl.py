@@ -1,0 +1,291 @@
+"""A single-pass OpenGL 3.3 renderer (moderngl on headless EGL): Mesa on any CPU, or a GPU's EGL driver.
+
+One pass draws the scene into three targets at once: the shaded colour, the z-depth in metres (the
+camera-frame z of each pixel's surface, written as a float, so no depth-buffer precision is lost)
+and the instance id. A shadow map from the sun comes first. Meshes and textures are uploaded once per
+renderer and kept; only the targets the writers need are read back.
+
+Device: ``FAT_EGL_DEVICE`` (or the ``device`` argument) picks an EGL device by index, for example a
+GPU on a machine with several; without it EGL's default device is used.
+"""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError
+from ..geometry import Intrinsics, invert_pose, look_at
+from ..meshes import Mesh, load_mesh
+from ..scene import Location
+from ..textures import texture_file
+from ..assets import cache_dir
+from . import RenderOutput, SceneState
+from .scenery import location_meshes
+
+NEAR, FAR = 0.01, 50.0
+SHADOW_SIZE = 1024
+SHADOW_HALF_EXTENT = 2.5  # metres around the fixation point covered by the shadow map
+SKY = np.array([185, 205, 230], np.uint8)
+CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
+
+VERTEX = """
+#version 330
+uniform mat4 model;
+uniform mat4 view;        // world -> camera, OpenCV axes
+uniform mat4 proj;        // OpenCV camera -> clip
+uniform mat4 light_vp;    // world -> light clip
+in vec3 in_pos;
+in vec3 in_normal;
+in vec2 in_uv;
+out vec3 v_normal;
+out vec2 v_uv;
+out float v_z;
+out vec4 v_light;
+void main() {
+    vec4 w = model * vec4(in_pos, 1.0);
+    vec4 c = view * w;
+    v_z = c.z;
+    v_normal = mat3(model) * in_normal;
+    v_uv = in_uv;
+    v_light = light_vp * w;
+    gl_Position = proj * c;
+}
+"""
+
+FRAGMENT = """
+#version 330
+uniform sampler2D tex;
+uniform sampler2DShadow shadow_map;
+uniform vec3 light_dir;
+uniform vec3 light_color;
+uniform vec3 cam_pos;
+uniform float ambient;
+uniform float diffuse;
+uniform float specular;
+uniform int shadows;
+uniform int instance;
+in vec3 v_normal;
+in vec2 v_uv;
+in float v_z;
+in vec4 v_light;
+layout(location = 0) out vec4 f_color;
+layout(location = 1) out float f_depth;
+layout(location = 2) out int f_instance;
+float lit_fraction(float ndl) {
+    if (shadows == 0) return 1.0;
+    vec3 p = v_light.xyz / v_light.w * 0.5 + 0.5;
+    if (p.x <= 0.0 || p.x >= 1.0 || p.y <= 0.0 || p.y >= 1.0 || p.z >= 1.0) return 1.0;
+    float bias = max(0.003 * (1.0 - ndl), 0.0008);
+    return texture(shadow_map, vec3(p.xy, p.z - bias));  // linear filtering: 2x2 percentage-closer
+}
+void main() {
+    vec3 n = normalize(v_normal);
+    if (!gl_FrontFacing) n = -n;
+    float ndl = max(dot(n, light_dir), 0.0);
+    float lit = lit_fraction(ndl);
+    vec3 base = texture(tex, v_uv).rgb;
+    vec3 h = normalize(light_dir + vec3(0.0, 0.0, 1.0));
+    float spec = pow(max(dot(n, h), 0.0), 32.0);
+    vec3 c = base * light_color * (ambient + diffuse * ndl * lit) + specular * spec * lit * light_color;
+    f_color = vec4(clamp(c, 0.0, 1.0), 1.0);
+    f_depth = v_z;
+    f_instance = instance;
+}
+"""
+
+SHADOW_VERTEX = """
+#version 330
+uniform mat4 model;
+uniform mat4 light_vp;
+in vec3 in_pos;
+void main() { gl_Position = light_vp * model * vec4(in_pos, 1.0); }
+"""
+
+SHADOW_FRAGMENT = """
+#version 330
+void main() {}
+"""
+
+
+def projection(K: Intrinsics, near: float = NEAR, far: float = FAR) -> np.ndarray:
+    """OpenCV camera -> clip space; pixel (col, row) samples the point (col + 0.5, row + 0.5)."""
+    W, H = K.width, K.height
+    P = np.array([
+        [2 * K.fx / W, -2 * K.s / W, 1 - 2 * K.cx / W, 0],
+        [0, 2 * K.fy / H, 2 * K.cy / H - 1, 0],
+        [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
+        [0, 0, -1, 0],
+    ])
+    return P @ CV_TO_GL
+
+
+def _ortho(half: float, near: float, far: float) -> np.ndarray:
+    return np.array([[1 / half, 0, 0, 0], [0, 1 / half, 0, 0],
+                     [0, 0, -2 / (far - near), -(far + near) / (far - near)], [0, 0, 0, 1]])
+
+
+def _mat(m: np.ndarray) -> bytes:
+    return np.asarray(m, dtype="f4").T.tobytes()  # column-major for GLSL
+
+
+def available(device: str | int | None = None) -> str | None:
+    """None when an OpenGL 3.3 context can be made on EGL, else why not (one line)."""
+    try:
+        GLRenderer(device).close()
+        return None
+    except ConfigError as e:
+        return str(e)
+
+
+class GLRenderer:
+    name = "gl"
+
+    def __init__(self, device: str | int | None = None):
+        try:
+            import moderngl
+        except ImportError as e:  # pragma: no cover - moderngl is a dependency
+            raise ConfigError(f"--renderer gl: moderngl is not installed ({e})") from None
+        device = os.environ.get("FAT_EGL_DEVICE") if device is None else device
+        kwargs = {"standalone": True, "backend": "egl"}
+        if device not in (None, ""):
+            try:
+                kwargs["device_index"] = int(device)
+            except ValueError:
+                raise ConfigError(f"FAT_EGL_DEVICE / --gl-device must be a device index, got {device!r}") from None
+        try:
+            self.ctx = moderngl.create_context(**kwargs)
+        except Exception as e:
+            where = f"EGL device {device}" if device not in (None, "") else "EGL"
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ConfigError(f"--renderer gl: cannot make an OpenGL context on {where} ({reason}); it needs libEGL "
+                              "and a Mesa or GPU EGL driver (Debian: libegl1 libegl-mesa0 libgl1-mesa-dri)") from None
+        if self.ctx.version_code < 330:
+            version = self.ctx.version_code
+            self.ctx.release()
+            raise ConfigError(f"--renderer gl: the EGL context offers OpenGL {version / 100:.1f}, 3.3 is needed")
+        self.device = self.ctx.info.get("GL_RENDERER", "?")
+        self.prog = self.ctx.program(vertex_shader=VERTEX, fragment_shader=FRAGMENT)
+        self.shadow_prog = self.ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
+        self.shadow_tex = self.ctx.depth_texture((SHADOW_SIZE, SHADOW_SIZE))
+        self.shadow_tex.compare_func = "<="
+        self.shadow_tex.repeat_x = self.shadow_tex.repeat_y = False
+        self.shadow_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self.shadow_fbo = self.ctx.framebuffer(depth_attachment=self.shadow_tex)
+        self._meshes: dict[str, tuple] = {}
+        self._textures: dict[str, object] = {}
+        self._location: Location | None = None
+        self._scenery: list[tuple] = []
+        self._fbo = None
+        self._size = None
+
+    def close(self) -> None:
+        if getattr(self, "ctx", None) is not None:
+            self.ctx.release()
+            self.ctx = None
+
+    # ------------------------------------------------------------------ uploads
+    def _texture(self, key: str, image_rgb: np.ndarray):
+        if key not in self._textures:
+            img = np.ascontiguousarray(np.flipud(image_rgb))  # OBJ uv (0, 0) is the image's bottom left
+            t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes())
+            t.build_mipmaps()  # trilinear; anisotropic filtering would cost more than the rest on a CPU
+            self._textures[key] = t
+        return self._textures[key]
+
+    def _upload(self, mesh: Mesh):
+        m = mesh if mesh.normals is not None else mesh.with_vertex_normals()
+        uv = m.uvs if m.uvs is not None else np.zeros((len(m.vertices), 2))
+        data = np.hstack([m.vertices, m.normals, uv]).astype("f4")
+        vbo = self.ctx.buffer(data.tobytes())
+        ibo = self.ctx.buffer(m.faces.astype("i4").tobytes())
+        vao = self.ctx.vertex_array(self.prog, [(vbo, "3f 3f 2f", "in_pos", "in_normal", "in_uv")], ibo)
+        svao = self.ctx.vertex_array(self.shadow_prog, [(vbo, "3f 12x 8x", "in_pos")], ibo)
+        return vao, svao
+
+    def _asset(self, asset):
+        key = asset.folder.as_posix()
+        if key not in self._meshes:
+            mesh = load_mesh(asset.visual).with_vertex_normals()
+            img = cv2.imread(str(asset.folder / "texture.png"), cv2.IMREAD_COLOR)
+            tex = self._texture(key, cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            self._meshes[key] = (*self._upload(mesh), tex)
+        return self._meshes[key]
+
+    def _set_location(self, loc: Location) -> None:
+        if self._location is loc:
+            return
+        self._scenery, self._casters = [], []
+        for mesh, surface in location_meshes(loc):
+            path = texture_file(str(cache_dir() / "textures"), surface.texture, surface.colors)
+            tex = self._texture(str(path), cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+            item = (*self._upload(mesh), tex)
+            self._scenery.append(item)
+            lo, hi = mesh.vertices.min(0)[:2], mesh.vertices.max(0)[:2]
+            gap = np.maximum(np.maximum(lo - loc.fixation[:2], loc.fixation[:2] - hi), 0)
+            if np.linalg.norm(gap) < SHADOW_HALF_EXTENT * 1.5:  # only what can shade the shadow map's area
+                self._casters.append(item)
+        self._location = loc
+
+    def _targets(self, K: Intrinsics):
+        size = (K.width, K.height)
+        if self._size != size:
+            if self._fbo is not None:
+                for a in self._attachments:
+                    a.release()
+                self._fbo.release()
+            self._attachments = [self.ctx.texture(size, 4), self.ctx.texture(size, 1, dtype="f4"),
+                                 self.ctx.texture(size, 1, dtype="i4"), self.ctx.depth_renderbuffer(size)]
+            self._fbo = self.ctx.framebuffer(color_attachments=self._attachments[:3], depth_attachment=self._attachments[3])
+            self._size = size
+        return self._fbo
+
+    # ------------------------------------------------------------------ drawing
+    def render(self, state: SceneState, T_world_cam: np.ndarray, K: Intrinsics) -> RenderOutput:
+        ctx = self.ctx
+        loc = state.location
+        self._set_location(loc)
+        objects = [(self._asset(a), T, k + 1) for k, (a, T) in enumerate(zip(state.objects, state.poses))]
+        scenery = [(m, np.eye(4), 0) for m in self._scenery]
+        casters = [(m, np.eye(4), 0) for m in self._casters]
+        light = loc.light
+        eye = loc.fixation + light.direction * 10.0
+        up = (0.0, 1.0, 0.0) if abs(light.direction[2]) > 0.99 else (0.0, 0.0, 1.0)
+        light_vp = _ortho(SHADOW_HALF_EXTENT, 0.1, 30.0) @ CV_TO_GL @ invert_pose(look_at(eye, loc.fixation, up))
+        ctx.enable(ctx.DEPTH_TEST)
+        if light.shadows:  # shadow map from the sun
+            self.shadow_fbo.use()
+            self.shadow_fbo.clear(depth=1.0)
+            self.shadow_prog["light_vp"].write(_mat(light_vp))
+            for (vao, svao, tex), T, _ in objects + casters:
+                self.shadow_prog["model"].write(_mat(T))
+                svao.render()
+        fbo = self._targets(K)
+        fbo.use()
+        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        p = self.prog
+        p["view"].write(_mat(invert_pose(T_world_cam)))
+        p["proj"].write(_mat(projection(K)))
+        p["light_vp"].write(_mat(light_vp))
+        p["light_dir"].value = tuple(float(x) for x in light.direction)
+        p["light_color"].value = tuple(float(x) for x in light.color)
+        p["ambient"].value, p["diffuse"].value, p["specular"].value = light.ambient, light.diffuse, light.specular
+        p["shadows"].value = int(light.shadows)
+        p["tex"].value, p["shadow_map"].value = 0, 1
+        self.shadow_tex.use(1)
+        for (vao, svao, tex), T, inst in objects + scenery:  # near things first: hidden fragments skip shading
+            tex.use(0)
+            p["model"].write(_mat(T))
+            p["instance"].value = inst
+            vao.render()
+        W, H = K.width, K.height
+        rgba = np.frombuffer(fbo.read(attachment=0, components=4), np.uint8).reshape(H, W, 4)[::-1]
+        depth = np.frombuffer(fbo.read(attachment=1, components=1, dtype="f4"), np.float32).reshape(H, W)[::-1].copy()
+        inst = np.frombuffer(fbo.read(attachment=2, components=1, dtype="i4"), np.int32).reshape(H, W)[::-1].copy()
+        rgb = rgba[:, :, :3].copy()
+        empty = rgba[:, :, 3] == 0  # nothing drawn: the sky
+        rgb[empty] = SKY
+        depth[empty | (depth <= 0)] = 0.0
+        return RenderOutput(rgb, depth, inst)
