@@ -161,7 +161,7 @@ class GLRenderer:
             where = f"EGL device {device}" if device not in (None, "") else "EGL"
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ConfigError(f"--renderer gl: cannot make an OpenGL context on {where} ({reason}); it needs libEGL "
-                              "and a Mesa or GPU EGL driver (Debian: libegl1 libegl-mesa0 libgl1-mesa-dri)") from None
+                              "and a Mesa or GPU EGL driver (Debian: libegl1 libegl-mesa0 libgl1-mesa-dri libgl1)") from None
         if self.ctx.version_code < 330:
             version = self.ctx.version_code
             self.ctx.release()

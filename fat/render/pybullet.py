@@ -85,7 +85,7 @@ class PyBulletRenderer:
             if plugin < 0:
                 self.close()
                 raise ConfigError("--renderer egl: PyBullet's EGL plugin could not start "
-                                  "(needs libEGL and a Mesa or NVIDIA EGL driver: on Debian, libegl1 libegl-mesa0 libgl1-mesa-dri)")
+                                  "(needs libEGL and a Mesa or NVIDIA EGL driver: on Debian, libegl1 libegl-mesa0 libgl1-mesa-dri libgl1)")
             self._plugin = plugin
         self._location: Location | None = None
         self._shapes: dict[str, int] = {}
