@@ -74,13 +74,13 @@ def main() -> None:
     folders, drops = plan(s)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        prepare_output(out, False)
+        prepare_output(out, "new")
         write_folder_settings(out, folders, s)
         # warm-up drop (first upload of meshes and textures), not counted
         worker.run(drops[0], out)
         times.clear()
         t = time.perf_counter()
-        n = sum(worker.run(d, out) for d in drops)
+        n = sum(worker.run(d, out)[0] for d in drops)
         total = time.perf_counter() - t
     worker.close()
     print(f"machine     : {machine()}")

@@ -123,11 +123,15 @@ def build_settings(values: dict) -> Settings:
 @click.option("--height", type=int, help="Image height in pixels. [540]")
 @click.option("--fov", type=float, help="Horizontal field of view in degrees. [64]")
 @click.option("--test-location", type=click.IntRange(0, 4), help="Location index held out as test in every scene. [4]")
-@click.option("--overwrite", is_flag=True, help="Replace an existing dataset made by fat in OUT.")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Local processes making drops in parallel (the bytes do not depend on it).")
+@click.option("--dask", "dask", metavar="ADDRESS", help="Send the drops to this Dask scheduler (workers must see OUT).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing dataset made by fat in OUT (otherwise a rerun with "
+              "the same settings finishes what is missing).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_, objects_dir, frames, mixed_frames,
                  single_frames, frames_per_drop, seed, renderer, gl_device, unrealcv, unreal_config, jpeg_quality, width,
-                 height, fov, test_location, overwrite, quiet) -> None:
+                 height, fov, test_location, workers, dask, overwrite, quiet) -> None:
     """Generate a FAT-style dataset in OUT: drops in PyBullet, stereo RGB, depth, segmentation, FAT JSON.
 
     \b
@@ -153,11 +157,12 @@ def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_,
         bar = tqdm(total=total, unit="frame", desc="generate", file=sys.stderr, dynamic_ncols=True)
     try:
         summary = generate(settings, out, overwrite=overwrite, progress=bar.update if bar else None,
-                           notify=lambda m: click.echo(f"fat: {m}", err=True))
+                           notify=lambda m: click.echo(f"fat: {m}", err=True), workers=workers, dask=dask)
     finally:
         if bar:
             bar.close()
     rate = summary["frames"] / summary["seconds"] if summary["seconds"] > 0 else float("nan")
-    click.echo(f"wrote {summary['frames']} stereo frames in {summary['folders']} folders to {out} "
+    resumed = f", {summary['skipped']} done before" if summary["skipped"] else ""
+    click.echo(f"wrote {summary['frames']} stereo frames{resumed} in {summary['folders']} folders to {out} "
                f"in {summary['seconds']:.1f} s ({rate:.2f} frames/s, renderer {summary['renderer']}, "
                f"{'YCB models' if settings.ycb_dir else 'stand-in objects'})")

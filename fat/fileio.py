@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -20,15 +21,29 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     tmp = temp_path(path)
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
+        _write(tmp, data)
         os.replace(tmp, path)
     except OSError as e:
         try:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
-        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from e
+        what = "the disk is full" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+        raise OutputError(f"{path}: cannot write: {what}") from e
+
+
+def _write(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def remove_temporaries(root: Path) -> int:
+    """Delete the temporary files an interrupted run left under ``root``; returns how many."""
+    n = 0
+    for p in Path(root).rglob(f".*{TMP_SUFFIX}"):
+        p.unlink(missing_ok=True)
+        n += 1
+    return n
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

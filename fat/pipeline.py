@@ -13,17 +13,18 @@ import math
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 
-from . import __version__, catalog
+from . import __version__, catalog, manifest
 from .annotate import SceneObject, annotate_view
 from .assets import DEFAULT_TEXTURE_SIZE, ObjectAsset, check_ycb_folder, load_assets
 from .catalog import SINGLE_SEGMENTATION_ID, ObjectInfo
 from .errors import ConfigError, OutputError
-from .fileio import write_text_atomic
+from .fileio import remove_temporaries, write_text_atomic
 from .formats import fat as fatfmt
 from .geometry import BASELINE_M, Intrinsics, right_eye_pose
 from .physics import TIME_STEP, Physics
@@ -202,13 +203,17 @@ class Worker:
         self.note = getattr(self.renderer, "note", None)
         # a game may render another size or field of view than asked: write what it really renders
         self.K = getattr(self.renderer, "intrinsics", None) or s.intrinsics
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fat-writer")
 
     def close(self) -> None:
+        self._writer.shutdown(wait=True)
         self.physics.close()
         self.renderer.close()
 
-    def run(self, drop: Drop, root: Path) -> int:
-        """Simulate, render, annotate and write one drop; returns the number of frames written."""
+    def run(self, drop: Drop, root: Path) -> tuple[int, dict[str, str]]:
+        """Simulate, render, annotate and write one drop. Returns the number of frames and the sha256
+        of every file written, by path relative to ``root``. Annotating, encoding and writing run on
+        a second thread while the next frame is simulated and rendered."""
         s, K = self.s, self.K
         rng = drop_rng(s.seed, drop.key)
         loc = get_location(drop.location)
@@ -222,43 +227,77 @@ class Worker:
         single = drop.kind == "single"
         folder = root / drop.folder
         start = self.physics.steps  # capture begins when the last object is released
-        for f, cam in enumerate(cams):
-            target = start + int(round(f * s.capture_interval / TIME_STEP))
-            self.physics.step(target - self.physics.steps)
-            poses = self.physics.poses()
-            state = SceneState(loc, assets, poses)
-            objs = [SceneObject(fatfmt.class_name(o, single), SINGLE_SEGMENTATION_ID if single else o.segmentation_id,
-                                o.dimensions, a.parts, a.hull, T) for o, a, T in zip(infos, assets, poses)]
-            eyes = (("left", cam.pose), ("right", right_eye_pose(cam.pose, s.baseline)))
-            outs = [self.renderer.render(state, T_cam, K) for _, T_cam in eyes]  # both eyes before any file
-            for (eye, T_cam), out in zip(eyes, outs):
-                view, seg, inst = annotate_view(objs, T_cam, K, out.instance)
-                fatfmt.write_view(folder, drop.first_frame + f, eye, view, out.rgb, out.depth, seg, inst, s.jpeg_quality)
-        return drop.n_frames
+        hashes: dict[str, str] = {}
+        pending = None
+        try:
+            for f, cam in enumerate(cams):
+                target = start + int(round(f * s.capture_interval / TIME_STEP))
+                self.physics.step(target - self.physics.steps)
+                poses = self.physics.poses()
+                state = SceneState(loc, assets, poses)
+                objs = [SceneObject(fatfmt.class_name(o, single), SINGLE_SEGMENTATION_ID if single else o.segmentation_id,
+                                    o.dimensions, a.parts, a.hull, T) for o, a, T in zip(infos, assets, poses)]
+                eyes = (("left", cam.pose), ("right", right_eye_pose(cam.pose, s.baseline)))
+                outs = [self.renderer.render(state, T_cam, K) for _, T_cam in eyes]  # both eyes before any file
+                if pending is not None:
+                    hashes.update(pending.result())
+                pending = self._writer.submit(self._write_frame, folder, drop.first_frame + f, objs, eyes, outs, root)
+            if pending is not None:
+                hashes.update(pending.result())
+                pending = None
+        finally:
+            if pending is not None:
+                pending.result()
+        return drop.n_frames, hashes
+
+    def _write_frame(self, folder: Path, index: int, objs, eyes, outs, root: Path) -> dict[str, str]:
+        K, written = self.K, {}
+        for (eye, T_cam), out in zip(eyes, outs):
+            view, seg, inst = annotate_view(objs, T_cam, K, out.instance)
+            for p, h in fatfmt.write_view(folder, index, eye, view, out.rgb, out.depth, seg, inst, self.s.jpeg_quality).items():
+                written[p.relative_to(root).as_posix()] = h
+        return written
 
 
-def check_output(root: Path, overwrite: bool) -> bool:
-    """Refuse a non-empty output folder unless ``overwrite`` and it holds a dataset of ours.
-    Returns whether an old dataset is to be removed. Changes nothing."""
+def _record(s: Settings, renderer: str) -> dict:
+    return {"fat_version": __version__, "renderer": renderer, "settings": s.to_json()}
+
+
+def check_output(root: Path, overwrite: bool, s: Settings) -> str:
+    """What to do with ``root``: "new" (absent or empty), "resume" (a dataset of these settings) or
+    "replace" (another dataset of ours, with ``overwrite``). Refuses anything else. Changes nothing."""
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise OutputError(f"{root}: exists and is not a folder")
-    if root.is_dir() and any(root.iterdir()):
-        if not overwrite:
-            raise OutputError(f"{root}: folder is not empty (use --overwrite to replace a dataset made by fat)")
-        if not (root / DATASET_FILE).is_file():
+    if not root.is_dir() or not any(root.iterdir()):
+        return "new"
+    record = root / DATASET_FILE
+    if not record.is_file():
+        if overwrite:
             raise OutputError(f"{root}: not a dataset made by fat (no {DATASET_FILE}); refusing to delete it")
-        return True
-    return False
+        raise OutputError(f"{root}: folder is not empty and holds no dataset made by fat")
+    if overwrite:
+        return "replace"
+    try:
+        old = json.loads(record.read_text())["settings"]
+    except (ValueError, KeyError, TypeError):
+        raise OutputError(f"{record}: unreadable; use --overwrite to start over") from None
+    new = s.to_json()
+    changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    if changed:
+        diff = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:3])
+        raise OutputError(f"{root}: holds a dataset made with other settings ({diff}{', ...' if len(changed) > 3 else ''}); "
+                          "use --overwrite to start over, or another folder")
+    return "resume"
 
 
-def prepare_output(root: Path, overwrite: bool) -> None:
-    """Create the output folder, removing an old dataset of ours when ``overwrite`` allows it."""
+def prepare_output(root: Path, mode: str) -> None:
+    """Create the output folder (emptied of our old dataset for "replace")."""
     root = Path(root)
-    if check_output(root, overwrite):
+    if mode == "replace":
         for name in ("mixed", "single"):
             shutil.rmtree(root / name, ignore_errors=True)
-        for name in (DATASET_FILE, SPLIT_FILE):
+        for name in (DATASET_FILE, SPLIT_FILE, manifest.MANIFEST):
             (root / name).unlink(missing_ok=True)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -270,39 +309,63 @@ def write_folder_settings(root: Path, folders: list[Folder], s: Settings, K: Int
     K = K or s.intrinsics
     for f in folders:
         path = root / f.path
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"{path}: cannot create the folder: {e.strerror}") from None
         fatfmt.write_camera_settings(path, K)
         fatfmt.write_object_settings(path, [catalog.get(n) for n in f.objects], single=f.kind == "single")
 
 
-def generate(s: Settings, out: Path, overwrite: bool = False,
-             progress: Callable[[int], None] | None = None, notify: Callable[[str], None] | None = None) -> dict:
-    """Make the dataset described by ``s`` under ``out``; returns a summary. ``notify`` gets notes
-    such as the renderer ``auto`` chose (default: printed on standard error)."""
+def generate(s: Settings, out: Path, overwrite: bool = False, progress: Callable[[int], None] | None = None,
+             notify: Callable[[str], None] | None = None, workers: int = 1, dask: str | None = None) -> dict:
+    """Make (or finish) the dataset described by ``s`` under ``out``; returns a summary.
+
+    Drops already in the manifest are kept; the others are made, in this process (``workers`` 1),
+    in ``workers`` local processes, or on the Dask scheduler at ``dask``. ``notify`` gets notes such
+    as the renderer ``auto`` chose (default: printed on standard error)."""
+    from . import executors
+
     s = validate(s)
+    out = Path(out)
     folders, drops = plan(s)
-    check_output(out, overwrite)
-    worker = Worker(s)  # loads assets and starts the renderer before any file is written
-    if worker.note:
-        (notify or (lambda m: print(f"fat: {m}", file=sys.stderr)))(worker.note)
+    mode = check_output(out, overwrite, s)
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    executor = executors.make(s, workers, dask)  # starts renderers before any file is written
     try:
-        prepare_output(out, overwrite)
-        out = Path(out)
-        record = {"fat_version": __version__, "renderer": worker.renderer.name, "settings": s.to_json()}
-        write_text_atomic(out / DATASET_FILE, json.dumps(record, indent=1) + "\n")
+        if executor.note:
+            (notify or (lambda m: print(f"fat: {m}", file=sys.stderr)))(executor.note)
+        if mode == "resume":
+            old = json.loads((out / DATASET_FILE).read_text()).get("renderer")
+            if old and old != executor.renderer:
+                raise OutputError(f"{out}: was made with renderer {old}, this run would use {executor.renderer}; "
+                                  "use --overwrite to start over")
+        prepare_output(out, mode)
+        remove_temporaries(out)
+        write_text_atomic(out / DATASET_FILE, json.dumps(_record(s, executor.renderer), indent=1) + "\n")
         write_text_atomic(out / SPLIT_FILE, json.dumps(split_of(s, folders), indent=1) + "\n")
-        write_folder_settings(out, folders, s, worker.K)
+        write_folder_settings(out, folders, s, executor.K)
+        done = manifest.load(out)
+        todo = [d for d in drops if manifest.drop_id(d.folder, d.index) not in done]
+        if progress and len(todo) < len(drops):
+            progress(sum(d.n_frames for d in drops if d not in todo))
         t0 = time.perf_counter()
         frames = 0
-        for d in drops:
-            frames += worker.run(d, out)
-            if progress:
-                progress(d.n_frames)
+        record = manifest.Writer(out)
+        try:
+            for d, n, files in executor.run(todo, out):
+                record.add(manifest.drop_id(d.folder, d.index), n, files)
+                frames += n
+                if progress:
+                    progress(n)
+        finally:
+            record.close()
         dt = time.perf_counter() - t0
     finally:
-        worker.close()
-    return {"frames": frames, "folders": len(folders), "drops": len(drops), "seconds": dt, "out": str(out),
-            "renderer": worker.renderer.name}
+        executor.close()
+    return {"frames": frames, "skipped": sum(d.n_frames for d in drops) - sum(d.n_frames for d in todo),
+            "folders": len(folders), "drops": len(todo), "seconds": dt, "out": str(out), "renderer": executor.renderer}
 
 
 def total_frames(s: Settings) -> int:

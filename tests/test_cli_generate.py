@@ -24,6 +24,8 @@ def test_generate_small_dataset(tmp_path):
     assert r.stderr == ""
     (line,) = r.stdout.splitlines()
     assert line.startswith("wrote 2 stereo frames in 1 folders to out")
+    r = run("generate", "out", "--scene", "temple", "--location", "2", "--seed", "5", *SMALL, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith("wrote 0 stereo frames, 2 done before in 1 folders")
     assert sorted(p.name for p in (tmp_path / "out/mixed/temple_2").glob("*.left.json")) == ["000000.left.json", "000001.left.json"]
     cams = json.loads((tmp_path / "out/mixed/temple_2/_camera_settings.json").read_text())
     assert cams["camera_settings"][0]["captured_image_size"] == {"width": 320, "height": 180}

@@ -128,7 +128,7 @@ def test_same_seed_same_bytes_other_seed_other_scenes(tmp_path):
     generate(s, tmp_path / "a")
     generate(s, tmp_path / "b")
     a, b = _digest(tmp_path / "a"), _digest(tmp_path / "b")
-    assert a == b and len(a) == 2 + 2 + 3 * 10
+    assert a == b and len(a) == 3 + 2 + 3 * 10  # fat_dataset, split, manifest; two settings files; 3 frames
     from dataclasses import replace
 
     generate(replace(s, seed=12), tmp_path / "c")
@@ -139,17 +139,22 @@ def test_same_seed_same_bytes_other_seed_other_scenes(tmp_path):
 
 
 def test_overwrite_rules(tmp_path, dataset):
+    from dataclasses import replace
+
+    from fat.errors import OutputError
+
     out = tmp_path / "o"
     s = Settings(scenes=("kitchen",), mixed_frames=1, frames_per_drop=1, width=160, height=90, renderer="tiny")
     generate(s, out)
-    from fat.errors import OutputError
-
-    with pytest.raises(OutputError, match="not empty"):
-        generate(s, out)
-    generate(s, out, overwrite=True)
+    assert generate(s, out)["frames"] == 0  # the same settings again: nothing left to do
+    with pytest.raises(OutputError, match=r"holds a dataset made with other settings \(seed 0 -> 1\)"):
+        generate(replace(s, seed=1), out)
+    assert generate(replace(s, seed=1), out, overwrite=True)["frames"] == 1
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
     with pytest.raises(OutputError, match="not a dataset made by fat"):
         generate(s, other, overwrite=True)
+    with pytest.raises(OutputError, match="holds no dataset made by fat"):
+        generate(s, other)
     assert (other / "notes.txt").read_text() == "keep me"

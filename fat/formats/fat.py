@@ -8,6 +8,7 @@ of the project sees :class:`~fat.annotations.ViewAnnotation` values in metres.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -201,8 +202,8 @@ def write_view(
     seg: np.ndarray,
     instance: np.ndarray,
     jpeg_quality: int = 95,
-) -> list[Path]:
-    """Write the five files of one eye of one frame (each atomically); returns their paths.
+) -> dict[Path, str]:
+    """Write the five files of one eye of one frame (each atomically); returns their sha256 by path.
 
     ``instance`` holds 1 + the index of the object in ``view.objects`` (0 = background), as the
     project's ``XXXXXX.<eye>.instance.png`` (FAT_FORMAT.md section 14, item 4).
@@ -211,12 +212,12 @@ def write_view(
         raise ValueError(f"eye must be one of {EYES}, got {eye!r}")
     files = encode_images(rgb, depth_m, seg, instance, jpeg_quality)
     files["annotation"] = view_json(view).encode("ascii")
-    paths = []
+    written = {}
     for kind in ("rgb", "depth", "seg", "instance", "annotation"):
         p = frame_file(folder, index, eye, kind)
         write_bytes_atomic(p, files[kind])
-        paths.append(p)
-    return paths
+        written[p] = hashlib.sha256(files[kind]).hexdigest()
+    return written
 
 
 # ============================================================================ reader: JSON

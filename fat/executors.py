@@ -1,0 +1,125 @@
+"""Where drops run: in this process, in local worker processes, or on a Dask cluster.
+
+Every executor yields ``(drop, frames, {file: sha256})`` as drops finish, in any order; the files of
+a drop depend only on the settings and the drop, so the dataset is the same whichever runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from .errors import ConfigError
+from .pipeline import Drop, Settings, Worker
+
+
+class Local:
+    """Drops one after another in this process."""
+
+    def __init__(self, s: Settings):
+        self.worker = Worker(s)
+        self.K, self.note, self.renderer = self.worker.K, self.worker.note, self.worker.renderer.name
+
+    def run(self, drops: list[Drop], out: Path) -> Iterator[tuple[Drop, int, dict]]:
+        for d in drops:
+            n, files = self.worker.run(d, out)
+            yield d, n, files
+
+    def close(self) -> None:
+        self.worker.close()
+
+
+# -------------------------------------------------------------------- worker processes
+_WORKER: Worker | None = None
+
+
+def _init(settings_json: str) -> None:
+    global _WORKER
+    _WORKER = Worker(Settings(**_settings(settings_json)))
+
+
+def _settings(settings_json: str) -> dict:
+    d = json.loads(settings_json)
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def _run(args) -> tuple[Drop, int, dict]:
+    drop, out = args
+    n, files = _WORKER.run(drop, Path(out))
+    return drop, n, files
+
+
+class Pool:
+    """Drops in N local processes (spawned: each makes its own physics, renderer and assets)."""
+
+    def __init__(self, s: Settings, workers: int):
+        probe = Local(s)  # the renderer this machine gives, and fail early with the parent's error
+        self.K, self.note, self.renderer = probe.K, probe.note, probe.renderer
+        probe.close()
+        ctx = mp.get_context("spawn")
+        self.pool = ctx.Pool(workers, initializer=_init, initargs=(json.dumps(s.to_json()),))
+
+    def run(self, drops: list[Drop], out: Path):
+        yield from self.pool.imap_unordered(_run, [(d, str(out)) for d in drops])
+
+    def close(self) -> None:
+        self.pool.close()
+        self.pool.join()
+
+
+# -------------------------------------------------------------------- Dask
+_DASK_WORKERS: dict = {}
+_DASK_LOCK = threading.Lock()
+
+
+def dask_run(settings_json: str, drop: Drop, out: str) -> tuple[Drop, int, dict]:
+    """Run one drop on a Dask worker, keeping one fat Worker per worker thread and settings."""
+    key = (threading.get_ident(), settings_json)
+    with _DASK_LOCK:
+        worker = _DASK_WORKERS.get(key)
+    if worker is None:
+        worker = Worker(Settings(**_settings(settings_json)))
+        with _DASK_LOCK:
+            _DASK_WORKERS[key] = worker
+    n, files = worker.run(drop, Path(out))
+    return drop, n, files
+
+
+class Dask:
+    """Drops on a running Dask distributed scheduler. Workers write to ``out`` themselves, so they
+    must see it at the same path (a shared file system)."""
+
+    def __init__(self, s: Settings, address: str):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ConfigError("--dask needs the distributed package: pip install 'fat-datasets[dask]'") from None
+        probe = Local(s)
+        self.K, self.note, self.renderer = probe.K, probe.note, probe.renderer
+        probe.close()
+        try:
+            self.client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as e:
+            raise ConfigError(f"--dask {address}: cannot reach the scheduler ({e})") from None
+        self.settings = json.dumps(s.to_json())
+
+    def run(self, drops: list[Drop], out: Path):
+        from distributed import as_completed
+
+        futures = [self.client.submit(dask_run, self.settings, d, str(Path(out).resolve()), pure=False) for d in drops]
+        for fut in as_completed(futures):
+            yield fut.result()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make(s: Settings, workers: int = 1, dask: str | None = None):
+    if dask:
+        return Dask(s, dask)
+    if workers > 1:
+        return Pool(s, workers)
+    return Local(s)
