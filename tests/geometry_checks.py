@@ -98,3 +98,23 @@ def camera_in_ranges(view: FatView, fixation: np.ndarray, heading: float, az=(-1
     uv = view.intrinsics.project(c[None])[0]
     # (the file holds the camera quaternion to 4 decimals: up to about 2e-4 rad, 0.15 px)
     assert np.allclose(uv, [view.intrinsics.cx, view.intrinsics.cy], atol=0.3)
+
+
+def check_dataset(out) -> int:
+    """Every frame of every folder under ``out``: masks in cuboids and boxes, depth in cuboids,
+    segmentation against instances, left against right. Returns the depth pixels checked."""
+    from pathlib import Path
+
+    n = 0
+    for path in sorted(p.parent for p in Path(out).rglob("_camera_settings.json")):
+        folder = FatFolder(path)
+        for i in folder.frame_indices():
+            left = folder.read(i, "left", ("depth", "seg", "instance"))
+            right = folder.read(i, "right", ("depth", "seg", "instance"))
+            for v in (left, right):
+                mask_inside_projected_cuboid(v)
+                mask_inside_bbox(v)
+                n += depth_inside_cuboid(v)
+                seg_matches_instances(v, folder)
+            stereo_consistent(left, right)
+    return n

@@ -20,10 +20,6 @@ K = FAT_INTRINSICS
 from conftest import renderer_or_skip
 
 
-def _egl_or_skip():
-    return renderer_or_skip("egl")
-
-
 def _rolled_camera(loc, roll_deg=30.0):
     cam = look_at(loc.fixation + [0, -0.8, 0.5], loc.fixation)
     a = math.radians(roll_deg)
@@ -111,16 +107,20 @@ def test_box_masks_are_exactly_their_projections(kind, assets):
     assert [o.visibility for o in view.objects] == [1.0, 1.0, 1.0]
 
 
-def test_egl_and_tiny_agree_on_geometry(assets):
-    egl = _egl_or_skip()
+def _tiny_and(kind: str, assets, names):
+    """The same objects and camera rendered by TinyRenderer and by ``kind``."""
+    other = renderer_or_skip(kind)
     tiny = make_renderer("tiny")
-    names = ["mug", "power_drill", "master_chef_can", "banana"]
     try:
-        a_out, (a_view, a_seg, a_inst), *_ = _object_view(tiny, assets, names)
-        b_out, (b_view, b_seg, b_inst), *_ = _object_view(egl, assets, names)
+        return _object_view(tiny, assets, names), _object_view(other, assets, names)
     finally:
-        egl.close()
+        other.close()
         tiny.close()
+
+
+def test_egl_and_tiny_agree_on_geometry(assets):
+    names = ["mug", "power_drill", "master_chef_can", "banana"]
+    (a_out, (a_view, a_seg, a_inst), *_), (b_out, (b_view, b_seg, b_inst), *_) = _tiny_and("egl", assets, names)
     for k in range(len(names)):
         m1, m2 = a_inst == k + 1, b_inst == k + 1
         assert (m1 & m2).sum() / (m1 | m2).sum() > 0.97
@@ -154,15 +154,8 @@ def test_gl_and_tiny_agree_on_geometry_and_annotations(assets):
     """The fast renderer against TinyRenderer on the same scene and camera: masks, depth, annotations."""
     from fat.formats.fat import view_json
 
-    gl = renderer_or_skip("gl")
-    tiny = make_renderer("tiny")
     names = ["mug", "power_drill", "master_chef_can", "banana", "cracker_box"]
-    try:
-        a_out, (a_view, a_seg, a_inst), *_ = _object_view(tiny, assets, names)
-        b_out, (b_view, b_seg, b_inst), *_ = _object_view(gl, assets, names)
-    finally:
-        gl.close()
-        tiny.close()
+    (a_out, (a_view, a_seg, a_inst), *_), (b_out, (b_view, b_seg, b_inst), *_) = _tiny_and("gl", assets, names)
     for k in range(len(names)):
         m1, m2 = a_inst == k + 1, b_inst == k + 1
         assert m1.sum() > 500 and (m1 & m2).sum() / (m1 | m2).sum() >= 0.99, names[k]

@@ -10,7 +10,6 @@ import pytest
 
 from fat import catalog
 from fat.assets import standin_assets
-from fat.formats.fat import FatFolder
 from fat.pipeline import Settings, generate
 from fat.render.unreal import UnrealConfig, UnrealCVRenderer, UnrealError, mask_colour, parse_endpoint
 from fat.scene import get_location
@@ -53,22 +52,6 @@ def _settings(srv, cfg, **kw):
     return Settings(**base)
 
 
-def _check_dataset(out):
-    n = 0
-    for path in sorted(p.parent for p in out.rglob("_camera_settings.json")):
-        folder = FatFolder(path)
-        for i in folder.frame_indices():
-            left = folder.read(i, "left", ("depth", "seg", "instance"))
-            right = folder.read(i, "right", ("depth", "seg", "instance"))
-            for v in (left, right):
-                gc.mask_inside_projected_cuboid(v)
-                gc.mask_inside_bbox(v)
-                n += gc.depth_inside_cuboid(v)
-                gc.seg_matches_instances(v, folder)
-            gc.stereo_consistent(left, right)
-    return n
-
-
 def test_a_dataset_through_unrealcv_passes_the_geometric_checks(tmp_path, assets):
     srv = _server(assets)
     try:
@@ -76,7 +59,7 @@ def test_a_dataset_through_unrealcv_passes_the_geometric_checks(tmp_path, assets
     finally:
         srv.stop()
     assert summary["frames"] == 4
-    assert _check_dataset(tmp_path / "out") > 2000
+    assert gc.check_dataset(tmp_path / "out") > 2000
     assert srv.connections == 1  # one connection for the whole run
     spawned = [r for r in srv.requests if r.startswith("vset /objects/spawn")]
     coloured = {r.split("/")[2] for r in srv.requests if r.startswith("vset /object/") and r.split()[1].endswith("/color")}
@@ -104,7 +87,7 @@ def test_a_game_that_renders_another_size_and_fov_gets_its_real_intrinsics(tmp_p
     cams = json.loads((tmp_path / "out/mixed/kitchen_0/_camera_settings.json").read_text())["camera_settings"][0]
     assert cams["captured_image_size"] == {"width": 640, "height": 360}
     assert cams["horizontal_fov"] == 90 and cams["intrinsic_settings"]["fx"] == pytest.approx(320, abs=1e-3)
-    assert _check_dataset(tmp_path / "out") > 1000  # the geometry holds with the real intrinsics
+    assert gc.check_dataset(tmp_path / "out") > 1000  # the geometry holds with the real intrinsics
 
 
 def test_connection_refused_is_one_clear_error_and_writes_nothing(tmp_path):
@@ -127,7 +110,7 @@ def test_dropped_connection_in_the_middle_of_a_frame_is_redone(tmp_path, assets)
     finally:
         srv.stop()
     assert srv.connections == 3  # two reconnections
-    assert _check_dataset(tmp_path / "out") > 2000
+    assert gc.check_dataset(tmp_path / "out") > 2000
 
 
 def test_slow_and_silent_answers(tmp_path, assets):
@@ -138,7 +121,7 @@ def test_slow_and_silent_answers(tmp_path, assets):
     finally:
         srv.stop()
     assert srv.connections == 2
-    assert _check_dataset(tmp_path / "out") > 500
+    assert gc.check_dataset(tmp_path / "out") > 500
 
 
 def test_a_restarted_game_gets_its_actors_spawned_again(tmp_path, assets):

@@ -9,7 +9,6 @@ import pytest
 from fat import catalog
 from fat.assets import align_to_fat, check_ycb_folder, ycb_assets
 from fat.errors import ConfigError
-from fat.formats.fat import FatFolder
 from fat.meshes import load_mesh
 from fat.pipeline import Settings, generate
 
@@ -83,16 +82,4 @@ def test_generate_with_real_models(tmp_path, ycb_dir):
                  mixed_frames=3, single_frames=2, frames_per_drop=3, seed=2, renderer="tiny")
     out = tmp_path / "ycb"
     generate(s, out)
-    checked = 0
-    for path in sorted(p.parent for p in out.rglob("_camera_settings.json")):
-        folder = FatFolder(path)
-        for i in folder.frame_indices():
-            left = folder.read(i, "left", ("depth", "seg", "instance"))
-            right = folder.read(i, "right", ("depth", "seg", "instance"))
-            for v in (left, right):
-                gc.mask_inside_projected_cuboid(v)
-                gc.mask_inside_bbox(v)
-                checked += gc.depth_inside_cuboid(v)
-                gc.seg_matches_instances(v, folder)
-            gc.stereo_consistent(left, right)
-    assert checked > 10_000
+    assert gc.check_dataset(out) > 10_000
