@@ -190,7 +190,7 @@ def figures(stats: dict, out: Path) -> list[str]:
 
 def report(stats: dict, pngs: list[str]) -> str:
     f = stats["frames"]
-    lines = [f"# Dataset statistics", "", f"Dataset: `{stats['dataset']}`", "",
+    lines = ["# Dataset statistics", "", f"Dataset: `{stats['dataset']}`", "",
              f"{f['total']} stereo frames, {stats['objects']['appearances']} object appearances (left views).", ""]
     for key in ("by_kind", "by_split", "by_scene", "by_location"):
         lines += [f"| {key[3:]} | frames |", "|---|---|"] + [f"| {k} | {v} |" for k, v in f[key].items()] + [""]

@@ -68,7 +68,6 @@ def fat_tree(tmp_path, reference):
     import json
     import shutil
 
-    import cv2
     import numpy as np
 
     from fat import catalog

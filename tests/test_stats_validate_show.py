@@ -9,7 +9,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from fat import catalog
 from fat.stats import _heading, fixation_point
