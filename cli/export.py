@@ -1,0 +1,41 @@
+"""``fat export``: datasets in other formats."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group("export")
+def export_cmd() -> None:
+    """Export a dataset (ours or NVIDIA's FAT) to another format."""
+
+
+@export_cmd.command("coco")
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--skip-bad", is_flag=True, help="Leave out frames whose files are missing or corrupt (listed on stderr).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def coco_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
+    """COCO instances of DATASET in OUT.json (plus OUT.train.json and OUT.test.json): RLE masks,
+    boxes and areas from the visible masks, the 21 categories, the projected cuboid as keypoints."""
+    from fat.dataset import Dataset
+    from fat.formats.coco import export
+
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(Dataset(dataset, eyes="both", fields=())), unit="image", desc="coco", file=sys.stderr,
+                   leave=False)
+    try:
+        written = export(dataset, out, skip_bad, bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    for problem in written.pop("skipped"):
+        click.echo(f"skipped: {problem}", err=True)
+    for path, (n_img, n_ann) in written.items():
+        click.echo(f"{path}: {n_img} images, {n_ann} annotations")
