@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("dataset", nargs="?")
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--hdf5", help="also time this export of the dataset (fat export hdf5)")
     a = ap.parse_args()
     tmp = None
     root = a.dataset
@@ -75,6 +76,11 @@ def main() -> None:
     print(f"open (cached index): {1000 * t_open:.1f} ms")
     print(f"plain OpenCV floor : {n / t_floor:7.1f} frames/s (rgb + depth + seg + json)")
     print(f"fat.Dataset        : {n / t_loader:7.1f} frames/s ({100 * t_floor / t_loader:.0f} % of the floor)")
+    if a.hdf5:
+        h5 = fat.Dataset(a.hdf5, fields=("rgb", "depth", "seg", "annotations"))
+        loader(h5, n)
+        (t_h5,) = best_of([lambda: loader(h5, n)], a.repeats)
+        print(f"fat.Dataset (HDF5) : {n / t_h5:7.1f} frames/s ({100 * t_floor / t_h5:.0f} % of the floor)")
     if tmp:
         tmp.cleanup()
 

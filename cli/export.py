@@ -39,3 +39,30 @@ def coco_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
         click.echo(f"skipped: {problem}", err=True)
     for path, (n_img, n_ann) in written.items():
         click.echo(f"{path}: {n_img} images, {n_ann} annotations")
+
+
+@export_cmd.command("hdf5")
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--skip-bad", is_flag=True, help="Leave out frames whose files are missing or corrupt (listed on stderr).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def hdf5_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
+    """DATASET in one HDF5 file (chunked, LZF-compressed images and the annotations), which
+    fat.Dataset reads like the folder."""
+    from fat.dataset import Dataset
+    from fat.formats.hdf5 import export
+
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(Dataset(dataset, eyes="both", fields=())), unit="view", desc="hdf5", file=sys.stderr,
+                   leave=False)
+    try:
+        r = export(dataset, out, skip_bad, bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    for problem in r["skipped"]:
+        click.echo(f"skipped: {problem}", err=True)
+    click.echo(f"{out}: {r['views']} views")

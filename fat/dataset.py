@@ -99,6 +99,13 @@ class Dataset:
     skip (iteration passes over bad frames and lists them in ``skipped``).
     """
 
+    def __new__(cls, root, *args, **kwargs):
+        if str(root).endswith((".h5", ".hdf5")) and Path(root).is_file():  # an export of fat export hdf5
+            from .formats.hdf5 import H5Dataset
+
+            return H5Dataset(root, *args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, root: str | Path, split: str = "all", kind: str = "both", scenes: Sequence[str] | None = None,
                  classes: Sequence[str] | None = None, eyes: str = "left",
                  fields: Iterable[str] = ("rgb", "depth", "seg", "annotations"), on_error: str = "raise"):

@@ -1,0 +1,247 @@
+"""HDF5 export and reader: a dataset in one file, read by ``fat.Dataset("file.h5")`` like the folder.
+
+Layout (one row per eye of each frame):
+
+```
+/rgb        (N,) bytes               the JPEG files as they are (decoding beats decompressing raw RGB)
+/depth      (N, H, W)    uint16      FAT's counts of 0.1 mm (0 = no value)
+/seg        (N, H, W)    uint8
+/instance   (N, H, W)    uint16      when the dataset has instance maps
+/views/{folder, eye, kind, scene, location, split}  (N,) strings;  /views/frame (N,) int32
+/views/annotation        (N,) string  the frame JSON as written (FAT's units and fields)
+/folders/{name, camera_settings, object_settings}  one row per leaf folder (the settings files)
+```
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError, FatError, FormatError, OutputError
+from .fat import (
+    CAMERA_SETTINGS,
+    OBJECT_SETTINGS,
+    decode_depth,
+    frame_file,
+    parse_camera_settings,
+    parse_object_settings,
+    parse_view,
+    read_depth_raw,
+    read_json,
+    read_instance,
+    read_rgb,
+    read_seg,
+)
+
+def _h5():
+    try:
+        import h5py
+    except ImportError:
+        raise ConfigError("HDF5 needs h5py: pip install 'fat-datasets[hdf5]'") from None
+    return h5py
+
+
+def export(root: Path, out: Path, skip_bad: bool = False, progress: Callable[[int], None] | None = None) -> dict:
+    """Write the dataset under ``root`` to ``out``; returns counts and the frames left out."""
+    from ..dataset import Dataset
+
+    h5py = _h5()
+    ds = Dataset(root, eyes="both", fields=())
+    out = Path(out)
+    if ds.folders and len({(ds.folder(f).intrinsics("left").width, ds.folder(f).intrinsics("left").height)
+                           for f in ds.folders}) > 1:
+        raise FormatError(root, "HDF5 export needs one image size for the whole dataset")
+    rows = [(f, i, e) for (f, i), e in ((r, e) for r in ds.frames() for e in ("left", "right"))]
+    first = ds.folder(rows[0][0]) if rows else None
+    W, H = (first.intrinsics("left").width, first.intrinsics("left").height) if first else (0, 0)
+    has_instance = bool(rows) and frame_file(ds.base / rows[0][0], rows[0][1], "left", "instance").exists()
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        f5 = h5py.File(tmp, "w")
+    except OSError as e:
+        raise OutputError(f"{out}: cannot write: {e}") from None
+    try:
+        n, skipped = _fill(f5, h5py, ds, rows, W, H, has_instance, skip_bad, progress)
+    except BaseException:
+        f5.close()
+        tmp.unlink(missing_ok=True)  # no half-written file
+        raise
+    f5.close()
+    tmp.replace(out)
+    return {"views": n, "skipped": skipped}
+
+
+def _fill(f5, h5py, ds, rows, W, H, has_instance, skip_bad, progress) -> tuple[int, list[str]]:
+    skipped, n = [], 0
+    strings = h5py.string_dtype()
+    def images(name, shape, dtype):
+        return f5.create_dataset(name, (0, *shape), maxshape=(None, *shape), dtype=dtype,
+                                 chunks=(1, *shape), compression="lzf")
+
+    arrays = {"rgb": f5.create_dataset("rgb", (0,), maxshape=(None,), dtype=h5py.vlen_dtype(np.uint8), chunks=(64,)),
+              "depth": images("depth", (H, W), "u2"), "seg": images("seg", (H, W), "u1")}
+    if has_instance:
+        arrays["instance"] = images("instance", (H, W), "u2")
+    meta = {k: [] for k in ("folder", "eye", "kind", "scene", "location", "split", "annotation", "frame")}
+    for folder, index, eye in rows:
+        d = ds.base / folder
+        size = (W, H)
+        try:
+            jpg = frame_file(d, index, eye, "rgb")
+            read_rgb(jpg, size)  # a readable colour image of the right size
+            data = {"rgb": np.frombuffer(jpg.read_bytes(), np.uint8),
+                    "depth": read_depth_raw(frame_file(d, index, eye, "depth"), size),
+                    "seg": read_seg(frame_file(d, index, eye, "seg"), size)}
+            if has_instance:
+                data["instance"] = read_instance(frame_file(d, index, eye, "instance"), size)
+            path = frame_file(d, index, eye, "annotation")
+            doc = read_json(path)
+            parse_view(doc, path, ds.folder(folder).class_names)
+            text = path.read_text()
+        except FatError as e:
+            if not skip_bad:
+                raise
+            skipped.append(str(e))
+            continue
+        for k, a in arrays.items():
+            a.resize(n + 1, axis=0)
+            a[n] = data[k]
+        info = ds.folders[folder]
+        for k, v in (("folder", folder), ("eye", eye), ("kind", info.kind), ("scene", info.scene),
+                     ("location", info.location), ("split", info.split), ("annotation", text), ("frame", index)):
+            meta[k].append(v)
+        n += 1
+        if progress:
+            progress(1)
+    views = f5.create_group("views")
+    for k, v in meta.items():
+        views.create_dataset(k, data=np.array(v, dtype=np.int32) if k == "frame" else np.array(v, dtype=object),
+                             dtype="i4" if k == "frame" else strings)
+    names = sorted(ds.folders)
+    folders = f5.create_group("folders")
+    folders.create_dataset("name", data=np.array(names, dtype=object), dtype=strings)
+    for key, fname in (("camera_settings", CAMERA_SETTINGS), ("object_settings", OBJECT_SETTINGS)):
+        folders.create_dataset(key, data=np.array([(ds.base / f / fname).read_text() for f in names], dtype=object),
+                               dtype=strings)
+    f5.attrs["fat_format"] = "fat-hdf5-1"
+    f5.attrs["baseline"] = ds.baseline
+    return n, skipped
+
+
+class H5Dataset:
+    """The reader behind ``fat.Dataset("file.h5", ...)``: same arguments, same items."""
+
+    def __init__(self, path, split="all", kind="both", scenes=None, classes=None, eyes="left",
+                 fields=("rgb", "depth", "seg", "annotations"), on_error="raise"):
+        from .. import catalog
+        from ..dataset import EYES, FIELDS, KINDS, SPLITS
+
+        for name, value, allowed in (("split", split, SPLITS), ("kind", kind, KINDS), ("eyes", eyes, EYES)):
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        self.fields = tuple(fields)
+        bad = set(self.fields) - set(FIELDS)
+        if bad:
+            raise ConfigError(f"unknown fields {sorted(bad)}; known: {', '.join(FIELDS)}")
+        h5py = _h5()
+        self.path = Path(path)
+        try:
+            self.f = h5py.File(self.path, "r")
+            v = self.f["views"]
+            self._meta = {k: v[k].asstr()[()] if k != "frame" else v[k][()] for k in
+                          ("folder", "eye", "kind", "scene", "location", "split", "frame")}
+        except (OSError, KeyError) as e:
+            raise FormatError(self.path, f"not a fat HDF5 file: {e}") from None
+        self.eyes, self.on_error, self.skipped = eyes, on_error, []
+        self.baseline = float(self.f.attrs.get("baseline", 0.06))
+        folders = self.f["folders"]
+        names = folders["name"].asstr()[()]
+        cams, objs = folders["camera_settings"].asstr()[()], folders["object_settings"].asstr()[()]
+        self._cameras = {n: parse_camera_settings(json.loads(c)) for n, c in zip(names, cams)}
+        self._objects = {n: {o.class_name.lower(): o for o in parse_object_settings(json.loads(s))}
+                         for n, s in zip(names, objs)}
+        m = self._meta
+        keep = (np.ones(len(m["folder"]), bool) if split == "all" else m["split"] == split)
+        if kind != "both":
+            keep &= m["kind"] == kind
+        if scenes is not None:
+            keep &= np.isin(m["scene"], list(scenes))
+        if classes is not None:
+            wanted = {catalog.get(c).class_name.lower() for c in classes}
+            notes = self.f["views/annotation"].asstr()
+            keep &= np.array([keep[i] and any(catalog.get(o["class"]).class_name.lower() in wanted
+                                              for o in json.loads(notes[i])["objects"]) for i in range(len(keep))])
+        rows = np.nonzero(keep)[0]
+        by_frame: dict = {}
+        for r in rows:
+            by_frame.setdefault((m["folder"][r], int(m["frame"][r])), {})[m["eye"][r]] = int(r)
+        self._frames = sorted(by_frame)
+        if eyes == "stereo":
+            self._items = [("stereo", by_frame[k]) for k in self._frames if {"left", "right"} <= set(by_frame[k])]
+        else:
+            want = ("left", "right") if eyes == "both" else (eyes,)
+            self._items = [(e, {e: by_frame[k][e]}) for k in self._frames for e in want if e in by_frame[k]]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def frames(self) -> list[tuple[str, int]]:
+        return list(self._frames)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def close(self) -> None:
+        self.f.close()
+
+    def _view(self, r: int) -> dict:
+        m = self._meta
+        folder, eye = m["folder"][r], m["eye"][r]
+        cams = self._cameras[folder]
+        K = cams.get(eye) or next(iter(cams.values()))
+        item = {"folder": folder, "index": int(m["frame"][r]), "eye": eye, "kind": m["kind"][r], "scene": m["scene"][r],
+                "location": m["location"][r], "split": m["split"][r], "K": K.K, "width": K.width, "height": K.height,
+                "baseline": self.baseline}
+        if "annotations" in self.fields:
+            raw = json.loads(self.f["views/annotation"].asstr()[r])
+            view = parse_view(raw, f"{self.path}[{r}]", list(self._objects[folder]))
+            settings = self._objects[folder]
+            item["camera_pose"] = view.camera_pose
+            item["objects"] = [{"class": o.class_name, "visibility": o.visibility, "pose": o.pose, "location": o.location,
+                                "quaternion_xyzw": o.quaternion_xyzw, "cuboid": o.cuboid,
+                                "projected_cuboid": o.projected_cuboid,
+                                "projected_cuboid_centroid": o.projected_cuboid_centroid, "bbox": o.bbox,
+                                "dimensions": settings[o.class_name.lower()].dimensions,
+                                "segmentation_id": settings[o.class_name.lower()].segmentation_id} for o in view.objects]
+            item["raw"] = raw
+        for name in ("rgb", "depth", "seg", "instance"):
+            if name in self.fields:
+                if name not in self.f:
+                    raise FormatError(self.path, f"has no {name} images")
+                a = self.f[name][r]
+                if name == "rgb":
+                    img = cv2.imdecode(a, getattr(cv2, "IMREAD_COLOR_RGB", cv2.IMREAD_COLOR))
+                    item[name] = img if hasattr(cv2, "IMREAD_COLOR_RGB") else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+                else:
+                    item[name] = decode_depth(a) if name == "depth" else a
+        return item
+
+    def __getitem__(self, i: int) -> dict:
+        from ..dataset import disparity
+
+        eye, rows = self._items[i]
+        if eye != "stereo":
+            return self._view(rows[eye])
+        left, right = self._view(rows["left"]), self._view(rows["right"])
+        item = {k: left[k] for k in ("folder", "index", "kind", "scene", "location", "split", "baseline")}
+        item.update(eye="stereo", left=left, right=right)
+        if "depth" in self.fields:
+            item["disparity"] = disparity(left["depth"], left["K"][0, 0], self.baseline)
+        return item
