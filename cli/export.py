@@ -8,6 +8,26 @@ from pathlib import Path
 import click
 
 
+def _run(export, dataset: Path, out: Path, skip_bad: bool, quiet: bool, unit: str):
+    """Run an export with a progress bar over the dataset's views; list skipped frames on stderr."""
+    from fat.dataset import Dataset
+
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(Dataset(dataset, eyes="both", fields=())), unit=unit, desc="export", file=sys.stderr,
+                   leave=False)
+    try:
+        result = export(dataset, out, skip_bad, bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    for problem in result.pop("skipped"):
+        click.echo(f"skipped: {problem}", err=True)
+    return result
+
+
 @click.group("export")
 def export_cmd() -> None:
     """Export a dataset (ours or NVIDIA's FAT) to another format."""
@@ -21,23 +41,9 @@ def export_cmd() -> None:
 def coco_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
     """COCO instances of DATASET in OUT.json (plus OUT.train.json and OUT.test.json): RLE masks,
     boxes and areas from the visible masks, the 21 categories, the projected cuboid as keypoints."""
-    from fat.dataset import Dataset
     from fat.formats.coco import export
 
-    bar = None
-    if not quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(Dataset(dataset, eyes="both", fields=())), unit="image", desc="coco", file=sys.stderr,
-                   leave=False)
-    try:
-        written = export(dataset, out, skip_bad, bar.update if bar else None)
-    finally:
-        if bar:
-            bar.close()
-    for problem in written.pop("skipped"):
-        click.echo(f"skipped: {problem}", err=True)
-    for path, (n_img, n_ann) in written.items():
+    for path, (n_img, n_ann) in _run(export, dataset, out, skip_bad, quiet, "image").items():
         click.echo(f"{path}: {n_img} images, {n_ann} annotations")
 
 
@@ -49,20 +55,6 @@ def coco_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
 def hdf5_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
     """DATASET in one HDF5 file (chunked, LZF-compressed images and the annotations), which
     fat.Dataset reads like the folder."""
-    from fat.dataset import Dataset
     from fat.formats.hdf5 import export
 
-    bar = None
-    if not quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(Dataset(dataset, eyes="both", fields=())), unit="view", desc="hdf5", file=sys.stderr,
-                   leave=False)
-    try:
-        r = export(dataset, out, skip_bad, bar.update if bar else None)
-    finally:
-        if bar:
-            bar.close()
-    for problem in r["skipped"]:
-        click.echo(f"skipped: {problem}", err=True)
-    click.echo(f"{out}: {r['views']} views")
+    click.echo(f"{out}: {_run(export, dataset, out, skip_bad, quiet, 'view')['views']} views")

@@ -47,6 +47,19 @@ class FolderInfo:
     split: str  # train | test
 
 
+def check_arguments(split: str, kind: str, eyes: str, fields: Iterable[str], on_error: str) -> tuple[str, ...]:
+    """Refuse unknown values of the Dataset arguments; returns the fields as a tuple."""
+    for name, value, allowed in (("split", split, SPLITS), ("kind", kind, KINDS), ("eyes", eyes, EYES),
+                                 ("on_error", on_error, ("raise", "skip"))):
+        if value not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    fields = tuple(fields)
+    bad = set(fields) - set(FIELDS)
+    if bad:
+        raise ConfigError(f"unknown fields {sorted(bad)}; known: {', '.join(FIELDS)}")
+    return fields
+
+
 def find_base(root: str | Path) -> Path:
     """The folder holding ``mixed/`` and/or ``single/``: ``root`` itself, ``root/fat`` (the real FAT
     zip) or ``root/FallingThings`` (torchvision's layout)."""
@@ -109,14 +122,7 @@ class Dataset:
     def __init__(self, root: str | Path, split: str = "all", kind: str = "both", scenes: Sequence[str] | None = None,
                  classes: Sequence[str] | None = None, eyes: str = "left",
                  fields: Iterable[str] = ("rgb", "depth", "seg", "annotations"), on_error: str = "raise"):
-        for name, value, allowed in (("split", split, SPLITS), ("kind", kind, KINDS), ("eyes", eyes, EYES),
-                                     ("on_error", on_error, ("raise", "skip"))):
-            if value not in allowed:
-                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-        self.fields = tuple(fields)
-        bad = set(self.fields) - set(FIELDS)
-        if bad:
-            raise ConfigError(f"unknown fields {sorted(bad)}; known: {', '.join(FIELDS)}")
+        self.fields = check_arguments(split, kind, eyes, fields, on_error)
         self.root = Path(root)
         self.base = find_base(root)
         self.eyes, self.on_error = eyes, on_error

@@ -140,15 +140,9 @@ class H5Dataset:
     def __init__(self, path, split="all", kind="both", scenes=None, classes=None, eyes="left",
                  fields=("rgb", "depth", "seg", "annotations"), on_error="raise"):
         from .. import catalog
-        from ..dataset import EYES, FIELDS, KINDS, SPLITS
+        from ..dataset import check_arguments
 
-        for name, value, allowed in (("split", split, SPLITS), ("kind", kind, KINDS), ("eyes", eyes, EYES)):
-            if value not in allowed:
-                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-        self.fields = tuple(fields)
-        bad = set(self.fields) - set(FIELDS)
-        if bad:
-            raise ConfigError(f"unknown fields {sorted(bad)}; known: {', '.join(FIELDS)}")
+        self.fields = check_arguments(split, kind, eyes, fields, on_error)
         h5py = _h5()
         self.path = Path(path)
         try:
