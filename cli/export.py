@@ -58,3 +58,24 @@ def hdf5_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
     from fat.formats.hdf5 import export
 
     click.echo(f"{out}: {_run(export, dataset, out, skip_bad, quiet, 'view')['views']} views")
+
+
+@export_cmd.command("bop")
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--objects", "objects_dir", type=click.Path(path_type=Path),
+              help="The YCB models the dataset was made with (default: those in its fat_dataset.json, else stand-ins).")
+@click.option("--renderer", type=click.Choice(["auto", "gl", "tiny"]), default="auto", show_default=True,
+              help="Renders each object alone for BOP's full masks.")
+@click.option("--skip-bad", is_flag=True, help="Leave out frames whose files are missing or corrupt (listed on stderr).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def bop_cmd(dataset: Path, out: Path, objects_dir, renderer: str, skip_bad: bool, quiet: bool) -> None:
+    """DATASET in BOP's scenewise layout in OUT: models, scene_camera/scene_gt/scene_gt_info, rgb,
+    depth, mask and mask_visib, one BOP camera type per eye."""
+    from fat.formats.bop import export
+
+    def run(ds, o, skip, progress):
+        return export(ds, o, objects_dir, renderer, skip, progress)
+
+    r = _run(run, dataset, out, skip_bad, quiet, "image")
+    click.echo(f"{out}: {r['images']} images in {r['scenes']} scenes")
