@@ -29,11 +29,11 @@ import numpy as np
 from .. import catalog
 from ..assets import load_assets
 from ..dataset import Dataset
-from ..errors import ConfigError, FatError, OutputError
+from ..errors import ConfigError, OutputError
 from ..meshes import load_mesh
 from ..render import SceneState, make_renderer
 from ..scene import get_location
-from .coco import _masks
+from .coco import views_with_masks
 from .fat import frame_file
 
 
@@ -86,15 +86,7 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
     scenes, skipped, counters, used = {}, [], {}, set()
     per_scene: dict = {}
     try:
-        for i in range(len(ds)):
-            try:
-                item = ds[i]
-                visib = _masks(item, ds.base)
-            except FatError as e:
-                if not skip_bad:
-                    raise
-                skipped.append(str(e))
-                continue
+        for item, visib in views_with_masks(ds, skip_bad, skipped):
             key = (item["folder"], item["eye"])
             if key not in scenes:
                 sid = counters.get((item["split"], item["eye"]), 0) + 1

@@ -52,13 +52,9 @@ def _masks(item: dict, base: Path) -> list[np.ndarray]:
     return out
 
 
-def build(root: Path, split: str = "all", skip_bad: bool = False,
-          progress: Callable[[int], None] | None = None) -> tuple[dict, list[str]]:
-    """The COCO dictionary of ``root`` and the problems of frames left out (``skip_bad``)."""
-    from pycocotools import mask as rle
-
-    ds = Dataset(root, split=split, eyes="both", fields=("seg", "annotations"))
-    images, annotations, skipped = [], [], []
+def views_with_masks(ds: Dataset, skip_bad: bool, skipped: list[str]):
+    """(item, visible mask of each listed object) for every view of ``ds``; with ``skip_bad`` a view
+    whose files are missing or corrupt is left out and its problem appended to ``skipped``."""
     for i in range(len(ds)):
         try:
             item = ds[i]
@@ -68,6 +64,17 @@ def build(root: Path, split: str = "all", skip_bad: bool = False,
                 raise
             skipped.append(str(e))
             continue
+        yield item, masks
+
+
+def build(root: Path, split: str = "all", skip_bad: bool = False,
+          progress: Callable[[int], None] | None = None) -> tuple[dict, list[str]]:
+    """The COCO dictionary of ``root`` and the problems of frames left out (``skip_bad``)."""
+    from pycocotools import mask as rle
+
+    ds = Dataset(root, split=split, eyes="both", fields=("seg", "annotations"))
+    images, annotations, skipped = [], [], []
+    for item, masks in views_with_masks(ds, skip_bad, skipped):
         image_id = len(images) + 1
         K = item["K"]
         images.append({"id": image_id, "file_name": f"{item['folder']}/{item['index']:06d}.{item['eye']}.jpg",
