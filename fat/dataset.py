@@ -210,28 +210,40 @@ class Dataset:
             raw = F.read_json(path)
             view = parse_view(raw, path, folder.class_names)
             item["camera_pose"] = view.camera_pose
-            item["objects"] = [self._object(folder, o) for o in view.objects]
+            item["objects"] = [object_item(o, folder.object_setting(o.class_name)) for o in view.objects]
             item["raw"] = raw
         for name in ("rgb", "depth", "seg", "instance"):
             if name in self.fields:
                 item[name] = _read_image(name, frame_file(folder.path, index, eye, name), size)
         return item
 
-    @staticmethod
-    def _object(folder: FatFolder, o) -> dict:
-        setting = folder.object_setting(o.class_name)
-        return {"class": o.class_name, "visibility": o.visibility, "pose": o.pose, "location": o.location,
-                "quaternion_xyzw": o.quaternion_xyzw, "cuboid": o.cuboid, "projected_cuboid": o.projected_cuboid,
-                "projected_cuboid_centroid": o.projected_cuboid_centroid, "bbox": o.bbox,
-                "dimensions": setting.dimensions, "segmentation_id": setting.segmentation_id}
-
     def _stereo(self, rel: str, index: int) -> dict:
-        left, right = self._view(rel, index, "left"), self._view(rel, index, "right")
-        item = {k: left[k] for k in ("folder", "index", "kind", "scene", "location", "split", "baseline")}
-        item.update(eye="stereo", left=left, right=right)
-        if "depth" in self.fields:
-            item["disparity"] = disparity(left["depth"], left["K"][0, 0], self.baseline)
-        return item
+        return stereo_item(self._view(rel, index, "left"), self._view(rel, index, "right"), "depth" in self.fields)
+
+
+def object_item(o, setting) -> dict:
+    """The item of one object: its annotation in metres plus its ``_object_settings.json`` entry."""
+    return {"class": o.class_name, "visibility": o.visibility, "pose": o.pose, "location": o.location,
+            "quaternion_xyzw": o.quaternion_xyzw, "cuboid": o.cuboid, "projected_cuboid": o.projected_cuboid,
+            "projected_cuboid_centroid": o.projected_cuboid_centroid, "bbox": o.bbox,
+            "dimensions": setting.dimensions, "segmentation_id": setting.segmentation_id}
+
+
+def stereo_item(left: dict, right: dict, with_depth: bool) -> dict:
+    """A stereo item from the left and right items (with the left disparity when depth is read)."""
+    item = {k: left[k] for k in ("folder", "index", "kind", "scene", "location", "split", "baseline")}
+    item.update(eye="stereo", left=left, right=right)
+    if with_depth:
+        item["disparity"] = disparity(left["depth"], left["K"][0, 0], left["baseline"])
+    return item
+
+
+def decode_rgb(data: np.ndarray, path) -> np.ndarray:
+    """(H, W, 3) RGB from encoded image bytes; ``path`` names them in errors."""
+    img = cv2.imdecode(data, _IMREAD_RGB if _IMREAD_RGB is not None else cv2.IMREAD_COLOR)
+    if img is None:
+        raise FormatError(path, "not a readable image (truncated or corrupt)")
+    return img if _IMREAD_RGB is not None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 _ALLOCATOR_TUNED = False

@@ -174,6 +174,13 @@ class Intrinsics:
         return np.array([[self.fx, self.s, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
     @property
+    def hfov(self) -> float:
+        """Horizontal field of view in degrees: the one it was made from, else from fx and the width."""
+        if self.horizontal_fov is not None:
+            return self.horizontal_fov
+        return math.degrees(2 * math.atan(self.width / 2 / self.fx))
+
+    @property
     def vertical_fov(self) -> float:
         """Vertical field of view in degrees."""
         return math.degrees(2 * math.atan(self.height / 2 / self.fy))

@@ -51,9 +51,7 @@ def frame_file(folder: str | Path, index: int, eye: str, kind: str) -> Path:
 # ============================================================================ writer: JSON
 def camera_settings_json(intrinsics: Intrinsics, eyes: Sequence[str] = EYES) -> str:
     """Text of ``_camera_settings.json``: one entry per eye, identical intrinsics, no resX/resY."""
-    hfov = intrinsics.horizontal_fov
-    if hfov is None:
-        hfov = math.degrees(2 * math.atan(intrinsics.width / 2 / intrinsics.fx))
+    hfov = intrinsics.hfov
     entry = lambda name: {  # noqa: E731
         "name": name,
         "horizontal_fov": hfov,

@@ -19,7 +19,6 @@ import json
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 
 from ..errors import ConfigError, FatError, FormatError, OutputError
@@ -196,6 +195,8 @@ class H5Dataset:
         self.f.close()
 
     def _view(self, r: int) -> dict:
+        from ..dataset import decode_rgb, object_item
+
         m = self._meta
         folder, eye = m["folder"][r], m["eye"][r]
         cams = self._cameras[folder]
@@ -208,12 +209,7 @@ class H5Dataset:
             view = parse_view(raw, f"{self.path}[{r}]", list(self._objects[folder]))
             settings = self._objects[folder]
             item["camera_pose"] = view.camera_pose
-            item["objects"] = [{"class": o.class_name, "visibility": o.visibility, "pose": o.pose, "location": o.location,
-                                "quaternion_xyzw": o.quaternion_xyzw, "cuboid": o.cuboid,
-                                "projected_cuboid": o.projected_cuboid,
-                                "projected_cuboid_centroid": o.projected_cuboid_centroid, "bbox": o.bbox,
-                                "dimensions": settings[o.class_name.lower()].dimensions,
-                                "segmentation_id": settings[o.class_name.lower()].segmentation_id} for o in view.objects]
+            item["objects"] = [object_item(o, settings[o.class_name.lower()]) for o in view.objects]
             item["raw"] = raw
         for name in ("rgb", "depth", "seg", "instance"):
             if name in self.fields:
@@ -221,21 +217,15 @@ class H5Dataset:
                     raise FormatError(self.path, f"has no {name} images")
                 a = self.f[name][r]
                 if name == "rgb":
-                    img = cv2.imdecode(a, getattr(cv2, "IMREAD_COLOR_RGB", cv2.IMREAD_COLOR))
-                    item[name] = img if hasattr(cv2, "IMREAD_COLOR_RGB") else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+                    item[name] = decode_rgb(a, f"{self.path}[rgb {r}]")
                 else:
                     item[name] = decode_depth(a) if name == "depth" else a
         return item
 
     def __getitem__(self, i: int) -> dict:
-        from ..dataset import disparity
+        from ..dataset import stereo_item
 
         eye, rows = self._items[i]
         if eye != "stereo":
             return self._view(rows[eye])
-        left, right = self._view(rows["left"]), self._view(rows["right"])
-        item = {k: left[k] for k in ("folder", "index", "kind", "scene", "location", "split", "baseline")}
-        item.update(eye="stereo", left=left, right=right)
-        if "depth" in self.fields:
-            item["disparity"] = disparity(left["depth"], left["K"][0, 0], self.baseline)
-        return item
+        return stereo_item(self._view(rows["left"]), self._view(rows["right"]), "depth" in self.fields)

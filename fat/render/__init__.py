@@ -18,6 +18,25 @@ from ..scene import Location
 RENDERERS = ("auto", "gl", "tiny", "egl", "unrealcv")
 
 
+#: OpenCV camera axes (x right, y down, z forward) -> OpenGL camera axes (y up, looking along -z).
+CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def opengl_projection(K: Intrinsics, near: float, far: float, offset=(0.0, 0.0)) -> np.ndarray:
+    """4x4 OpenGL projection (acting on OpenGL camera coordinates) whose pixel grid is FAT's: pixel
+    (col, row) shows the point at (col + 0.5, row + 0.5) in continuous image coordinates, principal
+    point (cx, cy) in those coordinates. ``offset``: where a renderer samples a pixel, relative to
+    its centre (it moves the image so that the samples land on pixel centres)."""
+    W, H = K.width, K.height
+    cx, cy = K.cx + offset[0], K.cy + offset[1]
+    return np.array([
+        [2 * K.fx / W, -2 * K.s / W, 1 - 2 * cx / W, 0],
+        [0, 2 * K.fy / H, 2 * cy / H - 1, 0],
+        [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
+        [0, 0, -1, 0],
+    ])
+
+
 @dataclass
 class SceneState:
     location: Location

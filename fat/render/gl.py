@@ -22,14 +22,13 @@ from ..meshes import Mesh, load_mesh
 from ..scene import Location
 from ..textures import texture_file
 from ..assets import cache_dir
-from . import RenderOutput, SceneState
+from . import CV_TO_GL, RenderOutput, SceneState, opengl_projection
 from .scenery import location_meshes
 
 NEAR, FAR = 0.01, 50.0
 SHADOW_SIZE = 1024
 SHADOW_HALF_EXTENT = 2.5  # metres around the fixation point covered by the shadow map
 SKY = np.array([185, 205, 230], np.uint8)
-CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
 VERTEX = """
 #version 330
@@ -112,14 +111,7 @@ void main() {}
 
 def projection(K: Intrinsics, near: float = NEAR, far: float = FAR) -> np.ndarray:
     """OpenCV camera -> clip space; pixel (col, row) samples the point (col + 0.5, row + 0.5)."""
-    W, H = K.width, K.height
-    P = np.array([
-        [2 * K.fx / W, -2 * K.s / W, 1 - 2 * K.cx / W, 0],
-        [0, 2 * K.fy / H, 2 * K.cy / H - 1, 0],
-        [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
-        [0, 0, -1, 0],
-    ])
-    return P @ CV_TO_GL
+    return opengl_projection(K, near, far) @ CV_TO_GL
 
 
 def _ortho(half: float, near: float, far: float) -> np.ndarray:

@@ -20,15 +20,13 @@ from ..geometry import Intrinsics, invert_pose, matrix_to_quat
 from ..meshes import Mesh, write_obj
 from ..scene import Location, Surface
 from ..textures import texture_file
-from . import RenderOutput, SceneState
+from . import CV_TO_GL, RenderOutput, SceneState, opengl_projection
 from .scenery import location_meshes
 
 # Near plane. EGL's depth precision goes as 1/near (median 0.1 mm at 3 cm, 0.3 mm at 1 cm). A point
 # the near plane clips lies within NEAR / cos(angle of the frustum corner) of the camera, under 4 cm
 # for FAT's camera, and props keep at least fat.scene.CAMERA_MARGIN = 4 cm from every camera.
 NEAR, FAR = 0.03, 50.0
-# OpenCV camera axes -> OpenGL camera axes (x right, y up, looking along -z)
-CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 
 
 def view_matrix(T_world_cam: np.ndarray) -> list[float]:
@@ -43,18 +41,8 @@ SAMPLE_OFFSET = {"egl": (0.0, 0.0), "tiny": (-0.5, 0.5)}
 
 
 def projection_matrix(K: Intrinsics, near: float = NEAR, far: float = FAR, offset=(0.0, 0.0)) -> list[float]:
-    """OpenGL projection whose pixel grid is FAT's: pixel (col, row) shows the point at
-    (col + 0.5, row + 0.5) in continuous image coordinates, principal point (cx, cy) in those
-    coordinates. ``offset``: where the renderer samples a pixel, relative to its centre."""
-    W, H = K.width, K.height
-    cx, cy = K.cx + offset[0], K.cy + offset[1]  # move the image so that the samples land on pixel centres
-    P = np.array([
-        [2 * K.fx / W, -2 * K.s / W, 1 - 2 * cx / W, 0],
-        [0, 2 * K.fy / H, 2 * cy / H - 1, 0],
-        [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
-        [0, 0, -1, 0],
-    ])
-    return P.T.reshape(-1).tolist()
+    """PyBullet (column-major) form of :func:`fat.render.opengl_projection`."""
+    return opengl_projection(K, near, far, offset).T.reshape(-1).tolist()
 
 
 def mesh_file(mesh: Mesh) -> Path:

@@ -222,7 +222,7 @@ class UnrealCVRenderer:
     def _setup_camera(self) -> Intrinsics:
         """Ask for the FAT camera; return the intrinsics the game really renders with."""
         c, K = self.cfg.camera_id, self.requested
-        hfov = K.horizontal_fov or math.degrees(2 * math.atan(K.width / 2 / K.fx))
+        hfov = K.hfov
         self._retrying(lambda: self._request(f"vrun r.setres {K.width}x{K.height}w"))
         fov_cmd = "fov"
         try:
@@ -264,8 +264,7 @@ class UnrealCVRenderer:
         self._spawned &= set(self._actors)
         K = self.requested
         self._request(f"vrun r.setres {K.width}x{K.height}w")
-        hfov = K.horizontal_fov or math.degrees(2 * math.atan(K.width / 2 / K.fx))
-        self._request(f"vset /camera/{self.cfg.camera_id}/{self._fov_cmd} {hfov:.6f}")
+        self._request(f"vset /camera/{self.cfg.camera_id}/{self._fov_cmd} {K.hfov:.6f}")
 
     def _class_actors(self, class_name: str) -> tuple[list[str], str | None]:
         from .. import catalog
