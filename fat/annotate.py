@@ -39,6 +39,11 @@ class SceneObject:
     hull: np.ndarray  # vertices of the render mesh's convex hull, object frame (2D box)
     pose: np.ndarray  # 4x4 world
 
+    def __post_init__(self):
+        # all parts' vertices in one array: one transform and one projection per view
+        self.part_points = np.concatenate(self.parts) if len(self.parts) else np.zeros((0, 3))
+        self.part_ends = np.cumsum([len(p) for p in self.parts])
+
 
 def in_frustum(corners_cam: np.ndarray, K: Intrinsics) -> bool:
     """False only when all corners are outside one plane of the (infinite) view frustum."""
@@ -52,14 +57,31 @@ def in_frustum(corners_cam: np.ndarray, K: Intrinsics) -> bool:
 
 def silhouette(parts_cam: list[np.ndarray], K: Intrinsics) -> np.ndarray:
     """Boolean mask of the union of the projected convex parts (pixel centres at i + 0.5)."""
-    mask = np.zeros((K.height, K.width), np.uint8)
-    for p in parts_cam:
-        uv = K.project(np.column_stack([p[:, :2], np.maximum(p[:, 2], MIN_Z)]))
-        pts = np.round((uv - 0.5) * 16).astype(np.int64)
+    points = np.concatenate(parts_cam)
+    mask, (x0, y0) = _silhouette_roi(points, np.cumsum([len(p) for p in parts_cam]), K, 1)
+    full = np.zeros((K.height, K.width), bool)
+    full[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]] = mask
+    return full
+
+
+def _silhouette_roi(points_cam: np.ndarray, ends: np.ndarray, K: Intrinsics, pad: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The silhouette of the parts (``points_cam`` split at ``ends``) within its bounding box in the
+    image, grown by ``pad`` pixels where the image allows; and the box's top left pixel."""
+    uv = K.project(np.column_stack([points_cam[:, :2], np.maximum(points_cam[:, 2], MIN_Z)]))
+    lo = np.floor(np.clip(uv.min(0), 0, (K.width, K.height))).astype(int) - pad
+    hi = np.ceil(np.clip(uv.max(0), 0, (K.width, K.height))).astype(int) + pad
+    x0, y0 = max(int(lo[0]), 0), max(int(lo[1]), 0)
+    x1, y1 = min(int(hi[0]), K.width), min(int(hi[1]), K.height)
+    mask = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), np.uint8)
+    if mask.size:
+        pts = np.round((uv - 0.5 - (x0, y0)) * 16)
         pts = np.clip(pts, -(1 << 26), 1 << 26).astype(np.int32)
-        hull = cv2.convexHull(pts.reshape(-1, 1, 2))
-        cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)
-    return mask.astype(bool)
+        start = 0
+        for end in ends:
+            if end > start:
+                cv2.fillConvexPoly(mask, cv2.convexHull(pts[start:end].reshape(-1, 1, 2)), 1, lineType=cv2.LINE_8, shift=4)
+            start = end
+    return mask.astype(bool), (x0, y0)
 
 
 def visibility(sil: np.ndarray, seen: np.ndarray) -> float:
@@ -80,21 +102,23 @@ def annotate_view(
     """The view's annotation, its class segmentation (uint8) and instance map (uint16)."""
     T_cam_world = invert_pose(T_world_cam)
     listed: list[ObjectAnnotation] = []
-    seg = np.zeros(instance_render.shape, np.uint8)
-    inst = np.zeros(instance_render.shape, np.uint16)
+    seg_of = np.zeros(len(objects) + 1, np.uint8)  # by rendered instance (k + 1)
+    inst_of = np.zeros(len(objects) + 1, np.uint16)
     for k, o in enumerate(objects):
         T = T_cam_world @ o.pose
         corners = transform_points(T, cuboid_corners(o.dimensions))
         if not in_frustum(corners, K) or np.any(corners[:, 2] <= MIN_Z):
             continue
-        parts = [transform_points(T, p) for p in o.parts]
         hull = transform_points(T, o.hull)
         hull_uv = K.project(np.column_stack([hull[:, :2], np.maximum(hull[:, 2], MIN_Z)]))
         bbox = np.r_[hull_uv.min(0), hull_uv.max(0)]
-        seen = instance_render == k + 1
-        vis = visibility(silhouette(parts, K), seen)
+        # silhouette in its box, grown so that erosion treats the box edge as the image does
+        sil, (x0, y0) = _silhouette_roi(transform_points(T, o.part_points), o.part_ends, K, EDGE_PX + 1)
+        seen = instance_render[y0 : y0 + sil.shape[0], x0 : x0 + sil.shape[1]] == k + 1
+        vis = visibility(sil, seen)
         listed.append(annotate_object(o.class_name, T, o.dimensions, K, bbox, vis))
-        seg[seen] = o.segmentation_id
-        inst[seen] = len(listed)
+        seg_of[k + 1] = o.segmentation_id
+        inst_of[k + 1] = len(listed)
+    ids = np.clip(instance_render, 0, len(objects))  # anything else the renderer wrote is background
     view = ViewAnnotation(T_world_cam[:3, 3].copy(), matrix_to_quat(T_world_cam[:3, :3]), listed)
-    return view, seg, inst
+    return view, seg_of[ids], inst_of[ids]

@@ -219,6 +219,54 @@ def load_mesh(path: Path) -> Mesh:
     return Mesh(np.asarray(m.vertices, dtype=np.float64), np.asarray(m.faces, dtype=np.int64), uv, None)
 
 
+def merge_convex_parts(parts: list[np.ndarray], max_parts: int, max_added: float) -> list[np.ndarray]:
+    """Fewer convex parts covering the same shape: V-HACD's own last step, hull merging.
+
+    Repeatedly replaces the two parts whose joint convex hull adds the least volume by that hull,
+    while there are more than ``max_parts`` and the volume added so far stays within ``max_added``
+    (a fraction of the parts' total volume). Every input part lies inside one output part. Returns
+    the vertices of the output parts' hulls (inputs kept as given when nothing is merged).
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    pts = [np.asarray(p, dtype=np.float64) for p in parts]
+    if len(pts) <= max_parts:
+        return pts
+    try:
+        vol = [ConvexHull(p).volume for p in pts]
+    except QhullError:  # a flat part: leave the decomposition as it is
+        return pts
+    budget = max_added * sum(vol) + 1e-9 * sum(vol)  # rounding of the hull volumes is free
+    n = len(pts)
+    cost = np.full((n, n), np.inf)
+
+    def added(i: int, j: int) -> float:
+        try:
+            return ConvexHull(np.vstack([pts[i], pts[j]])).volume - vol[i] - vol[j]
+        except QhullError:
+            return np.inf
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            cost[i, j] = added(i, j)
+    alive = list(range(n))
+    spent = 0.0
+    while len(alive) > max_parts:
+        i, j = np.unravel_index(np.argmin(cost), cost.shape)
+        c = max(float(cost[i, j]), 0.0)
+        if not np.isfinite(c) or spent + c > budget:
+            break
+        spent += c
+        h = ConvexHull(np.vstack([pts[i], pts[j]]))
+        pts[i], vol[i] = h.points[h.vertices], h.volume
+        alive.remove(j)
+        cost[j, :] = cost[:, j] = np.inf
+        for k in alive:
+            if k != i:
+                cost[min(i, k), max(i, k)] = added(i, k)
+    return [pts[k] for k in alive]
+
+
 def split_closed_parts(mesh: Mesh) -> list[Mesh]:
     """Split a triangle soup written part after part (V-HACD output) into its closed parts.
 
