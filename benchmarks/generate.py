@@ -1,10 +1,18 @@
-"""End-to-end generation speed, stage by stage.
+"""End-to-end generation speed against the renderer's own speed on the same views.
 
-    python benchmarks/generate.py [--renderer tiny|egl] [--objects DIR] [--frames N] [--width W --height H]
+    python benchmarks/generate.py [--workers N] [--renderer gl|tiny|egl] [--objects DIR | --standins]
+                                  [--frames N] [--location kitchen_0] [--width W --height H]
 
-Generates mixed drops at one location into a temporary folder (all files written) and prints stereo
-frames per second with the time split between physics, rendering, annotation and writing. Uses real
-YCB models from ../shared/ycb when present and --objects is not given.
+1. End to end: ``fat.pipeline.generate`` makes ``--frames`` stereo frames of mixed drops at one
+   location with ``--workers`` processes (default: one per core), every file written, into a
+   temporary folder. Its own clock covers the drops (worker start-up included, the parent's renderer
+   probe not). Peak memory: the largest resident set of any worker process.
+2. Render only: one renderer in this process (Mesa's default of one rasteriser thread per core)
+   renders the same views (the same drops simulated again: same seed, same poses) and nothing else.
+3. Stages: the CPU time of each stage, one after another in this process: physics (while collecting
+   the views), rendering, annotation, encoding and writing.
+
+Uses real YCB models from ../shared/ycb when present and neither --objects nor --standins is given.
 """
 
 from __future__ import annotations
@@ -12,15 +20,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
-import fat.annotate
-import fat.formats.fat
-import fat.pipeline as pipeline
-from fat.pipeline import Settings, Worker, plan, prepare_output, validate, write_folder_settings
+from fat.annotate import annotate_view
+from fat.formats import fat as fatfmt
+from fat.pipeline import Settings, Worker, generate, plan, validate
 
 
 def machine() -> str:
@@ -35,13 +42,19 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def peak_rss_mb(workers: int) -> float:
+    who = resource.RUSAGE_CHILDREN if workers > 1 else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--renderer", default="tiny")
+    ap.add_argument("--renderer", default="gl")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--objects", default=None)
     ap.add_argument("--standins", action="store_true", help="use the procedural stand-ins even if ../shared/ycb exists")
     ap.add_argument("--location", default="kitchen_0")
-    ap.add_argument("--frames", type=int, default=40)
+    ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--width", type=int, default=960)
     ap.add_argument("--height", type=int, default=540)
     a = ap.parse_args()
@@ -52,45 +65,60 @@ def main() -> None:
     scene, _, loc = a.location.rpartition("_")
     s = validate(Settings(scenes=(scene,), locations=(int(loc),), mixed_frames=a.frames, renderer=a.renderer,
                           ycb_dir=ycb, width=a.width, height=a.height))
-    times: dict[str, float] = defaultdict(float)
 
-    def timed(name, fn):
-        def wrapper(*args, **kw):
-            t = time.perf_counter()
-            try:
-                return fn(*args, **kw)
-            finally:
-                times[name] += time.perf_counter() - t
-        return wrapper
-
-    t0 = time.perf_counter()
-    worker = Worker(s)
-    setup = time.perf_counter() - t0
-    worker.renderer.render = timed("render", worker.renderer.render)
-    worker.physics.step = timed("physics", worker.physics.step)
-    worker.physics.spawn = timed("physics", worker.physics.spawn)
-    pipeline.annotate_view = timed("annotate", fat.annotate.annotate_view)
-    pipeline.fatfmt.write_view = timed("encode + write", fat.formats.fat.write_view)
-    folders, drops = plan(s)
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out"
-        prepare_output(out, "new")
-        write_folder_settings(out, folders, s)
-        # warm-up drop (first upload of meshes and textures), not counted
-        worker.run(drops[0], out)
-        times.clear()
-        t = time.perf_counter()
-        n = sum(worker.run(d, out)[0] for d in drops)
-        total = time.perf_counter() - t
+        summary = generate(s, Path(tmp) / "out", workers=a.workers, notify=lambda m: None)
+    end_to_end = summary["frames"] / summary["seconds"]
+    peak = peak_rss_mb(a.workers)
+
+    # the same views again, rendered alone; then the other stages on their own
+    worker = Worker(s)
+    stage = dict.fromkeys(("physics", "render", "annotate", "encode + write"), 0.0)
+    views = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for drop in plan(s)[1]:
+            (root / drop.folder).mkdir(parents=True, exist_ok=True)
+            frames = worker.scenes(drop)
+            while True:
+                t = time.process_time()
+                frame = next(frames, None)
+                stage["physics"] += time.process_time() - t
+                if frame is None:
+                    break
+                index, state, objs, eyes = frame
+                for eye, T_cam in eyes:
+                    t, c = time.perf_counter(), time.process_time()
+                    out = worker.renderer.render(state, T_cam, worker.K)
+                    stage["render"] += time.perf_counter() - t
+                    render_cpu = time.process_time() - c
+                    views += 1
+                    c = time.process_time()
+                    view, seg, inst = annotate_view(objs, T_cam, worker.K, out.instance)
+                    stage["annotate"] += time.process_time() - c
+                    c = time.process_time()
+                    fatfmt.write_view(root / drop.folder, index, eye, view, out.rgb, out.depth, seg, inst, s.jpeg_quality)
+                    stage["encode + write"] += time.process_time() - c
+                    stage.setdefault("render cpu", 0.0)
+                    stage["render cpu"] += render_cpu
+    device = getattr(worker.renderer, "device", "")
     worker.close()
-    print(f"machine     : {machine()}")
-    print(f"renderer    : {a.renderer}   objects: {'YCB models from ' + ycb if ycb else 'procedural stand-ins'}")
-    print(f"views       : {s.width}x{s.height}, {n} stereo frames of mixed drops at {a.location}")
-    print(f"setup       : {setup:.1f} s (assets, renderer start)")
-    print(f"end to end  : {n / total:.2f} stereo frames/s ({1000 * total / n:.0f} ms per stereo frame)")
-    for name in ("physics", "render", "annotate", "encode + write"):
-        print(f"  {name:14s}: {1000 * times[name] / n:7.1f} ms per stereo frame ({100 * times[name] / total:4.1f} %)")
-    print(f"render only : {2 * n / times['render']:.2f} views/s ({1000 * times['render'] / (2 * n):.0f} ms per view)")
+    render_only = views / 2 / stage["render"]
+
+    n = views / 2
+    print(f"machine       : {machine()}")
+    print(f"renderer      : {summary['renderer']} {device}".rstrip())
+    print(f"objects       : {'YCB models from ' + ycb if ycb else 'procedural stand-ins'}")
+    print(f"views         : {s.width}x{s.height}, {summary['frames']} stereo frames of mixed drops at {a.location}, all files written")
+    print(f"end to end    : {end_to_end:.2f} stereo frames/s with {a.workers} worker(s) "
+          f"({summary['seconds']:.1f} s, worker start-up included)")
+    print(f"render only   : {render_only:.2f} stereo frames/s (one renderer, same views, nothing else)")
+    print(f"end to end / render only: {100 * end_to_end / render_only:.0f} %")
+    print(f"peak memory   : {peak:.0f} MB per worker (largest resident set)")
+    print("stages, one after another in one process (CPU ms per stereo frame):")
+    for name in ("physics", "render cpu", "annotate", "encode + write"):
+        print(f"  {name:15s}: {1000 * stage[name] / n:6.1f}")
+    print(f"  (render wall  : {1000 * stage['render'] / n:6.1f} ms per stereo frame)")
 
 
 if __name__ == "__main__":

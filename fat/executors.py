@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +22,7 @@ class Local:
 
     def __init__(self, s: Settings):
         self.worker = Worker(s)
-        self.K, self.note, self.renderer = self.worker.K, self.worker.note, self.worker.renderer.name
+        self.K, self.note, self.renderer = describe(self.worker)
 
     def run(self, drops: list[Drop], out: Path) -> Iterator[tuple[Drop, int, dict]]:
         for d in drops:
@@ -34,11 +35,32 @@ class Local:
 
 # -------------------------------------------------------------------- worker processes
 _WORKER: Worker | None = None
+_INIT_ERROR: Exception | None = None
 
 
-def _init(settings_json: str) -> None:
-    global _WORKER
-    _WORKER = Worker(Settings(**_settings(settings_json)))
+def _init(settings_json: str, threads: int) -> None:
+    global _WORKER, _INIT_ERROR
+    # Mesa's CPU rasteriser starts one thread per core in every process; N workers share the cores
+    os.environ.setdefault("LP_NUM_THREADS", str(threads))
+    try:
+        _WORKER = Worker(Settings(**_settings(settings_json)))
+    except Exception as e:  # kept for the parent: a failing initializer would be restarted forever
+        _INIT_ERROR = e
+
+
+def _worker() -> Worker:
+    if _INIT_ERROR is not None:
+        raise _INIT_ERROR
+    return _WORKER
+
+
+def describe(worker: Worker) -> tuple:
+    """What the parent needs before writing anything: intrinsics, the renderer's note and name."""
+    return worker.K, worker.note, worker.renderer.name
+
+
+def _describe(_=None) -> tuple:
+    return describe(_worker())
 
 
 def _settings(settings_json: str) -> dict:
@@ -48,19 +70,23 @@ def _settings(settings_json: str) -> dict:
 
 def _run(args) -> tuple[Drop, int, dict]:
     drop, out = args
-    n, files = _WORKER.run(drop, Path(out))
+    n, files = _worker().run(drop, Path(out))
     return drop, n, files
 
 
 class Pool:
-    """Drops in N local processes (spawned: each makes its own physics, renderer and assets)."""
+    """Drops in N local processes (spawned: each makes its own physics, renderer and assets). The
+    first worker ready says which renderer and intrinsics the run uses, or why it cannot start."""
 
     def __init__(self, s: Settings, workers: int):
-        probe = Local(s)  # the renderer this machine gives, and fail early with the parent's error
-        self.K, self.note, self.renderer = probe.K, probe.note, probe.renderer
-        probe.close()
         ctx = mp.get_context("spawn")
-        self.pool = ctx.Pool(workers, initializer=_init, initargs=(json.dumps(s.to_json()),))
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        self.pool = ctx.Pool(workers, initializer=_init, initargs=(json.dumps(s.to_json()), threads))
+        try:
+            self.K, self.note, self.renderer = self.pool.apply(_describe)
+        except BaseException:
+            self.pool.terminate()
+            raise
 
     def run(self, drops: list[Drop], out: Path):
         yield from self.pool.imap_unordered(_run, [(d, str(out)) for d in drops])
@@ -75,8 +101,8 @@ _DASK_WORKERS: dict = {}
 _DASK_LOCK = threading.Lock()
 
 
-def dask_run(settings_json: str, drop: Drop, out: str) -> tuple[Drop, int, dict]:
-    """Run one drop on a Dask worker, keeping one fat Worker per worker thread and settings."""
+def _dask_worker(settings_json: str) -> Worker:
+    """One fat Worker per Dask worker thread and settings, kept between tasks."""
     key = (threading.get_ident(), settings_json)
     with _DASK_LOCK:
         worker = _DASK_WORKERS.get(key)
@@ -84,7 +110,16 @@ def dask_run(settings_json: str, drop: Drop, out: str) -> tuple[Drop, int, dict]
         worker = Worker(Settings(**_settings(settings_json)))
         with _DASK_LOCK:
             _DASK_WORKERS[key] = worker
-    n, files = worker.run(drop, Path(out))
+    return worker
+
+
+def dask_describe(settings_json: str) -> tuple:
+    return describe(_dask_worker(settings_json))
+
+
+def dask_run(settings_json: str, drop: Drop, out: str) -> tuple[Drop, int, dict]:
+    """Run one drop on a Dask worker."""
+    n, files = _dask_worker(settings_json).run(drop, Path(out))
     return drop, n, files
 
 
@@ -97,14 +132,16 @@ class Dask:
             from distributed import Client
         except ImportError:
             raise ConfigError("--dask needs the distributed package: pip install 'fat-datasets[dask]'") from None
-        probe = Local(s)
-        self.K, self.note, self.renderer = probe.K, probe.note, probe.renderer
-        probe.close()
         try:
             self.client = Client(address, timeout="10s")
         except (OSError, TimeoutError) as e:
             raise ConfigError(f"--dask {address}: cannot reach the scheduler ({e})") from None
         self.settings = json.dumps(s.to_json())
+        try:  # a worker says which renderer it has (the client itself may have no EGL, no YCB folder)
+            self.K, self.note, self.renderer = self.client.submit(dask_describe, self.settings, pure=False).result()
+        except BaseException:
+            self.client.close()
+            raise
 
     def run(self, drops: list[Drop], out: Path):
         from distributed import as_completed

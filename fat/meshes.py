@@ -301,6 +301,55 @@ def split_closed_parts(mesh: Mesh) -> list[Mesh]:
     return out
 
 
+def split_for_culling(mesh: Mesh, max_open: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """The faces a renderer may cull when seen from behind, turned to face outwards, and the others.
+
+    Vertices are welded by position (texture seams split them), faces are joined across edges that
+    two faces share in opposite directions (consistent winding), and each such patch is judged on
+    its own: a closed patch (at most ``max_open`` of its edges unshared: scans have a few pinched
+    spots) is oriented by the sign of its volume, and its faces can be culled; an open patch (a
+    plane, a flipped fragment of a scan) must be drawn from both sides. Returns (cullable faces,
+    two-sided faces), both (K, 3) index arrays into ``mesh.vertices``.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    f = np.asarray(mesh.faces, dtype=np.int64)
+    if len(f) == 0:
+        return f.reshape(0, 3), f.reshape(0, 3)
+    _, weld = np.unique(np.round(mesh.vertices, 7), axis=0, return_inverse=True)
+    w = weld.ravel()[f]
+    n = int(w.max()) + 1
+    a = w.ravel()
+    b = w[:, [1, 2, 0]].ravel()
+    face_of = np.repeat(np.arange(len(f)), 3)
+    key = a * n + b
+    order = np.argsort(key, kind="stable")
+    sorted_keys = key[order]
+    unique_keys, first, counts = np.unique(sorted_keys, return_index=True, return_counts=True)
+    once = counts == 1  # directed edges used by one face only
+    rev = b * n + a
+    pos = np.searchsorted(unique_keys, rev)
+    pos = np.minimum(pos, len(unique_keys) - 1)
+    found = (unique_keys[pos] == rev) & once[pos]
+    mine = np.searchsorted(unique_keys, key)
+    ok = found & once[mine]  # this edge and its reverse each belong to exactly one face
+    partner = face_of[order[first[pos[ok]]]]
+    adj = coo_matrix((np.ones(int(ok.sum())), (face_of[ok], partner)), shape=(len(f), len(f)))
+    n_comp, comp = connected_components(adj, directed=False)
+    shared = np.bincount(comp[face_of], weights=ok, minlength=n_comp)  # face-edges paired inside the patch
+    total = np.bincount(comp, minlength=n_comp) * 3
+    v = mesh.vertices
+    vol6 = np.einsum("ij,ij->i", v[f[:, 0]], np.cross(v[f[:, 1]], v[f[:, 2]]))
+    volume = np.bincount(comp, weights=vol6, minlength=n_comp)
+    closed = (total - shared) <= max_open * total
+    cull = closed[comp] & (volume[comp] != 0)
+    inward = (volume[comp] < 0) & cull
+    out = f.copy()
+    out[inward] = out[inward][:, ::-1]
+    return out[cull], out[~cull]
+
+
 def planar_uvs(mesh: Mesh, tile: float) -> Mesh:
     """UVs by projecting each vertex onto the plane of its normal's dominant axis, ``tile`` metres
     per texture repeat (box faces get undistorted textures; curved faces get seams)."""

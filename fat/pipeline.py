@@ -210,11 +210,11 @@ class Worker:
         self.physics.close()
         self.renderer.close()
 
-    def run(self, drop: Drop, root: Path) -> tuple[int, dict[str, str]]:
-        """Simulate, render, annotate and write one drop. Returns the number of frames and the sha256
-        of every file written, by path relative to ``root``. Annotating, encoding and writing run on
-        a second thread while the next frame is simulated and rendered."""
-        s, K = self.s, self.K
+    def scenes(self, drop: Drop):
+        """Simulate one drop and yield, frame by frame, (frame index in the folder, scene state,
+        annotated objects, ((eye, camera pose), ...)). The physics advances as the caller asks for
+        the next frame."""
+        s = self.s
         rng = drop_rng(s.seed, drop.key)
         loc = get_location(drop.location)
         pool = [catalog.get(drop.object_name)] if drop.kind == "single" else s.object_infos()
@@ -225,23 +225,29 @@ class Worker:
         self.physics.reset(loc)
         self.physics.spawn(assets, starts)
         single = drop.kind == "single"
-        folder = root / drop.folder
         start = self.physics.steps  # capture begins when the last object is released
+        for f, cam in enumerate(cams):
+            target = start + int(round(f * s.capture_interval / TIME_STEP))
+            self.physics.step(target - self.physics.steps)
+            poses = self.physics.poses()
+            objs = [SceneObject(fatfmt.class_name(o, single), SINGLE_SEGMENTATION_ID if single else o.segmentation_id,
+                                o.dimensions, a.parts, a.hull, T) for o, a, T in zip(infos, assets, poses)]
+            eyes = (("left", cam.pose), ("right", right_eye_pose(cam.pose, s.baseline)))
+            yield drop.first_frame + f, SceneState(loc, assets, poses), objs, eyes
+
+    def run(self, drop: Drop, root: Path) -> tuple[int, dict[str, str]]:
+        """Simulate, render, annotate and write one drop. Returns the number of frames and the sha256
+        of every file written, by path relative to ``root``. Annotating, encoding and writing run on
+        a second thread while the next frame is simulated and rendered."""
+        folder = root / drop.folder
         hashes: dict[str, str] = {}
         pending = None
         try:
-            for f, cam in enumerate(cams):
-                target = start + int(round(f * s.capture_interval / TIME_STEP))
-                self.physics.step(target - self.physics.steps)
-                poses = self.physics.poses()
-                state = SceneState(loc, assets, poses)
-                objs = [SceneObject(fatfmt.class_name(o, single), SINGLE_SEGMENTATION_ID if single else o.segmentation_id,
-                                    o.dimensions, a.parts, a.hull, T) for o, a, T in zip(infos, assets, poses)]
-                eyes = (("left", cam.pose), ("right", right_eye_pose(cam.pose, s.baseline)))
-                outs = [self.renderer.render(state, T_cam, K) for _, T_cam in eyes]  # both eyes before any file
+            for index, state, objs, eyes in self.scenes(drop):
+                outs = [self.renderer.render(state, T_cam, self.K) for _, T_cam in eyes]  # both eyes before any file
                 if pending is not None:
                     hashes.update(pending.result())
-                pending = self._writer.submit(self._write_frame, folder, drop.first_frame + f, objs, eyes, outs, root)
+                pending = self._writer.submit(self._write_frame, folder, index, objs, eyes, outs, root)
             if pending is not None:
                 hashes.update(pending.result())
                 pending = None

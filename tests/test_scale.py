@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fat import manifest
-from fat.errors import OutputError
+from fat.errors import ConfigError, OutputError
 from fat.pipeline import Settings, Worker, generate, plan, validate
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
@@ -53,6 +53,14 @@ def test_one_worker_two_workers_and_dask_give_the_same_bytes(tmp_path, reference
         generate(S, tmp_path / "dask", dask=c.scheduler_address)
     assert digest(tmp_path / "dask") == digest(reference)
     assert manifest.load(tmp_path / "dask").keys() == manifest.load(reference).keys()
+
+
+def test_a_worker_that_cannot_start_stops_the_run_with_its_error(tmp_path):
+    """The workers make their own renderers: the first one's failure reaches the caller, nothing is written."""
+    bad = replace(S, renderer="gl", gl_device="99")
+    with pytest.raises(ConfigError, match="EGL device 99"):
+        generate(bad, tmp_path / "out", workers=2)
+    assert not (tmp_path / "out").exists()
 
 
 def test_kill_9_then_resume_gives_the_uninterrupted_bytes(tmp_path):
