@@ -28,6 +28,15 @@ def test_g17_rounds_ties_away_from_zero():
     v = f32(-36.3954)  # exact value -36.3954010009765625: a tie at 17 significant digits
     assert g17(v) == "-36.395401000976563"
     assert ("%.17g" % v) == "-36.395401000976562"  # half-to-even would give ...62
+    big = 160000000000001 / 16  # exactly 10000000000000.0625: a tie of a double, not of a float32
+    assert g17(big) == "10000000000000.063" and g17(-big) == "-10000000000000.063"
+    assert g17(2.0**60 + 2.0**8) == "1.1529215046068472e+18"  # 1152921504606847232: no tie
+
+
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=50))
+def test_quantising_an_array_is_q4_of_each_element(values):
+    out = quantise(np.array(values))
+    assert [str(v) for v in out] == [str(q4(v)) for v in values]  # same bits, -0.0 included
 
 
 def test_g17_forms():

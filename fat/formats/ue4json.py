@@ -38,6 +38,12 @@ def q4(x: float) -> float:
     return f32(v) + 0.0  # + 0.0 turns a -0.0 into +0.0
 
 
+def q4_array(a: np.ndarray) -> np.ndarray:
+    """:func:`q4` of every element (the same IEEE operations, so the same bits), as float64."""
+    v = np.floor(np.asarray(a, dtype=np.float32).astype(np.float64) * 10000.0 + 0.5) / 10000.0
+    return v.astype(np.float32).astype(np.float64) + 0.0
+
+
 def g17(x: float) -> str:
     """``printf("%.17g", x)`` with ties rounded half away from zero (the MSVC runtime's rounding)."""
     if isinstance(x, (bool, np.bool_)):
@@ -49,6 +55,26 @@ def g17(x: float) -> str:
         raise ValueError(f"cannot write {x!r} in FAT JSON")
     if x == 0:
         return "0"
+    if not _tie17(x):  # Python's %.17g rounds the exact value correctly; only ties differ
+        return "%.17g" % x
+    return _g17_exact(x)
+
+
+def _tie17(x: float) -> bool:
+    """Whether the exact decimal value of ``x`` lies half-way between two 17-digit numbers.
+
+    A double with a fraction is n / 2**j (n odd, j > 0); its exact decimal is n * 5**j / 10**j,
+    whose last digit is 5, so it is a tie at 17 digits exactly when n * 5**j has 18 digits. Integers
+    of 18 digits or more are left to the exact path (none of them is a tie, but it costs nothing)."""
+    n, d = x.as_integer_ratio()
+    n = abs(n)
+    if d == 1:
+        return n >= 10**17
+    j = d.bit_length() - 1
+    return 10**17 <= n * 5**j < 10**18
+
+
+def _g17_exact(x: float) -> str:
     d = Decimal(x)  # the exact value of the double
     e = d.adjusted()
     q = d.quantize(Decimal(1).scaleb(e - 16), rounding=ROUND_HALF_UP)
@@ -71,7 +97,7 @@ def quantise(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: quantise(v) for k, v in obj.items()}
     if isinstance(obj, np.ndarray):
-        return quantise(obj.tolist()) if obj.dtype.kind == "f" else obj.tolist()
+        return q4_array(obj).tolist() if obj.dtype.kind == "f" else obj.tolist()
     if isinstance(obj, (list, tuple)):
         return [quantise(v) for v in obj]
     if isinstance(obj, (bool, np.bool_)):
