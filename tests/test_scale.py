@@ -63,16 +63,33 @@ def test_a_worker_that_cannot_start_stops_the_run_with_its_error(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_kill_9_then_resume_gives_the_uninterrupted_bytes(tmp_path):
+def children(pid: int) -> list[int]:
+    out = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if f"\nPPid:\t{pid}\n" in status.read_text():
+                out.append(int(status.parent.name))
+        except OSError:
+            pass
+    return out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill_9_then_resume_gives_the_uninterrupted_bytes(tmp_path, workers):
     args = [FAT, "generate", "out", "--scene", "kitchen", "--frames", "16", "--frames-per-drop", "2", "--width", "320",
-            "--height", "180", "--renderer", "tiny", "--seed", "8", "--quiet"]
+            "--height", "180", "--renderer", "tiny", "--seed", "8", "--quiet", "--workers", str(workers)]
     p = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     man = tmp_path / "out" / manifest.MANIFEST
     deadline = time.time() + 300
     while time.time() < deadline and (not man.exists() or len(man.read_text().splitlines()) < 3):
         time.sleep(0.05)
+    kids = children(p.pid)
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
+    deadline = time.time() + 10  # worker processes end with the coordinator
+    while time.time() < deadline and any(Path(f"/proc/{k}").exists() for k in kids):
+        time.sleep(0.05)
+    assert not [k for k in kids if Path(f"/proc/{k}").exists() and "zombie" not in Path(f"/proc/{k}/status").read_text()]
     done_before = len(manifest.load(tmp_path / "out"))
     assert 3 <= done_before < 8  # killed part-way
     r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
