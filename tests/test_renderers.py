@@ -167,6 +167,60 @@ def test_gl_and_tiny_agree_on_geometry_and_annotations(assets):
     assert np.array_equal(a_seg, b_seg) or (a_seg != b_seg).mean() < 0.001
 
 
+def _signed_volume(v, f):
+    return np.einsum("ij,ij->i", v[f[:, 0]], np.cross(v[f[:, 1]], v[f[:, 2]])).sum() / 6
+
+
+def test_which_faces_may_be_culled():
+    from fat.meshes import Mesh, box, concatenate, grid, split_for_culling
+
+    b = box((0.1, 0.2, 0.3))  # 4 vertices per side: closed only once welded by position
+    culled, two = split_for_culling(b)
+    assert len(culled) == 12 and len(two) == 0 and np.isclose(_signed_volume(b.vertices, culled), 0.006)
+    inside_out = Mesh(b.vertices, b.faces[:, ::-1])
+    culled, two = split_for_culling(inside_out)
+    assert len(culled) == 12 and np.isclose(_signed_volume(b.vertices, culled), 0.006)  # turned outwards
+    g = grid(1.0, 0.25)
+    culled, two = split_for_culling(g)
+    assert len(culled) == 0 and len(two) == len(g.faces)  # a plane is seen from both sides
+    both = concatenate([box((0.1, 0.1, 0.1)), Mesh(g.vertices + [0, 0, 1], g.faces)])
+    culled, two = split_for_culling(both)
+    assert len(culled) == 12 and len(two) == len(g.faces)
+    flipped = b.faces.copy()
+    flipped[0] = flipped[0][::-1]  # one triangle wound the wrong way: the box is no longer closed
+    culled, two = split_for_culling(Mesh(b.vertices, flipped))
+    assert len(culled) == 0 and len(two) == 12
+
+
+def test_gl_culling_leaves_no_holes_in_the_scans(ycb_dir):
+    """gl culls the back faces of closed surfaces: the same images as drawing every face from both
+    sides, and the same masks as TinyRenderer (which draws every face)."""
+    from fat.assets import ycb_assets
+    from fat.render.gl import GLRenderer
+
+    renderer_or_skip("gl").close()
+    names = ["mug", "bowl", "power_drill", "tomato_soup_can", "large_clamp"]  # hollow, thin, a few flipped faces
+    scans = ycb_assets(ycb_dir, [catalog.get(n) for n in names], texture_size=256)
+    outs = []
+    for cull in (True, False):
+        r = GLRenderer(cull=cull)
+        try:
+            outs.append(_object_view(r, scans, names)[0])
+        finally:
+            r.close()
+    culled, full = outs
+    assert np.array_equal(culled.instance, full.instance)
+    assert np.abs(culled.depth - full.depth).max() < 1e-4  # the depth files' unit: 0.1 mm
+    # a thin rim, where a back face lies within float precision of a front face, may shade one pixel apart
+    assert (np.abs(culled.rgb.astype(int) - full.rgb).max(-1) > 0).sum() <= 5
+    (tiny, *_), _ = _tiny_and("gl", scans, names)
+    for k in range(len(names)):
+        m1, m2 = tiny.instance == k + 1, culled.instance == k + 1
+        assert m1.sum() > 500 and (m1 & m2).sum() / (m1 | m2).sum() >= 0.99, names[k]
+    same_object = (tiny.instance == culled.instance) & (tiny.instance > 0)
+    assert (np.abs(tiny.depth - culled.depth)[same_object] > 0.001).mean() < 0.001  # a rim pixel may differ
+
+
 def test_gl_device_errors_and_auto_fallback(monkeypatch):
     monkeypatch.setenv("FAT_EGL_DEVICE", "99")
     with pytest.raises(ConfigError, match="--renderer gl: cannot make an OpenGL context on EGL device 99"):

@@ -142,7 +142,7 @@ def available(device: str | int | None = None) -> str | None:
 class GLRenderer:
     name = "gl"
 
-    def __init__(self, device: str | int | None = None):
+    def __init__(self, device: str | int | None = None, cull: bool = True):
         try:
             import moderngl
         except ImportError as e:  # pragma: no cover - moderngl is a dependency
@@ -180,6 +180,7 @@ class GLRenderer:
         self._fbo = None
         self._size = None
         self._shadow_key = None  # the scene state the shadow map was drawn for
+        self._cull = cull  # False: every face from both sides (the same image, more work)
 
     def close(self) -> None:
         if getattr(self, "ctx", None) is not None:
@@ -208,6 +209,10 @@ class GLRenderer:
         return vao, svao, 3 * len(culled), 3 * len(two_sided)
 
     def _draw(self, vao, n_culled: int, n_two_sided: int) -> None:
+        if not self._cull:
+            self.ctx.disable(self.ctx.CULL_FACE)
+            vao.render(vertices=n_culled + n_two_sided)
+            return
         if n_culled:
             self.ctx.enable(self.ctx.CULL_FACE)
             vao.render(vertices=n_culled)
