@@ -38,6 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .atlas import prepare_atlas
 from .catalog import ObjectInfo
 from .errors import ConfigError
 from .meshes import (Mesh, concatenate, convex_hull, load_mesh, merge_convex_parts, split_closed_parts, write_mtl,
@@ -228,15 +229,12 @@ def _build_ycb(info: ObjectInfo, src: YcbSource, folder: Path, texture_size: int
     if len(mesh.faces) == 0:
         raise ConfigError(f"{src.mesh}: the mesh has no triangles")
     T, note = align_to_fat(info, mesh.vertices)
-    visual = Mesh(mesh.vertices, mesh.faces, mesh.uvs).transformed(T).with_vertex_normals()
+    visual = Mesh(mesh.vertices, mesh.faces, mesh.uvs).transformed(T).with_vertex_normals(weld=True)
     if src.texture is not None and visual.uvs is not None:
         img = cv2.imread(str(src.texture), cv2.IMREAD_COLOR)
         if img is None:
             raise ConfigError(f"{src.texture}: cannot read the texture")
-        s = max(img.shape[:2])
-        if s > texture_size:
-            f = texture_size / s
-            img = cv2.resize(img, (round(img.shape[1] * f), round(img.shape[0] * f)), interpolation=cv2.INTER_AREA)
+        img = prepare_atlas(img, visual.uvs, visual.faces, texture_size)
     else:
         img = np.full((4, 4, 3), 180, np.uint8)
         visual = Mesh(visual.vertices, visual.faces, np.full((len(visual.vertices), 2), 0.5), visual.normals)
@@ -289,10 +287,10 @@ def _cached(key: str, info: ObjectInfo, build, source: str) -> ObjectAsset:
 
 def _source_hash() -> str:
     from fat.objects import standins
-    from fat import meshes
+    from fat import atlas, meshes
 
     h = hashlib.sha256(ASSET_VERSION.encode())
-    for mod in (standins, meshes):
+    for mod in (standins, meshes, atlas):
         h.update(Path(mod.__file__).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()[:16]

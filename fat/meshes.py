@@ -8,6 +8,7 @@ collision shape, and whose hull vertices give FAT's 2D bounding box.
 from __future__ import annotations
 
 import collections
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +27,17 @@ class Mesh:
         n = None if self.normals is None else _unit(self.normals @ np.linalg.inv(T[:3, :3]))
         return Mesh(v, self.faces.copy(), None if self.uvs is None else self.uvs.copy(), n)
 
-    def with_vertex_normals(self) -> "Mesh":
-        """Area-weighted vertex normals (vertices shared by faces are smoothed)."""
+    def with_vertex_normals(self, weld: bool = False) -> "Mesh":
+        """Area-weighted vertex normals (vertices shared by faces are smoothed). ``weld``: smooth
+        across vertices at the same position too, as a scan's texture seams split its surface
+        into separate vertices with one position (hard edges of built shapes must not be welded)."""
         v, f = self.vertices, self.faces
         fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-        n = np.zeros_like(v)
+        group = np.unique(v, axis=0, return_inverse=True)[1].ravel() if weld else np.arange(len(v))
+        n = np.zeros((int(group.max()) + 1 if len(v) else 0, 3))
         for k in range(3):
-            np.add.at(n, f[:, k], fn)
-        return Mesh(v, f, self.uvs, _unit(n))
+            np.add.at(n, group[f[:, k]], fn)
+        return Mesh(v, f, self.uvs, _unit(n[group]))
 
 
 def _unit(n: np.ndarray) -> np.ndarray:
@@ -210,10 +214,15 @@ def write_mtl(path: Path, texture_name: str) -> None:
 
 
 def load_mesh(path: Path) -> Mesh:
-    """Read an OBJ (with UVs when present) or STL with trimesh, keeping vertex order."""
+    """Read an OBJ (with UVs when present) or STL with trimesh; without UVs in the file order."""
     import trimesh
 
-    m = trimesh.load(str(path), process=False, maintain_order=True, force="mesh")
+    # An OBJ's vertex is a (position, texture coordinate) pair: a texture seam gives one position two
+    # vertices. trimesh's maintain_order keeps one vertex per position (and one of its UVs), so it is
+    # only used where there are no UVs, to keep the file's vertex order.
+    path = Path(path)
+    has_uv = path.suffix.lower() == ".obj" and re.search(rb"^vt\s", path.read_bytes(), re.M) is not None
+    m = trimesh.load(str(path), process=False, force="mesh", **({} if has_uv else {"maintain_order": True}))
     uv = getattr(m.visual, "uv", None)
     uv = None if uv is None or len(uv) != len(m.vertices) else np.asarray(uv, dtype=np.float64)
     return Mesh(np.asarray(m.vertices, dtype=np.float64), np.asarray(m.faces, dtype=np.int64), uv, None)

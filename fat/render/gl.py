@@ -223,7 +223,7 @@ class GLRenderer:
     def _asset(self, asset):
         key = asset.folder.as_posix()
         if key not in self._meshes:
-            mesh = load_mesh(asset.visual).with_vertex_normals()
+            mesh = load_mesh(asset.visual).with_vertex_normals(weld=asset.source != "standin")  # scans are smooth
             img = cv2.imread(str(asset.folder / "texture.png"), cv2.IMREAD_COLOR)
             tex = self._texture(key, cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
             self._meshes[key] = (*self._upload(mesh), tex)

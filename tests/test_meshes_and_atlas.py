@@ -1,0 +1,101 @@
+"""Reading scanned meshes with their texture seams, and filling the space between atlas charts."""
+
+import re
+
+import cv2
+import numpy as np
+
+from fat.atlas import chart_mask, fill_background, prepare_atlas
+from fat.meshes import Mesh, load_mesh
+
+# A square of two triangles whose diagonal is a texture seam: the two corners on it have one
+# position each but a different texture coordinate on either side.
+SEAM_OBJ = """v 0 0 0
+v 1 0 0
+v 1 1 0
+v 0 1 0
+vt 0.1 0.1
+vt 0.4 0.1
+vt 0.4 0.4
+vt 0.6 0.6
+vt 0.9 0.9
+vt 0.6 0.9
+f 1/1 2/2 3/3
+f 1/4 3/5 4/6
+"""
+
+
+def corners_from_text(text: str):
+    """Each face corner's position and texture coordinate, read straight from the OBJ text."""
+    v = np.array([list(map(float, m.split())) for m in re.findall(r"^v (.+)$", text, re.M)])
+    vt = np.array([list(map(float, m.split()[:2])) for m in re.findall(r"^vt (.+)$", text, re.M)])
+    pos, uv = [], []
+    for line in re.findall(r"^f (.+)$", text, re.M):
+        for corner in line.split():
+            i, t = corner.split("/")[:2]
+            pos.append(v[int(i) - 1])
+            uv.append(vt[int(t) - 1])
+    return np.array(pos), np.array(uv)
+
+
+def check_corners(mesh: Mesh, text: str):
+    pos, uv = corners_from_text(text)
+    f = mesh.faces.ravel()
+    assert np.allclose(mesh.vertices[f], pos, atol=1e-6)
+    assert np.allclose(mesh.uvs[f], uv, atol=1e-6)
+
+
+def test_texture_seams_keep_both_coordinates(tmp_path):
+    p = tmp_path / "seam.obj"
+    p.write_text(SEAM_OBJ)
+    m = load_mesh(p)
+    assert len(m.vertices) == 6  # the two seam corners count twice
+    check_corners(m, SEAM_OBJ)
+
+
+def test_welded_normals_are_smooth_across_a_seam(tmp_path):
+    p = tmp_path / "seam.obj"
+    p.write_text(SEAM_OBJ.replace("v 1 1 0", "v 1 1 0.5"))  # fold the square along its diagonal
+    m = load_mesh(p)
+    split = m.with_vertex_normals().normals
+    welded = m.with_vertex_normals(weld=True).normals
+    same_place = [(i, j) for i in range(6) for j in range(i + 1, 6) if np.array_equal(m.vertices[i], m.vertices[j])]
+    assert len(same_place) == 2
+    for i, j in same_place:
+        assert not np.allclose(split[i], split[j])  # each side alone: two normals at one point
+        assert np.allclose(welded[i], welded[j])
+
+
+def test_a_scan_reads_with_every_face_corners_own_texture_coordinate(ycb_dir):
+    path = ycb_dir / "002_master_chef_can" / "textured.obj"
+    text = path.read_text()
+    m = load_mesh(path)
+    assert len(m.vertices) > len(re.findall(r"^v ", text, re.M))  # seams split positions
+    check_corners(m, text)
+
+
+def red_chart_on_black(size=256):
+    """A texture whose only chart is a red triangle; UVs of that triangle."""
+    uvs = np.array([[0.2, 0.2], [0.8, 0.25], [0.5, 0.8]])
+    faces = np.array([[0, 1, 2]])
+    img = np.zeros((size, size, 3), np.uint8)
+    known = chart_mask(img.shape[:2], uvs, faces)
+    img[known] = (30, 40, 200)
+    return img, uvs, faces, known
+
+
+def test_the_background_takes_the_charts_colours():
+    img, uvs, faces, known = red_chart_on_black()
+    assert 0.1 < known.mean() < 0.4
+    out = fill_background(img, known)
+    assert np.array_equal(out[known], img[known])  # charts untouched
+    assert np.all(out == (30, 40, 200))  # one chart: its colour everywhere
+
+
+def test_shrinking_an_atlas_does_not_darken_the_chart_edges():
+    img, uvs, faces, known = red_chart_on_black(1024)
+    small = prepare_atlas(img, uvs, faces, 256)
+    assert small.shape == (256, 256, 3)
+    assert np.abs(small.astype(int) - (30, 40, 200)).max() <= 1
+    plain = cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)  # what shrinking alone gives
+    assert plain[chart_mask((256, 256), uvs, faces)].min(0)[2] < 150  # dark edge texels
