@@ -73,7 +73,7 @@ def main() -> None:
 
     # the same views again, rendered alone; then the other stages on their own
     worker = Worker(s)
-    stage = dict.fromkeys(("physics", "render", "annotate", "encode + write"), 0.0)
+    stage = dict.fromkeys(("physics", "render", "render cpu", "annotate", "encode + write"), 0.0)
     views = 0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -91,7 +91,7 @@ def main() -> None:
                     t, c = time.perf_counter(), time.process_time()
                     out = worker.renderer.render(state, T_cam, worker.K)
                     stage["render"] += time.perf_counter() - t
-                    render_cpu = time.process_time() - c
+                    stage["render cpu"] += time.process_time() - c
                     views += 1
                     c = time.process_time()
                     view, seg, inst = annotate_view(objs, T_cam, worker.K, out.instance)
@@ -99,8 +99,6 @@ def main() -> None:
                     c = time.process_time()
                     fatfmt.write_view(root / drop.folder, index, eye, view, out.rgb, out.depth, seg, inst, s.jpeg_quality)
                     stage["encode + write"] += time.process_time() - c
-                    stage.setdefault("render cpu", 0.0)
-                    stage["render cpu"] += render_cpu
     device = getattr(worker.renderer, "device", "")
     worker.close()
     render_only = views / 2 / stage["render"]

@@ -28,6 +28,11 @@ def _run(export, dataset: Path, out: Path, skip_bad: bool, quiet: bool, unit: st
     return result
 
 
+skip_bad_option = click.option("--skip-bad", is_flag=True,
+                               help="Leave out frames whose files are missing or corrupt (listed on stderr).")
+quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
+
+
 @click.group("export")
 def export_cmd() -> None:
     """Export a dataset (ours or NVIDIA's FAT) to another format."""
@@ -36,8 +41,8 @@ def export_cmd() -> None:
 @export_cmd.command("coco")
 @click.argument("dataset", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--skip-bad", is_flag=True, help="Leave out frames whose files are missing or corrupt (listed on stderr).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@skip_bad_option
+@quiet_option
 def coco_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
     """COCO instances of DATASET in OUT.json (plus OUT.train.json and OUT.test.json): RLE masks,
     boxes and areas from the visible masks, the 21 categories, the projected cuboid as keypoints."""
@@ -50,8 +55,8 @@ def coco_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
 @export_cmd.command("hdf5")
 @click.argument("dataset", type=click.Path(path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--skip-bad", is_flag=True, help="Leave out frames whose files are missing or corrupt (listed on stderr).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@skip_bad_option
+@quiet_option
 def hdf5_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
     """DATASET in one HDF5 file (chunked, LZF-compressed images and the annotations), which
     fat.Dataset reads like the folder."""
@@ -67,8 +72,8 @@ def hdf5_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
               help="The YCB models the dataset was made with (default: those in its fat_dataset.json, else stand-ins).")
 @click.option("--renderer", type=click.Choice(["auto", "gl", "tiny"]), default="auto", show_default=True,
               help="Renders each object alone for BOP's full masks.")
-@click.option("--skip-bad", is_flag=True, help="Leave out frames whose files are missing or corrupt (listed on stderr).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@skip_bad_option
+@quiet_option
 def bop_cmd(dataset: Path, out: Path, objects_dir, renderer: str, skip_bad: bool, quiet: bool) -> None:
     """DATASET in BOP's scenewise layout in OUT: models, scene_camera/scene_gt/scene_gt_info, rgb,
     depth, mask and mask_visib, one BOP camera type per eye."""

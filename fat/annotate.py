@@ -55,19 +55,15 @@ def in_frustum(corners_cam: np.ndarray, K: Intrinsics) -> bool:
     return not (np.all(x < u0 * z) or np.all(x > u1 * z) or np.all(y < v0 * z) or np.all(y > v1 * z))
 
 
-def silhouette(parts_cam: list[np.ndarray], K: Intrinsics) -> np.ndarray:
-    """Boolean mask of the union of the projected convex parts (pixel centres at i + 0.5)."""
-    points = np.concatenate(parts_cam)
-    mask, (x0, y0) = _silhouette_roi(points, np.cumsum([len(p) for p in parts_cam]), K, 1)
-    full = np.zeros((K.height, K.width), bool)
-    full[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]] = mask
-    return full
+def _project(points_cam: np.ndarray, K: Intrinsics) -> np.ndarray:
+    """Pixel coordinates of camera-frame points, those behind the camera pushed to just in front."""
+    return K.project(np.column_stack([points_cam[:, :2], np.maximum(points_cam[:, 2], MIN_Z)]))
 
 
 def _silhouette_roi(points_cam: np.ndarray, ends: np.ndarray, K: Intrinsics, pad: int) -> tuple[np.ndarray, tuple[int, int]]:
     """The silhouette of the parts (``points_cam`` split at ``ends``) within its bounding box in the
     image, grown by ``pad`` pixels where the image allows; and the box's top left pixel."""
-    uv = K.project(np.column_stack([points_cam[:, :2], np.maximum(points_cam[:, 2], MIN_Z)]))
+    uv = _project(points_cam, K)
     lo = np.floor(np.clip(uv.min(0), 0, (K.width, K.height))).astype(int) - pad
     hi = np.ceil(np.clip(uv.max(0), 0, (K.width, K.height))).astype(int) + pad
     x0, y0 = max(int(lo[0]), 0), max(int(lo[1]), 0)
@@ -109,8 +105,7 @@ def annotate_view(
         corners = transform_points(T, cuboid_corners(o.dimensions))
         if not in_frustum(corners, K) or np.any(corners[:, 2] <= MIN_Z):
             continue
-        hull = transform_points(T, o.hull)
-        hull_uv = K.project(np.column_stack([hull[:, :2], np.maximum(hull[:, 2], MIN_Z)]))
+        hull_uv = _project(transform_points(T, o.hull), K)
         bbox = np.r_[hull_uv.min(0), hull_uv.max(0)]
         # silhouette in its box, grown so that erosion treats the box edge as the image does
         sil, (x0, y0) = _silhouette_roi(transform_points(T, o.part_points), o.part_ends, K, EDGE_PX + 1)

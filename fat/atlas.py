@@ -39,17 +39,22 @@ def fill_background(image: np.ndarray, known: np.ndarray) -> np.ndarray:
         weight = cv2.resize(_pad_even(weight), (w, h), interpolation=cv2.INTER_AREA)
         levels.append((colour.reshape(h, w, -1), weight))
     colour, weight = levels[-1]
-    filled = colour / np.maximum(weight, 1e-12)[..., None]
+    filled = _mean(colour, weight)
     for colour, weight in reversed(levels[:-1]):
         h, w = weight.shape
         up = cv2.resize(filled, (filled.shape[1] * 2, filled.shape[0] * 2), interpolation=cv2.INTER_LINEAR)
         up = up.reshape(up.shape[0], up.shape[1], -1)[:h, :w]
-        mean = colour / np.maximum(weight, 1e-12)[..., None]
+        mean = _mean(colour, weight)
         a = np.clip(weight, 0, 1)[..., None]  # partly known texels blend their mean with the coarser fill
         filled = a * mean + (1 - a) * up
     out = np.clip(np.rint(filled), 0, 255).astype(image.dtype).reshape(image.shape)
     out[known] = image[known]
     return out
+
+
+def _mean(colour: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Colour per unit weight (colours are stored multiplied by their weight); 0 where none."""
+    return colour / np.maximum(weight, 1e-12)[..., None]
 
 
 def _pad_even(a: np.ndarray) -> np.ndarray:
@@ -68,7 +73,7 @@ def prepare_atlas(image: np.ndarray, uvs: np.ndarray, faces: np.ndarray, max_siz
         size = (max(1, round(w * f)), max(1, round(h * f)))
         colour = cv2.resize(image.astype(np.float32) * known[..., None], size, interpolation=cv2.INTER_AREA)
         weight = cv2.resize(known.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-        mean = colour.reshape(size[1], size[0], -1) / np.maximum(weight, 1e-12)[..., None]
+        mean = _mean(colour.reshape(size[1], size[0], -1), weight)
         image = np.clip(np.rint(mean), 0, 255).astype(np.uint8).reshape(size[1], size[0], *image.shape[2:])
         known = weight > 1e-6
     return fill_background(image, known)

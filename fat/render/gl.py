@@ -202,17 +202,13 @@ class GLRenderer:
         uv = m.uvs if m.uvs is not None else np.zeros((len(m.vertices), 2))
         data = np.hstack([m.vertices, m.normals, uv]).astype("f4")
         vbo = self.ctx.buffer(data.tobytes())
-        culled, two_sided = split_for_culling(m)
+        culled, two_sided = split_for_culling(m) if self._cull else (m.faces[:0], m.faces)
         ibo = self.ctx.buffer(np.concatenate([culled, two_sided]).astype("i4").tobytes())
         vao = self.ctx.vertex_array(self.prog, [(vbo, "3f 3f 2f", "in_pos", "in_normal", "in_uv")], ibo)
         svao = self.ctx.vertex_array(self.shadow_prog, [(vbo, "3f 12x 8x", "in_pos")], ibo)
         return vao, svao, 3 * len(culled), 3 * len(two_sided)
 
     def _draw(self, vao, n_culled: int, n_two_sided: int) -> None:
-        if not self._cull:
-            self.ctx.disable(self.ctx.CULL_FACE)
-            vao.render(vertices=n_culled + n_two_sided)
-            return
         if n_culled:
             self.ctx.enable(self.ctx.CULL_FACE)
             vao.render(vertices=n_culled)
