@@ -54,8 +54,8 @@ def test_scenes_read_back_against_the_source_frames(bop, small_dataset):
             inst = cv2.imread(str(stem) + ".instance.png", cv2.IMREAD_UNCHANGED)
             assert (sdir / f"depth/{im:06d}.png").read_bytes() == Path(str(stem) + ".depth.png").read_bytes()
             assert cam[im]["depth_scale"] == 0.1 and np.array(cam[im]["cam_K"]).reshape(3, 3)[0, 2] == 160
-            assert len(gt[im]) == len(frame["objects"])
-            for k, (g, o, gi) in enumerate(zip(gt[im], frame["objects"], info[im])):
+            assert len(gt[im]) == len(frame["objects"]) == len(info[im])
+            for k, (g, o) in enumerate(zip(gt[im], frame["objects"])):
                 assert g["obj_id"] == catalog.get(o["class"]).index + 1
                 assert np.allclose(g["cam_t_m2c"], np.array(o["location"]) * 10)  # cm -> mm
                 R = np.array(g["cam_R_m2c"]).reshape(3, 3)
@@ -64,12 +64,11 @@ def test_scenes_read_back_against_the_source_frames(bop, small_dataset):
                 assert np.allclose(corner / 10, o["cuboid"][0], atol=0.002)  # FrontTopRight, cm
                 visib = cv2.imread(str(sdir / f"mask_visib/{im:06d}_{k:06d}.png"), 0) > 0
                 full = cv2.imread(str(sdir / f"mask/{im:06d}_{k:06d}.png"), 0) > 0
-                assert np.array_equal(visib, inst == k + 1)
                 assert not (visib & ~full).any()
-                assert gi["px_count_visib"] == visib.sum() and gi["px_count_all"] == full.sum()
-                if full.any():
-                    assert gi["visib_fract"] == pytest.approx(visib.sum() / full.sum())
-                    assert abs(gi["visib_fract"] - o["visibility"]) < 0.35  # two definitions, both 0..1
+                # The renderer's own visible pixels are visible by the depth test too, but for the
+                # silhouette's edge, which the render at the annotated (rounded) pose may miss.
+                seen = inst == k + 1
+                assert (seen & ~visib).sum() <= 0.02 * seen.sum() + 2
                 n += 1
     assert n > 100
 
@@ -85,3 +84,220 @@ def test_bad_frames_fail_or_are_skipped(tmp_path, small_dataset):
     r = subprocess.run([FAT, "export", "bop", str(root), str(tmp_path / "b"), "--renderer", "tiny", "--quiet", "--skip-bad"],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0 and "skipped:" in r.stderr and "95 images" in r.stdout
+
+
+# ---------------------------------------------------------------------------------------------------
+# bop_toolkit's own quantities, recomputed here from its definitions (scripts/calc_gt_info.py,
+# calc_gt_masks.py, calc_gt_coco.py; bop_toolkit_lib/misc.py calc_2d_bbox and depth_im_to_dist_im,
+# visibility.py estimate_visib_mask_gt, pycoco_utils.py) and from the exported files only.
+
+TOOLKIT_DELTA_MM = 15  # calc_gt_info.py / calc_gt_masks.py: "delta": 15 (5 only for ITODD)
+
+
+def _toolkit_bbox(xs, ys):
+    """misc.calc_2d_bbox(xs, ys, im_size) with its default clip=False."""
+    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())]
+
+
+def _toolkit_dist(depth, K):
+    """misc.depth_im_to_dist_im: pixel (x, y) at integer x, y."""
+    xs, ys = np.meshgrid(np.arange(depth.shape[1]), np.arange(depth.shape[0]))
+    X = (xs - K[0, 2]) * depth / K[0, 0]
+    Y = (ys - K[1, 2]) * depth / K[1, 1]
+    return np.sqrt(X ** 2 + Y ** 2 + depth.astype(np.float64) ** 2)
+
+
+def _read_ply_vertices(path):
+    lines = path.read_text().splitlines()
+    n = int(next(ln for ln in lines if ln.startswith("element vertex")).split()[-1])
+    start = lines.index("end_header") + 1
+    return np.array([[float(x) for x in ln.split()] for ln in lines[start:start + n]])
+
+
+@pytest.fixture(scope="module")
+def recomputed(bop):
+    """Per exported object: the files' values and calc_gt_info.py's quantities recomputed from the
+    exported scene_camera, scene_gt, depth and models, the silhouette rendered (TinyRenderer) on a
+    canvas 3 x the image size with the principal point moved by (W, H). The object is drawn alone (the
+    ground dropped 1 km, beyond the far plane), where scene_camera's cam_R_w2c/cam_t_w2c put it in
+    its location: a renderer's float rounding depends on where in the world it draws."""
+    from dataclasses import replace
+
+    from fat.assets import load_assets
+    from fat.geometry import Intrinsics, invert_pose, make_pose
+    from fat.render import SceneState, make_renderer
+    from fat.scene import get_location
+
+    assets = load_assets(list(catalog.objects()))
+    by_id = {o.index + 1: assets[o.name] for o in catalog.objects()}
+    scenes = json.loads((bop / "scenes.json").read_text())
+    r = make_renderer("tiny")
+    rows = []
+    try:
+        for sdir in sorted(p for p in bop.glob("*_*/*") if p.is_dir()):
+            loc = get_location(scenes[f"{sdir.parent.name}/{sdir.name}"]["folder"].rsplit("/", 1)[-1])
+            loc = replace(loc, props=(), ground_z=loc.ground_z - 1000.0)
+            cams = json.loads((sdir / "scene_camera.json").read_text())
+            gts = json.loads((sdir / "scene_gt.json").read_text())
+            infos = json.loads((sdir / "scene_gt_info.json").read_text())
+            for im, gt_list in gts.items():
+                K = np.array(cams[im]["cam_K"]).reshape(3, 3)
+                depth = cv2.imread(str(sdir / f"depth/{int(im):06d}.png"), cv2.IMREAD_UNCHANGED).astype(np.float32)
+                depth *= cams[im]["depth_scale"]  # mm
+                H, W = depth.shape
+                big = Intrinsics(3 * W, 3 * H, K[0, 0], K[1, 1], K[0, 2] + W, K[1, 2] + H, K[0, 1])
+                T_wc = invert_pose(make_pose(np.array(cams[im]["cam_R_w2c"]).reshape(3, 3),
+                                             np.array(cams[im]["cam_t_w2c"]) / 1000.0))
+                for k, (g, info) in enumerate(zip(gt_list, infos[im])):
+                    T_co = make_pose(np.array(g["cam_R_m2c"]).reshape(3, 3), np.array(g["cam_t_m2c"]) / 1000.0)
+                    out = r.render(SceneState(loc, [by_id[g["obj_id"]]], [T_wc @ T_co]), T_wc, big)
+                    depth_gt_large = np.where(out.instance == 1, out.depth * 1000.0, 0.0)
+                    depth_gt = depth_gt_large[H:2 * H, W:2 * W]
+                    dist_gt, dist_im = _toolkit_dist(depth_gt, K), _toolkit_dist(depth, K)
+                    diff = dist_gt.astype(np.float32) - dist_im.astype(np.float32)
+                    visib = ((diff <= TOOLKIT_DELTA_MM) | (dist_im == 0)) & (dist_gt > 0)
+                    rows.append({
+                        "scene": sdir, "im": int(im), "k": k, "gt": g, "info": info, "K": K, "size": (W, H),
+                        "large": depth_gt_large > 0, "mask_gt": dist_gt > 0, "visib_gt": visib, "diff": diff,
+                        "mask": cv2.imread(str(sdir / f"mask/{int(im):06d}_{k:06d}.png"), 0) > 0,
+                        "mask_visib": cv2.imread(str(sdir / f"mask_visib/{int(im):06d}_{k:06d}.png"), 0) > 0,
+                        "valid": int((dist_im[dist_gt > 0] > 0).sum())})
+    finally:
+        r.close()
+    assert len(rows) > 100
+    return rows
+
+
+def _crossing(row):
+    x, y, w, h = row["info"]["bbox_obj"]
+    W, H = row["size"]
+    return x < 0 or y < 0 or x + w > W - 1 or y + h > H - 1
+
+
+def test_bbox_obj_is_the_box_of_the_whole_silhouette_past_the_image_border(recomputed, bop):
+    """bbox_obj is calc_gt_info.py's box of the silhouette on the 3x canvas, shifted back by (W, H) and
+    not clipped. Catches: a box clipped to the image (no negative x/y, none past the border), a box of
+    the in-image mask only, a shift by the wrong offset. Checked twice: against the 3x render, and,
+    without any renderer, against the extent of the projected model vertices (within a pixel)."""
+    models = {}
+    crossing = 0
+    for row in recomputed:
+        info = row["info"]
+        if not row["visib_gt"].any():
+            assert info["bbox_obj"] == [-1, -1, -1, -1]  # calc_gt_info.py: no box without visible pixels
+            continue
+        ys, xs = np.nonzero(row["large"])
+        W, H = row["size"]
+        assert info["bbox_obj"] == _toolkit_bbox(xs - W, ys - H)
+        g = row["gt"]
+        if g["obj_id"] not in models:
+            models[g["obj_id"]] = _read_ply_vertices(bop / f"models/obj_{g['obj_id']:06d}.ply")
+        p = models[g["obj_id"]] @ np.array(g["cam_R_m2c"]).reshape(3, 3).T + g["cam_t_m2c"]
+        uv = (p @ row["K"].T)[:, :2] / p[:, 2:]
+        x, y, w, h = info["bbox_obj"]
+        assert np.allclose([x, y, x + w, y + h], np.floor([*uv.min(0), *uv.max(0)]), atol=1.0)
+        crossing += _crossing(row)
+    assert crossing >= 5  # the dataset has objects cut by the image border
+
+
+def test_px_count_all_is_the_silhouette_rendered_at_three_times_the_image_size(recomputed):
+    """px_count_all counts the whole silhouette, including its part outside the image, as rendered by
+    calc_gt_info.py on a canvas 3 x the image size; visib_fract = px_count_visib / px_count_all.
+    Catches: counting only the in-image mask (visib_fract 1.0 for a half-cut object), a canvas of
+    another size or offset, visib_fract from FAT's own visibility or against the in-image mask."""
+    cut = 0
+    for row in recomputed:
+        info = row["info"]
+        n_all = int(row["large"].sum())
+        assert info["px_count_all"] == n_all
+        assert info["visib_fract"] == (int(row["visib_gt"].sum()) / n_all if n_all else 0.0)
+        assert np.array_equal(row["mask"], row["mask_gt"])  # mask: the silhouette's in-image part
+        if _crossing(row):
+            assert n_all > row["mask"].sum()
+            cut += info["px_count_all"] - row["mask"].sum() > 0.1 * info["px_count_all"]
+    assert cut >= 5  # objects with more than a tenth of their silhouette outside the image
+
+
+def test_boxes_use_calc_2d_bbox_width_is_max_minus_min(recomputed):
+    """Both boxes follow misc.calc_2d_bbox: [x_min, y_min, x_max - x_min, y_max - y_min], no + 1.
+    Catches a box one pixel wider and taller than the toolkit's (COCO's + 1 convention), and
+    x, y, w, h in another order. Read from the exported mask PNGs."""
+    inside = 0
+    for row in recomputed:
+        info = row["info"]
+        if not row["mask_visib"].any():
+            assert info["bbox_visib"] == [-1, -1, -1, -1]
+            continue
+        ys, xs = np.nonzero(row["mask_visib"])
+        assert info["bbox_visib"] == [xs.min(), ys.min(), xs.max() - xs.min(), ys.max() - ys.min()]
+        if not _crossing(row):  # whole object in the image: its box is the mask's
+            ys, xs = np.nonzero(row["mask"])
+            assert info["bbox_obj"] == [xs.min(), ys.min(), xs.max() - xs.min(), ys.max() - ys.min()]
+            inside += 1
+    assert inside > 50
+
+
+def test_visible_pixels_are_the_toolkits_depth_test_with_15_mm_tolerance(recomputed):
+    """mask_visib, px_count_visib and px_count_valid are calc_gt_info.py's: a silhouette pixel is
+    visible where the rendered distance is at most 15 mm behind the scene's distance (both from the
+    exported depth, depth_im_to_dist_im) or the depth has no value (visib_mode bop19); valid where the
+    depth has a value. Catches: FAT's instance map instead of the depth test, a tolerance in metres or
+    of 0, z-depth compared instead of distance, px_count_valid over the whole image."""
+    in_tolerance = occluded = 0
+    for row in recomputed:
+        info = row["info"]
+        assert np.array_equal(row["mask_visib"], row["visib_gt"])
+        assert info["px_count_visib"] == row["visib_gt"].sum()
+        assert info["px_count_valid"] == row["valid"]
+        sil = row["mask_gt"]
+        in_tolerance += int((sil & (row["diff"] > 0.5) & (row["diff"] <= TOOLKIT_DELTA_MM)).sum())
+        occluded += int((sil & (row["diff"] > TOOLKIT_DELTA_MM)).sum())
+    assert in_tolerance > 20 and occluded > 1000  # both sides of the tolerance occur
+
+
+def test_scene_gt_coco_is_calc_gt_coco_layout_and_reads_in_pycocotools(recomputed, bop):
+    """scene_gt_coco.json is calc_gt_coco.py's file (what eval_bop22_coco.py reads): images with id =
+    image id and file_name relative to the scene; one annotation per object with visible pixels, ids
+    from 1 in order, category_id = obj_id, segmentation as uncompressed RLE of mask_visib, area its
+    pixels, bbox (+ 1 convention) of mask ("amodal") or of mask_visib (scene_gt_coco_modal.json), ignore
+    when visib_fract < 0.1. Catches: RLE in row-major order or compressed, the wrong box convention,
+    ids off by one, missing ignore flags, annotations for objects without visible pixels."""
+    from pycocotools import mask as mask_api
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    by_scene = {}
+    for row in recomputed:
+        by_scene.setdefault(row["scene"], []).append(row)
+    ignored = 0
+    for sdir, rows in by_scene.items():
+        for name, key in (("scene_gt_coco", "mask"), ("scene_gt_coco_modal", "mask_visib")):
+            raw = json.loads((sdir / f"{name}.json").read_text())
+            assert {c["id"] for c in raw["categories"]} == set(range(1, 22))
+            assert all(c["name"] == str(c["id"]) for c in raw["categories"])
+            coco = COCO(str(sdir / f"{name}.json"))
+            assert sorted(coco.getImgIds()) == sorted({r["im"] for r in rows})
+            for img in raw["images"]:
+                assert (sdir / img["file_name"]).is_file() and img["file_name"] == f"rgb/{img['id']:06d}.jpg"
+                assert (img["width"], img["height"]) == rows[0]["size"]
+            expected = [r for r in rows if r["mask_visib"].any() and r["mask"].any()]
+            assert [a["id"] for a in raw["annotations"]] == list(range(1, len(expected) + 1))
+            for a, r in zip(raw["annotations"], expected):
+                assert isinstance(a["segmentation"]["counts"], list)
+                assert (a["image_id"], a["category_id"], a["iscrowd"]) == (r["im"], r["gt"]["obj_id"], 0)
+                assert np.array_equal(coco.annToMask(coco.anns[a["id"]]), r["mask_visib"])
+                assert a["area"] == r["mask_visib"].sum()
+                ys, xs = np.nonzero(r[key])
+                assert a["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+                assert a["ignore"] is (r["info"]["visib_fract"] < 0.1)
+                ignored += a["ignore"]
+            if name == "scene_gt_coco" and raw["annotations"]:  # the ground truth scored against itself
+                W, H = rows[0]["size"]
+                dets = [{"image_id": a["image_id"], "category_id": a["category_id"], "score": 1.0, "bbox": a["bbox"],
+                         "segmentation": mask_api.frPyObjects(a["segmentation"], H, W)} for a in raw["annotations"]]
+                ev = COCOeval(coco, coco.loadRes(dets), "segm")
+                ev.evaluate()
+                ev.accumulate()
+                ev.summarize()
+                assert ev.stats[0] == pytest.approx(1.0)
+    assert ignored >= 1

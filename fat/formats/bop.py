@@ -5,14 +5,21 @@ OUT/models/obj_000001.ply ...       the used objects' render meshes in FAT's obj
 OUT/models/models_info.json         per object: diameter, min_x/y/z, size_x/y/z (mm)
 OUT/<split>_<eye>/<scene>/          split train or test, eye left or right: BOP's camera types
     rgb/000000.jpg  depth/000000.png      the FAT files (depth_scale 0.1: FAT counts 0.1 mm)
-    mask/000000_000000.png                the whole object, rendered alone
-    mask_visib/000000_000000.png          its visible pixels (the instance map, or the class mask)
-    scene_camera.json  scene_gt.json  scene_gt_info.json
+    mask/000000_000000.png                the object's silhouette in the image, rendered alone
+    mask_visib/000000_000000.png          its visible pixels: bop_toolkit's depth test
+    scene_camera.json  scene_gt.json  scene_gt_info.json  scene_gt_coco.json  scene_gt_coco_modal.json
 OUT/scenes.json                     which leaf folder each scene comes from
 ```
 
 Object ids are FAT's order (1 = 002_master_chef_can ... 21 = 061_foam_brick). Poses: ``cam_R_m2c``
 row-major, ``cam_t_m2c`` in millimetres, object frame = FAT's.
+
+``scene_gt_info.json``, the masks and ``scene_gt_coco.json`` hold what bop_toolkit's
+``scripts/calc_gt_info.py``, ``calc_gt_masks.py`` and ``calc_gt_coco.py`` compute from the same
+files: the object rendered alone on a canvas three times the image size with the principal point
+moved by the image size (so the part outside the image is counted), the visible pixels those of the
+silhouette whose rendered distance is at most :data:`DELTA_MM` behind the scene's depth (or where
+the depth has no value), boxes as ``misc.calc_2d_bbox`` (width = x_max - x_min).
 """
 
 from __future__ import annotations
@@ -30,11 +37,19 @@ from .. import catalog
 from ..assets import load_assets
 from ..dataset import Dataset
 from ..errors import ConfigError, OutputError
+from ..geometry import Intrinsics
 from ..meshes import load_mesh
 from ..render import SceneState, make_renderer
 from ..scene import get_location
 from .coco import views_with_masks
-from .fat import frame_file
+from .fat import frame_file, read_depth_raw
+
+#: Visibility tolerance (mm) of bop_toolkit's calc_gt_info.py and calc_gt_masks.py (5 only for ITODD).
+DELTA_MM = 15.0
+#: calc_gt_coco.py flags ground truth less visible than this ``ignore``.
+IGNORE_BELOW = 0.1
+#: ``depth_scale`` of the exported depth: FAT counts 0.1 mm.
+DEPTH_SCALE = 0.1
 
 
 def _write_ply(path: Path, vertices_mm: np.ndarray, faces: np.ndarray) -> None:
@@ -83,10 +98,14 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
     infos = list(catalog.objects())
     assets = load_assets(infos, objects_dir)
     r = make_renderer(renderer)
-    scenes, skipped, counters, used = {}, [], {}, set()
+    scenes, skipped, counters, used, alone = {}, [], {}, set(), {}
     per_scene: dict = {}
+    n_images, last = 0, None
     try:
-        for item, visib in views_with_masks(ds, skip_bad, skipped):
+        for item, _ in views_with_masks(ds, skip_bad, skipped):
+            if per_scene and item["folder"] != last:  # views come folder by folder: the scenes before are complete
+                n_images += _write_scenes(per_scene)
+            last = item["folder"]
             key = (item["folder"], item["eye"])
             if key not in scenes:
                 sid = counters.get((item["split"], item["eye"]), 0) + 1
@@ -102,25 +121,40 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
             shutil.copyfile(frame_file(src, im, item["eye"], "depth"), sdir / "depth" / f"{im:06d}.png")
             K = item["K"]
             T_cw = np.linalg.inv(item["camera_pose"])
-            cam = {"cam_K": K.reshape(-1).tolist(), "depth_scale": 0.1,
+            cam = {"cam_K": K.reshape(-1).tolist(), "depth_scale": DEPTH_SCALE,
                    "cam_R_w2c": T_cw[:3, :3].reshape(-1).tolist(), "cam_t_w2c": (T_cw[:3, 3] * 1000).tolist()}
+            depth_mm = read_depth_raw(frame_file(src, im, item["eye"], "depth")).astype(np.float32) * DEPTH_SCALE
+            big = _large_intrinsics(item)
+            if item["location"] not in alone:  # one object per location, so a renderer keeps its upload
+                alone[item["location"]] = _alone(item["location"])
+            loc = alone[item["location"]]
             gts, gt_info = [], []
-            loc = replace(_stage(item["location"]), props=())  # the object alone: no props in front
-            for k, (o, vis) in enumerate(zip(item["objects"], visib)):
+            coco_im = {"id": im, "file_name": f"rgb/{im:06d}.jpg", "width": item["width"], "height": item["height"],
+                       "date_captured": "", "license": 1, "coco_url": "", "flickr_url": ""}
+            anns_amodal, anns_modal = [], []
+            for k, o in enumerate(item["objects"]):
                 obj = catalog.get(o["class"])
                 used.add(obj.index)
                 gts.append({"cam_R_m2c": o["pose"][:3, :3].reshape(-1).tolist(), "cam_t_m2c": (o["location"] * 1000).tolist(),
                             "obj_id": obj.index + 1})
                 state = SceneState(loc, [assets[obj.name]], [item["camera_pose"] @ o["pose"]])
-                full = r.render(state, item["camera_pose"], _intrinsics(item)).instance == 1
-                full |= vis  # rasterisation at the annotated (4-decimal) pose may miss an edge pixel
+                out_ = r.render(state, item["camera_pose"], big)
+                depth_gt_large = np.where(out_.instance == 1, out_.depth.astype(np.float64) * 1000.0, 0.0)
+                full, vis, info_k = gt_info_of(depth_gt_large, depth_mm, K)
+                gt_info.append(info_k)
                 cv2.imwrite(str(sdir / "mask" / f"{im:06d}_{k:06d}.png"), full.astype(np.uint8) * 255)
                 cv2.imwrite(str(sdir / "mask_visib" / f"{im:06d}_{k:06d}.png"), vis.astype(np.uint8) * 255)
-                gt_info.append({"bbox_obj": _bbox(full), "bbox_visib": _bbox(vis), "px_count_all": int(full.sum()),
-                                "px_count_valid": int((full & (item["depth"] > 0)).sum()), "px_count_visib": int(vis.sum()),
-                                "visib_fract": float(vis.sum() / full.sum()) if full.any() else 0.0})
-            d = per_scene.setdefault(sdir, ({}, {}, {}))
+                if vis.any() and full.any():  # calc_gt_coco.py: no annotation without visible pixels
+                    ann = {"image_id": im, "category_id": obj.index + 1, "iscrowd": 0, "area": int(vis.sum()),
+                           "segmentation": rle_uncompressed(vis), "width": item["width"], "height": item["height"],
+                           "ignore": info_k["visib_fract"] < IGNORE_BELOW}
+                    anns_amodal.append({**ann, "bbox": mask_bbox(full)})
+                    anns_modal.append({**ann, "bbox": mask_bbox(vis)})
+            d = per_scene.setdefault(sdir, ({}, {}, {}, [], [], []))
             d[0][str(im)], d[1][str(im)], d[2][str(im)] = cam, gts, gt_info
+            d[3].append(coco_im)
+            d[4].extend(anns_amodal)
+            d[5].extend(anns_modal)
             if progress:
                 progress(1)
     finally:
@@ -133,26 +167,97 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
         _write_ply(out / "models" / f"obj_{o.index + 1:06d}.ply", v, m.faces)
         info[str(o.index + 1)] = _models_info(v)
     (out / "models" / "models_info.json").write_text(json.dumps(info, indent=1))
-    for sdir, (cam, gt, gti) in per_scene.items():
-        for name, doc in (("scene_camera", cam), ("scene_gt", gt), ("scene_gt_info", gti)):
-            (sdir / f"{name}.json").write_text(json.dumps(doc, indent=1))
+    n_images += _write_scenes(per_scene)
     (out / "scenes.json").write_text(json.dumps({f"{s}/{n:06d}": {"folder": f, "eye": e} for (f, e), (s, n) in scenes.items()},
                                                 indent=1))
-    return {"images": sum(len(v[0]) for v in per_scene.values()), "scenes": len(scenes), "skipped": skipped}
+    return {"images": n_images, "scenes": len(scenes), "skipped": skipped}
 
 
-def _bbox(m: np.ndarray) -> list[int]:
+def _write_scenes(per_scene: dict) -> int:
+    """Write the JSON files of the scenes in ``per_scene`` and empty it; returns their number of images.
+    ``scene_gt_coco.json`` is calc_gt_coco.py's file (boxes of the whole silhouette in the image),
+    ``scene_gt_coco_modal.json`` its ``--bbox_type modal`` variant (boxes of the visible pixels)."""
+    categories = [{"id": o.index + 1, "name": str(o.index + 1), "supercategory": "fat"} for o in catalog.objects()]
+    n = 0
+    for sdir, (cam, gt, gti, images, amodal, modal) in per_scene.items():
+        docs = {"scene_camera": cam, "scene_gt": gt, "scene_gt_info": gti}
+        for name, anns in (("scene_gt_coco", amodal), ("scene_gt_coco_modal", modal)):
+            docs[name] = {"info": {"description": f"{sdir.parent.name}/{sdir.name}", "url": "", "version": "0.1.0",
+                                   "contributor": "", "date_created": ""},
+                          "licenses": [], "categories": categories, "images": images,
+                          "annotations": [{"id": i + 1, **a} for i, a in enumerate(anns)]}
+        for name, doc in docs.items():  # the COCO files without indent: their run lengths would take a line each
+            (sdir / f"{name}.json").write_text(json.dumps(doc, indent=None if "coco" in name else 1))
+        n += len(cam)
+    per_scene.clear()
+    return n
+
+
+def calc_2d_bbox(xs: np.ndarray, ys: np.ndarray) -> list[int]:
+    """bop_toolkit's ``misc.calc_2d_bbox``, unclipped: [x_min, y_min, x_max - x_min, y_max - y_min] (a
+    one-pixel object has width 0)."""
+    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())]
+
+
+def mask_bbox(m: np.ndarray) -> list[int]:
+    """bop_toolkit's ``pycoco_utils.bbox_from_binary_mask`` (the COCO box): [x, y, w, h] with
+    w = x_max - x_min + 1."""
     ys, xs = np.nonzero(m)
-    if not len(xs):
-        return [-1, -1, -1, -1]
     return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
 
 
-def _intrinsics(item):
-    from ..geometry import Intrinsics
+def rle_uncompressed(m: np.ndarray) -> dict:
+    """bop_toolkit's ``pycoco_utils.binary_mask_to_rle``: run lengths over the column-major pixels,
+    starting with a run of zeros (0 when the first pixel is set)."""
+    flat = m.ravel(order="F").astype(bool)
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    counts = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
+    return {"counts": ([0] if flat[0] else []) + counts, "size": list(m.shape)}
 
-    K = item["K"]
-    return Intrinsics(item["width"], item["height"], K[0, 0], K[1, 1], K[0, 2], K[1, 2], K[0, 1])
+
+def dist_image(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """bop_toolkit's ``misc.depth_im_to_dist_im_fast``: distance from the camera centre of the point
+    each pixel sees (pixel (x, y) taken at x, y), 0 where the depth is 0."""
+    h, w = depth.shape
+    xs, ys = np.meshgrid(np.arange(w), np.arange(h))
+    px = (xs - K[0, 2]) / np.float64(K[0, 0])
+    py = (ys - K[1, 2]) / np.float64(K[1, 1])
+    return np.sqrt((px * depth) ** 2 + (py * depth) ** 2 + depth.astype(np.float64) ** 2)
+
+
+def gt_info_of(depth_gt_large: np.ndarray, depth_mm: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(mask, mask_visib, scene_gt_info entry) of one object as calc_gt_info.py and calc_gt_masks.py
+    compute them: ``depth_gt_large`` the object's depth (mm) rendered alone on a canvas three times
+    the image size, principal point moved by the image size; ``depth_mm`` the scene's depth."""
+    h, w = depth_mm.shape
+    depth_gt = depth_gt_large[h:2 * h, w:2 * w]
+    dist_gt, dist_im = dist_image(depth_gt, K), dist_image(depth_mm, K)
+    diff = dist_gt.astype(np.float32) - dist_im.astype(np.float32)
+    visib = ((diff <= DELTA_MM) | (dist_im == 0)) & (dist_gt > 0)  # visibility "bop19"
+    large = depth_gt_large > 0
+    mask = dist_gt > 0
+    n_all, n_visib = int(large.sum()), int(visib.sum())
+    bbox_obj, bbox_visib = [-1, -1, -1, -1], [-1, -1, -1, -1]
+    if n_visib:  # as calc_gt_info.py: both boxes only for an object with visible pixels
+        ys, xs = np.nonzero(large)
+        bbox_obj = calc_2d_bbox(xs - w, ys - h)
+        ys, xs = np.nonzero(visib)
+        bbox_visib = calc_2d_bbox(xs, ys)
+    info = {"px_count_all": n_all, "px_count_valid": int((dist_im[mask] > 0).sum()), "px_count_visib": n_visib,
+            "visib_fract": n_visib / float(n_all) if n_all else 0.0, "bbox_obj": bbox_obj, "bbox_visib": bbox_visib}
+    return mask, visib, info
+
+
+def _large_intrinsics(item) -> Intrinsics:
+    """The camera of calc_gt_info.py's canvas: three times the image size, the image in its middle."""
+    K, W, H = item["K"], item["width"], item["height"]
+    return Intrinsics(3 * W, 3 * H, K[0, 0], K[1, 1], K[0, 2] + W, K[1, 2] + H, K[0, 1])
+
+
+def _alone(name: str):
+    """The location with nothing but the object: no props, the ground moved beyond the far plane."""
+    loc = _stage(name)
+    return replace(loc, props=(), ground_z=loc.ground_z - 1000.0)
 
 
 def _stage(name: str):
