@@ -71,12 +71,13 @@ def hdf5_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool) -> None:
 @click.option("--objects", "objects_dir", type=click.Path(path_type=Path),
               help="The YCB models the dataset was made with (default: those in its fat_dataset.json, else stand-ins).")
 @click.option("--renderer", type=click.Choice(["auto", "gl", "tiny"]), default="auto", show_default=True,
-              help="Renders each object alone for BOP's full masks.")
+              help="Renders each object alone for BOP's masks and scene_gt_info (bop_toolkit's 3x canvas).")
 @skip_bad_option
 @quiet_option
 def bop_cmd(dataset: Path, out: Path, objects_dir, renderer: str, skip_bad: bool, quiet: bool) -> None:
-    """DATASET in BOP's scenewise layout in OUT: models, scene_camera/scene_gt/scene_gt_info, rgb,
-    depth, mask and mask_visib, one BOP camera type per eye."""
+    """DATASET in BOP's scenewise layout in OUT: models, scene_camera/scene_gt/scene_gt_info,
+    scene_gt_coco, rgb, depth, mask and mask_visib as bop_toolkit computes them, one BOP camera type
+    per eye."""
     from fat.formats.bop import export
 
     def run(ds, o, skip, progress):
