@@ -114,8 +114,7 @@ def _read_ply_vertices(path):
     return np.array([[float(x) for x in ln.split()] for ln in lines[start:start + n]])
 
 
-@pytest.fixture(scope="module")
-def recomputed(bop):
+def _recompute(bop):
     """Per exported object: the files' values and calc_gt_info.py's quantities recomputed from the
     exported scene_camera, scene_gt, depth and models, the silhouette rendered (TinyRenderer) on a
     canvas 3 x the image size with the principal point moved by (W, H). The object is drawn alone (the
@@ -164,14 +163,19 @@ def recomputed(bop):
                         "valid": int((dist_im[dist_gt > 0] > 0).sum())})
     finally:
         r.close()
+    return rows
+
+
+@pytest.fixture(scope="module")
+def recomputed(bop):
+    rows = _recompute(bop)
     assert len(rows) > 100
     return rows
 
 
 def _crossing(row):
-    x, y, w, h = row["info"]["bbox_obj"]
-    W, H = row["size"]
-    return x < 0 or y < 0 or x + w > W - 1 or y + h > H - 1
+    """Whether the recomputed silhouette reaches outside the image."""
+    return row["large"].sum() > row["mask_gt"].sum()
 
 
 def test_bbox_obj_is_the_box_of_the_whole_silhouette_past_the_image_border(recomputed, bop):
@@ -301,3 +305,71 @@ def test_scene_gt_coco_is_calc_gt_coco_layout_and_reads_in_pycocotools(recompute
                 ev.summarize()
                 assert ev.stats[0] == pytest.approx(1.0)
     assert ignored >= 1
+
+
+CROP = (120, 30, 170, 150)  # x0, y0, x1, y1 of the window cut from the 320 x 180 images
+
+
+@pytest.fixture(scope="module")
+def cropped(small_dataset, tmp_path_factory):
+    """mixed/kitchen_0 of the small dataset cut to the window CROP, principal point moved with it:
+    the same views, now with objects cut by the left and right image borders; and its BOP export."""
+    x0, y0, x1, y1 = CROP
+    root = tmp_path_factory.mktemp("crop") / "ds"
+    src, dst = small_dataset / "mixed/kitchen_0", root / "mixed/kitchen_0"
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        if f.suffix in (".png", ".jpg"):
+            cv2.imwrite(str(dst / f.name), cv2.imread(str(f), cv2.IMREAD_UNCHANGED)[y0:y1, x0:x1])
+        else:
+            shutil.copyfile(f, dst / f.name)
+    cams = json.loads((dst / "_camera_settings.json").read_text())
+    for c in cams["camera_settings"]:
+        c["intrinsic_settings"]["cx"] -= x0
+        c["intrinsic_settings"]["cy"] -= y0
+        c["captured_image_size"] = {"width": x1 - x0, "height": y1 - y0}
+    (dst / "_camera_settings.json").write_text(json.dumps(cams))
+    out = tmp_path_factory.mktemp("bop_crop") / "bop"
+    r = subprocess.run([FAT, "export", "bop", str(root), str(out), "--renderer", "tiny", "--quiet"],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_objects_cut_by_the_left_and_right_borders_get_the_toolkits_numbers(cropped, recomputed, bop):
+    """Views cut to a narrow window (the principal point moved with it), so objects cross the left and
+    right borders: every scene_gt_info value and both masks equal calc_gt_info.py's, recomputed from
+    the files; and the whole silhouette's count and box equal those of the uncut view's export
+    (shifted by the window's corner; within a pixel of rasterisation). Catches clipping or counting
+    that only shows on x (the small dataset's objects leave the image at the top only)."""
+    rows = _recompute(cropped)
+    x0, y0 = CROP[:2]
+    full = {(r["scene"].relative_to(bop).as_posix(), r["im"], r["k"]): r for r in recomputed}
+    crop_scenes = json.loads((cropped / "scenes.json").read_text())
+    full_scenes = {(v["folder"], v["eye"]): k for k, v in json.loads((bop / "scenes.json").read_text()).items()}
+    left = right = compared = 0
+    for row in rows:
+        info = row["info"]
+        W, H = row["size"]
+        assert info["px_count_all"] == row["large"].sum()
+        assert np.array_equal(row["mask"], row["mask_gt"]) and np.array_equal(row["mask_visib"], row["visib_gt"])
+        assert info["px_count_visib"] == row["visib_gt"].sum() and info["px_count_valid"] == row["valid"]
+        assert info["visib_fract"] == (row["visib_gt"].sum() / row["large"].sum() if row["large"].any() else 0.0)
+        if not row["visib_gt"].any():
+            assert info["bbox_obj"] == info["bbox_visib"] == [-1, -1, -1, -1]
+            continue
+        ys, xs = np.nonzero(row["large"])
+        assert info["bbox_obj"] == _toolkit_bbox(xs - W, ys - H)
+        ys, xs = np.nonzero(row["visib_gt"])
+        assert info["bbox_visib"] == _toolkit_bbox(xs, ys)
+        x, y, w, h = info["bbox_obj"]
+        left += x < 0
+        right += x + w > W - 1
+        src = crop_scenes[f"{row['scene'].parent.name}/{row['scene'].name}"]
+        u = full[(full_scenes[(src["folder"], src["eye"])], row["im"], row["k"])]
+        fx, fy, fw, fh = u["info"]["bbox_obj"]
+        if fx >= x0 - W and fy >= y0 - H and fx + fw < x0 + 2 * W and fy + fh < y0 + 2 * H:  # on both canvases
+            assert abs(info["px_count_all"] - u["info"]["px_count_all"]) <= 0.01 * u["info"]["px_count_all"] + 2
+            assert np.allclose([x + x0, y + y0, x + w + x0, y + h + y0], [fx, fy, fx + fw, fy + fh], atol=1)
+            compared += 1
+    assert left >= 3 and right >= 3 and compared >= 5
