@@ -1,4 +1,5 @@
-"""``fat export bop``: BOP's scenewise layout, read back and compared with the source frames."""
+"""``fat export bop``: BOP's scenewise layout, read back, compared with the source frames and with what
+bop_toolkit computes from the exported files."""
 
 import json
 import shutil
