@@ -21,13 +21,11 @@ from pycocotools.coco import COCO  # noqa: E402
 from pycocotools.cocoeval import COCOeval  # noqa: E402
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run(*args):
     return subprocess.run([FAT, *map(str, args)], capture_output=True, text=True, timeout=600)
-
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +111,8 @@ def test_coco_export_of_a_generated_dataset(coco_export, small_dataset):
     assert len(doc["categories"]) == 21 and doc["categories"][9]["name"] == "011_banana_16k"
     assert len(doc["categories"][0]["keypoints"]) == 9
     assert len(doc["images"]) == 2 * 48  # both eyes
+    assert sorted(i["file_name"] for i in doc["images"]) == sorted(
+        p.relative_to(small_dataset).as_posix() for p in small_dataset.rglob("*.jpg"))
     train, test = (json.loads((out.parent / n).read_text()) for n in ("fat.train.json", "fat.test.json"))
     assert len(train["images"]) + len(test["images"]) == len(doc["images"])
     assert {i["split"] for i in test["images"]} == {"test"}

@@ -76,6 +76,22 @@ def test_agrees_with_an_independent_reading_of_the_files(small_dataset):
             assert np.allclose(o["location"], np.array(r["location"]) / 100, atol=1e-9)
 
 
+def test_torchvision_disparity_of_a_generated_dataset_is_finite(small_dataset):
+    """torchvision's ``FallingThingsStereo._read_disparity``, ``(6 * fx * 100) / depth.astype(np.float32)``
+    with ``fx`` from ``camera_settings[0]`` and no mask, on every depth PNG ``fat generate`` wrote
+    (read raw with cv2): no inf, no NaN, no divide-by-zero. Catches a writer that leaves 0 anywhere
+    (the temple's sky)."""
+    pngs = sorted(small_dataset.rglob("*.depth.png"))
+    assert len(pngs) == 2 * 48
+    for png in pngs:
+        raw = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+        settings = json.loads((png.parent / "_camera_settings.json").read_text())
+        fx = settings["camera_settings"][0]["intrinsic_settings"]["fx"]
+        with np.errstate(divide="raise", invalid="raise"):
+            disparity = (6 * fx * 100) / raw.astype(np.float32)
+        assert raw.dtype == np.uint16 and np.isfinite(disparity).all(), png
+
+
 def test_depth_valid_is_false_exactly_where_there_is_no_surface(tmp_path, small_dataset):
     """A frame whose depth has no-surface pixels as the renderers mark them (0, NaN, inf) and pixels
     beyond 6.5535 m, written by the writer, and an older file that says 0: the loader's
