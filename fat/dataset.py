@@ -215,6 +215,8 @@ class Dataset:
         for name in ("rgb", "depth", "seg", "instance"):
             if name in self.fields:
                 item[name] = _read_image(name, frame_file(folder.path, index, eye, name), size)
+        if "depth" in item:
+            item["depth_valid"] = item["depth"] > 0  # False where the file says no value (0 or 65535)
         return item
 
     def _stereo(self, rel: str, index: int) -> dict:
@@ -235,6 +237,7 @@ def stereo_item(left: dict, right: dict, with_depth: bool) -> dict:
     item.update(eye="stereo", left=left, right=right)
     if with_depth:
         item["disparity"] = disparity(left["depth"], left["K"][0, 0], left["baseline"])
+        item["disparity_valid"] = left["depth"] > 0
     return item
 
 

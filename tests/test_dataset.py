@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,7 +11,6 @@ import pytest
 import fat
 from fat import catalog
 from fat.errors import ConfigError, FormatError
-from fat.formats.fat import FatFolder
 
 
 def test_items_fields_and_units(small_dataset):
@@ -24,12 +24,16 @@ def test_items_fields_and_units(small_dataset):
         bgr = cv2.imread(str(stem) + ".jpg")
         assert item["rgb"].dtype == np.uint8 and np.array_equal(item["rgb"], bgr[:, :, ::-1])
         raw = cv2.imread(str(stem) + ".depth.png", cv2.IMREAD_UNCHANGED)
-        assert item["depth"].dtype == np.float32 and np.allclose(item["depth"], raw / 10000.0)
+        no_value = (raw == 0) | (raw == 65535)
+        assert item["depth"].dtype == np.float32 and np.allclose(item["depth"], np.where(no_value, 0, raw / 10000.0))
+        assert np.array_equal(item["depth_valid"], ~no_value)
         assert np.array_equal(item["seg"], cv2.imread(str(stem) + ".seg.png", cv2.IMREAD_UNCHANGED))
         assert item["instance"].dtype == np.uint16
         assert item["K"].shape == (3, 3) and item["K"][0, 2] == 160 and (item["width"], item["height"]) == (320, 180)
         assert item["split"] == ("test" if item["folder"] in split["test"] else "train")
-        for o, r in zip(item["objects"], item["raw"]["objects"]):
+        frame = json.loads((folder / f"{item['index']:06d}.left.json").read_text())  # read apart from the loader
+        assert item["raw"] == frame
+        for o, r in zip(item["objects"], frame["objects"], strict=True):
             assert o["pose"].shape == (4, 4) and np.allclose(o["location"] * 100, r["location"])
             assert np.allclose(o["pose"][:3, 3], o["location"]) and np.allclose(o["cuboid"] * 100, r["cuboid"])
             (y0, x0), (y1, x1) = r["bounding_box"]["top_left"], r["bounding_box"]["bottom_right"]
@@ -38,14 +42,96 @@ def test_items_fields_and_units(small_dataset):
             assert np.allclose(o["dimensions"], catalog.get(o["class"]).dimensions, atol=1e-6)
 
 
-def test_agrees_with_what_was_written(small_dataset):
+def _quat_matrix(x, y, z, w):
+    """The rotation matrix of a unit quaternion (x, y, z, w), the textbook formula."""
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def test_agrees_with_an_independent_reading_of_the_files(small_dataset):
+    """Every mixed item against its files read with cv2 and json alone: depth in metres with 0 and a
+    False ``depth_valid`` where the PNG says no value (0 or 65535), the camera pose from
+    ``camera_data`` by FAT_FORMAT.md section 14 item 5 (``p_ue4 = 100 (x, -y, z)``,
+    ``R_ue4 = D R_wc Q``), and each object's class and location. Catches a loader that misreads a
+    depth count, keeps 65535 as 6.5535 m, mixes up the UE4 world frame, or drops or reorders objects."""
+    D = np.diag([1.0, -1.0, 1.0])
+    Q = np.array([[0, 1, 0], [0, 0, -1], [1, 0, 0]], dtype=float)
     ds = fat.Dataset(small_dataset, kind="mixed", fields=("depth", "annotations"))
-    for i in range(len(ds)):
+    assert len(ds) == 16
+    for item in ds:
+        stem = small_dataset / item["folder"] / f"{item['index']:06d}.left"
+        raw = cv2.imread(str(stem) + ".depth.png", cv2.IMREAD_UNCHANGED)
+        no_value = (raw == 0) | (raw == 65535)
+        assert np.array_equal(item["depth"], np.where(no_value, 0, raw.astype(np.float32) / np.float32(10000)))
+        assert np.array_equal(item["depth_valid"], ~no_value)
+        frame = json.loads(Path(str(stem) + ".json").read_text())
+        cam = frame["camera_data"]
+        q = np.array(cam["quaternion_xyzw_worldframe"])
+        R = D @ _quat_matrix(*(q / np.linalg.norm(q))) @ Q.T  # 4 decimals leave |q| a little off 1
+        assert np.allclose(item["camera_pose"][:3, :3], R, atol=1e-6)
+        assert np.allclose(item["camera_pose"][:3, 3], np.array(cam["location_worldframe"]) * [0.01, -0.01, 0.01], atol=1e-6)
+        assert [o["class"] for o in item["objects"]] == [o["class"] for o in frame["objects"]]
+        for o, r in zip(item["objects"], frame["objects"]):
+            assert np.allclose(o["location"], np.array(r["location"]) / 100, atol=1e-9)
+
+
+def test_torchvision_disparity_of_a_generated_dataset_is_finite(small_dataset):
+    """torchvision's ``FallingThingsStereo._read_disparity``, ``(6 * fx * 100) / depth.astype(np.float32)``
+    with ``fx`` from ``camera_settings[0]`` and no mask, on every depth PNG ``fat generate`` wrote
+    (read raw with cv2): no inf, no NaN, no divide-by-zero. Catches a writer that leaves 0 anywhere
+    (the temple's sky)."""
+    pngs = sorted(small_dataset.rglob("*.depth.png"))
+    assert len(pngs) == 2 * 48
+    for png in pngs:
+        raw = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+        settings = json.loads((png.parent / "_camera_settings.json").read_text())
+        fx = settings["camera_settings"][0]["intrinsic_settings"]["fx"]
+        with np.errstate(divide="raise", invalid="raise"):
+            disparity = (6 * fx * 100) / raw.astype(np.float32)
+        assert raw.dtype == np.uint16 and np.isfinite(disparity).all(), png
+
+
+def test_depth_valid_is_false_exactly_where_there_is_no_surface(tmp_path, small_dataset):
+    """A frame whose depth has no-surface pixels as the renderers mark them (0, NaN, inf) and pixels
+    beyond 6.5535 m, written by the writer, and an older file that says 0: the loader's
+    ``depth_valid`` is False exactly there, its depth is 0 there and the written depth elsewhere,
+    pixels beyond range are saturated (65535) in the PNG, and the stereo disparity is finite with
+    ``disparity_valid`` the same mask. Catches a reader that takes 65535 or 0 for a depth, a writer
+    that stores a deep pixel as a depth, and a disparity that is inf where the depth is missing."""
+    root = tmp_path / "ds"
+    shutil.copytree(small_dataset / "mixed" / "temple_0", root / "mixed" / "temple_0")
+    folder = root / "mixed" / "temple_0"
+    H, W = 180, 320
+    yy, xx = np.mgrid[0:H, 0:W]
+    depth = 0.6 + (xx + yy) / (W + H)  # 0.6 .. 1.6 m
+    depth[:, 0:10] = 0.0  # no surface: gl and tiny
+    depth[:, 10:20] = np.nan
+    depth[:, 20:30] = np.inf
+    depth[:, 30:40] = 6.6  # beyond 6.5535 m
+    depth[:, 40:50] = 1e4
+    depth[:, 50:60] = 6.5533  # just within range
+    missing = np.zeros((H, W), bool)
+    missing[:, :50] = True
+    from fat.formats import fat as F
+
+    rgb, seg, inst = np.zeros((H, W, 3), np.uint8), np.zeros((H, W), np.uint8), np.zeros((H, W), np.uint16)
+    for eye in ("left", "right"):
+        F.frame_file(folder, 0, eye, "depth").write_bytes(F.encode_images(rgb, depth, seg, inst)["depth"])
+    raw = cv2.imread(str(F.frame_file(folder, 0, "left", "depth")), cv2.IMREAD_UNCHANGED)
+    assert (raw[:, 30:50] == 65535).all() and (raw[:, 50:60] == 65533).all() and (raw > 0).all()
+    older = raw.copy()
+    older[missing] = 0  # the encoding of datasets written before 65535
+    cv2.imwrite(str(F.frame_file(folder, 1, "left", "depth")), older)
+    ds = fat.Dataset(root, fields=("depth",))
+    for i in (0, 1):
         item = ds[i]
-        v = FatFolder(small_dataset / item["folder"]).read(item["index"], "left", ("depth",))
-        assert np.array_equal(item["depth"], v.depth)
-        assert np.allclose(item["camera_pose"], v.annotation.camera_pose)
-        assert [o["class"] for o in item["objects"]] == [o.class_name for o in v.annotation.objects]
+        assert item["index"] == i and np.array_equal(item["depth_valid"], ~missing)
+        assert (item["depth"][missing] == 0).all()
+        assert np.abs(item["depth"][~missing] - depth[~missing]).max() <= 0.00005 + 1e-6
+    item = fat.Dataset(root, eyes="stereo", fields=("depth",))[0]
+    assert np.isfinite(item["disparity"]).all() and np.array_equal(item["disparity_valid"], ~missing)
+    assert (item["disparity"][missing] == 0).all() and (item["disparity"][~missing] > 0).all()
 
 
 def test_splits_and_filters(small_dataset):
@@ -77,10 +163,35 @@ def test_eyes_and_disparity(small_dataset):
     item = stereo[3]
     assert item["left"]["eye"] == "left" and item["right"]["eye"] == "right"
     d, z = item["disparity"], item["left"]["depth"]
-    fx = item["left"]["K"][0, 0]
-    assert np.allclose(d[z > 0], fx * 0.06 / z[z > 0]) and np.all(d[z == 0] == 0)
+    assert np.isfinite(d).all() and np.all(d[z == 0] == 0) and np.array_equal(item["disparity_valid"], z > 0)
     rel = np.linalg.inv(item["left"]["camera_pose"]) @ item["right"]["camera_pose"]
     assert np.allclose(rel[:3, 3], [0.06, 0, 0], atol=1e-5)
+
+
+def test_disparity_matches_the_right_image(small_dataset):
+    """The disparity checked against the images, not against its formula: on textured object pixels
+    (strong horizontal gradient) seen by both eyes, the right image sampled at ``x - disparity``
+    matches the left image better than at ``x - disparity - 1`` or ``+ 1`` px. Catches a wrong
+    baseline, focal length, depth unit or sign in ``fat.dataset.disparity`` (a 5% scale error
+    already fails), and a right eye rendered from the wrong place."""
+    stereo = fat.Dataset(small_dataset, eyes="stereo", fields=("rgb", "depth", "instance"))
+    errors = {-1: [], 0: [], 1: []}
+    for item in stereo:
+        left, right, d = item["left"], item["right"], item["disparity"]
+        gl = cv2.cvtColor(left["rgb"], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        gr = cv2.cvtColor(right["rgb"], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        H, W = gl.shape
+        ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+        xr = xs - d  # pixel centres at i + 0.5 in both eyes: left column x sees right column x - d
+        same = right["instance"][ys.astype(int), np.clip(np.rint(xr).astype(int), 0, W - 1)] == left["instance"]
+        textured = np.abs(cv2.Sobel(gl, cv2.CV_32F, 1, 0, ksize=3)) > 40
+        use = (left["instance"] > 0) & item["disparity_valid"] & same & textured & (xr > 2) & (xr < W - 3)
+        for shift in errors:
+            warped = cv2.remap(gr, xr + shift, ys, cv2.INTER_LINEAR)
+            errors[shift].append(np.abs(warped - gl)[use])
+    mean = {k: float(np.concatenate(v).mean()) for k, v in errors.items()}
+    assert sum(len(e) for e in errors[0]) > 5000  # enough textured object pixels for the test to mean something
+    assert mean[0] < mean[-1] and mean[0] < mean[1], mean
 
 
 def test_only_asked_fields_are_decoded(small_dataset, monkeypatch):

@@ -141,11 +141,39 @@ def test_write_then_read_round_trip(tmp_path):
 
 
 def test_depth_encoding():
-    d = np.array([[0.0, np.nan, np.inf, -1.0, 0.00004, 0.00005, 1.23456, 6.5535, 6.55356, 10.0]])
-    assert F.encode_depth(d).tolist() == [[0, 0, 0, 0, 0, 1, 12346, 65535, 0, 0]]
+    """Counts of 0.1 mm rounded to nearest; 65535 (saturated) for no surface (0, NaN, inf, negative:
+    the renderers' marks) and for 6.5535 m and beyond; never 0. Catches a writer that puts 0 (an
+    infinite disparity for torchvision and RAFT-Stereo), wraps or clips deep pixels to a depth, or
+    a reader that turns 65535 into 6.5535 m instead of "no value"."""
+    d = np.array([[0.0, np.nan, np.inf, -np.inf, -1.0, 0.00004, 0.00005, 1.23456, 6.55344, 6.5535, 6.55356, 10.0, 1e300]])
+    assert F.encode_depth(d).tolist() == [[65535, 65535, 65535, 65535, 65535, 1, 1, 12346, 65534, 65535, 65535, 65535, 65535]]
     assert F.encode_depth(d).dtype == np.uint16
-    raw = np.array([[0, 1, 65535]], dtype=np.uint16)
-    assert np.allclose(F.decode_depth(raw), [[0, 0.0001, 6.5535]])
+    raw = np.array([[0, 1, 65534, 65535]], dtype=np.uint16)
+    assert np.allclose(F.decode_depth(raw), [[0, 0.0001, 6.5534, 0]])
+    assert F.decode_depth(raw).dtype == np.float32
+    assert F.depth_valid(raw).tolist() == [[False, True, True, False]]
+
+
+def test_torchvision_disparity_of_a_written_depth_png_is_finite(tmp_path):
+    """torchvision's ``FallingThingsStereo._read_disparity`` (and RAFT-Stereo's ``readDispFallingThings``)
+    compute ``(6 * fx * 100) / depth.astype(np.float32)`` with ``fx`` from ``camera_settings[0]``,
+    without a mask. Applied to a depth PNG written with no-surface and too-deep pixels (read raw with
+    cv2), it gives no inf and no NaN and raises no divide-by-zero. Catches a writer that encodes
+    "no surface" as 0."""
+    rgb, depth, seg, inst = _images(np.random.default_rng(2))
+    depth[30:40] = np.inf
+    F.write_camera_settings(tmp_path, FAT_INTRINSICS)
+    (tmp_path / "000000.left.depth.png").write_bytes(F.encode_images(rgb, depth, seg, inst)["depth"])
+    raw = cv2.imread(str(tmp_path / "000000.left.depth.png"), cv2.IMREAD_UNCHANGED)
+    assert raw.dtype == np.uint16 and raw.shape == depth.shape
+    fx = json.loads((tmp_path / "_camera_settings.json").read_text())["camera_settings"][0]["intrinsic_settings"]["fx"]
+    with np.errstate(divide="raise", invalid="raise"):
+        disparity = (6 * fx * 100) / raw.astype(np.float32)
+    assert np.isfinite(disparity).all()
+    no_surface = ~np.isfinite(depth) | (depth <= 0) | (depth >= 6.5535)
+    assert no_surface[:40].all() and not no_surface[40:].any()
+    assert (raw[no_surface] == 65535).all() and (raw[~no_surface] < 65535).all()
+    assert disparity[no_surface].max() < 7.1  # the sky reads as far away: 6 * 768.16 * 100 / 65535 = 7.03 px
 
 
 def test_written_images_have_fats_encodings(tmp_path):

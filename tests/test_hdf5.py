@@ -29,7 +29,8 @@ def h5(small_dataset, tmp_path_factory):
 def _same(a: dict, b: dict) -> None:
     for k in ("folder", "index", "eye", "kind", "scene", "location", "split", "width", "height"):
         assert a[k] == b[k], k
-    for k in ("rgb", "depth", "seg", "instance", "K", "camera_pose"):
+    assert a.keys() == b.keys()
+    for k in ("rgb", "depth", "depth_valid", "seg", "instance", "K", "camera_pose"):
         assert np.array_equal(a[k], b[k]), k
     assert a["raw"] == b["raw"]
     for o, p in zip(a["objects"], b["objects"]):

@@ -4,7 +4,7 @@
 OUT/models/obj_000001.ply ...       the used objects' render meshes in FAT's object frame, millimetres
 OUT/models/models_info.json         per object: diameter, min_x/y/z, size_x/y/z (mm)
 OUT/<split>_<eye>/<scene>/          split train or test, eye left or right: BOP's camera types
-    rgb/000000.jpg  depth/000000.png      the FAT files (depth_scale 0.1: FAT counts 0.1 mm)
+    rgb/000000.jpg  depth/000000.png      FAT's RGB file; FAT's depth counts (depth_scale 0.1), 0 = no value
     mask/000000_000000.png                the object's silhouette in the image, rendered alone
     mask_visib/000000_000000.png          its visible pixels: bop_toolkit's depth test
     scene_camera.json  scene_gt.json  scene_gt_info.json  scene_gt_coco.json  scene_gt_coco_modal.json
@@ -42,7 +42,7 @@ from ..meshes import load_mesh
 from ..render import SceneState, make_renderer
 from ..scene import get_location
 from .coco import views_with_masks
-from .fat import frame_file, read_depth_raw
+from .fat import DEPTH_UNITS_PER_M, frame_file
 
 #: Visibility tolerance (mm) of bop_toolkit's calc_gt_info.py and calc_gt_masks.py (5 only for ITODD).
 DELTA_MM = 15.0
@@ -58,6 +58,12 @@ def _write_ply(path: Path, vertices_mm: np.ndarray, faces: np.ndarray) -> None:
     body = "\n".join(f"{x:.4f} {y:.4f} {z:.4f}" for x, y, z in vertices_mm)
     tris = "\n".join(f"3 {a} {b} {c}" for a, b, c in faces)
     path.write_text(head + body + "\n" + tris + "\n")
+
+
+def _bop_depth(depth_m: np.ndarray) -> np.ndarray:
+    """BOP's depth image: FAT's counts of 0.1 mm (``depth_scale`` 0.1), with 0, BOP's "no value",
+    where the FAT file has none (0 or 65535)."""
+    return np.rint(depth_m.astype(np.float64) * DEPTH_UNITS_PER_M).astype(np.uint16)
 
 
 def _models_info(v: np.ndarray) -> dict:
@@ -118,12 +124,13 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
             im = item["index"]
             src = ds.base / item["folder"]
             shutil.copyfile(frame_file(src, im, item["eye"], "rgb"), sdir / "rgb" / f"{im:06d}.jpg")
-            shutil.copyfile(frame_file(src, im, item["eye"], "depth"), sdir / "depth" / f"{im:06d}.png")
+            depth_bop = _bop_depth(item["depth"])
+            cv2.imwrite(str(sdir / "depth" / f"{im:06d}.png"), depth_bop)
             K = item["K"]
             T_cw = np.linalg.inv(item["camera_pose"])
             cam = {"cam_K": K.reshape(-1).tolist(), "depth_scale": DEPTH_SCALE,
                    "cam_R_w2c": T_cw[:3, :3].reshape(-1).tolist(), "cam_t_w2c": (T_cw[:3, 3] * 1000).tolist()}
-            depth_mm = read_depth_raw(frame_file(src, im, item["eye"], "depth")).astype(np.float32) * DEPTH_SCALE
+            depth_mm = depth_bop.astype(np.float32) * DEPTH_SCALE  # 0 where there is no value, as BOP reads it
             big = _large_intrinsics(item)
             if item["location"] not in alone:  # one object per location, so a renderer keeps its upload
                 alone[item["location"]] = _alone(item["location"])

@@ -1,5 +1,6 @@
-"""COCO export: instance masks as RLE, boxes and areas from the visible mask, the 21 categories, one
-image entry per eye, the projected cuboid (8 corners, then the centroid) as keypoints.
+"""COCO export: instance masks as RLE, boxes and areas from the visible mask, the 21 categories named
+as the dataset spells its classes, one image entry per eye, the projected cuboid (8 corners, then
+the centroid) as keypoints.
 
 Masks come from the instance maps (``*.instance.png``) where the dataset has them. Real FAT has only
 class segmentation; there an object's mask is its class's pixels, cut to the object's 2D box when
@@ -24,11 +25,43 @@ from .fat import frame_file, read_instance
 
 KEYPOINTS = [*CUBOID_VERTEX_NAMES, "Centroid"]
 
+#: OKS sigmas for COCOeval's keypoint evaluation of the 9 keypoints (``kpt_oks_sigmas``; pycocotools'
+#: default has COCO's 17). One value for all: 0.1, about COCO's least precisely placed joints (hips
+#: 0.107), since most cuboid corners lie off the object's surface and are hidden behind it.
+KEYPOINT_OKS_SIGMAS = [0.1] * len(KEYPOINTS)
 
-def categories() -> list[dict]:
+
+def categories(spellings: dict[int, list[str]] | None = None) -> list[dict]:
+    """The 21 categories, ``id`` = FAT order + 1. ``spellings``: per catalog index, the class strings
+    the dataset uses (:func:`class_spellings`); ``name`` is the first, else the catalog's name."""
     skeleton = [[a + 1, b + 1] for a, b in CUBOID_EDGES]
-    return [{"id": o.index + 1, "name": o.class_name, "supercategory": "ycb", "keypoints": KEYPOINTS,
-             "skeleton": skeleton} for o in catalog.objects()]
+    out = []
+    for o in catalog.objects():
+        names = (spellings or {}).get(o.index) or [o.class_name]
+        out.append({"id": o.index + 1, "name": names[0], "supercategory": "ycb", "keypoints": KEYPOINTS,
+                    "skeleton": skeleton, "class_names": names})
+    return out
+
+
+def class_spellings(ds: Dataset, skip_bad: bool = False) -> dict[int, list[str]]:
+    """Per catalog index, the class strings of the dataset's ``_object_settings.json`` files, each
+    once: the mixed folders' first (real FAT's mixed folders say ``006_mustard_bottle_16K``, its
+    single folders ``006_mustard_bottle_16k``), then other spellings in folder order. All folders
+    count, whatever the split, so every split file names its categories alike. With ``skip_bad`` a
+    folder whose settings cannot be read is passed over (its frames are reported as they are skipped)."""
+    found: dict[int, list[str]] = {}
+    for rel in sorted(ds.folders, key=lambda r: not r.startswith("mixed/")):
+        try:
+            names = ds.folder(rel).class_names
+        except FatError:
+            if not skip_bad:
+                raise
+            continue
+        for name in names:
+            o = catalog.find(name)
+            if o is not None and name not in found.setdefault(o.index, []):
+                found[o.index].append(name)
+    return found
 
 
 def _masks(item: dict, base: Path) -> list[np.ndarray]:
@@ -74,6 +107,7 @@ def build(root: Path, split: str = "all", skip_bad: bool = False,
 
     ds = Dataset(root, split=split, eyes="both", fields=("seg", "annotations"))
     images, annotations, skipped = [], [], []
+    spellings = class_spellings(ds, skip_bad)
     for item, masks in views_with_masks(ds, skip_bad, skipped):
         image_id = len(images) + 1
         K = item["K"]
@@ -95,13 +129,13 @@ def build(root: Path, split: str = "all", skip_bad: bool = False,
                 "id": len(annotations) + 1, "image_id": image_id, "category_id": catalog.get(o["class"]).index + 1,
                 "segmentation": enc, "area": float(rle.area(enc)), "bbox": [float(x) for x in rle.toBbox(enc)],
                 "iscrowd": 0, "keypoints": kp, "num_keypoints": len(pts),
-                "visibility": o["visibility"], "location": [float(x) for x in o["location"]],
+                "class": o["class"], "visibility": o["visibility"], "location": [float(x) for x in o["location"]],
                 "quaternion_xyzw": [float(x) for x in o["quaternion_xyzw"]],
             })
         if progress:
             progress(1)
     doc = {"info": {"description": f"FAT-style dataset {ds.base}", "version": "1.0"}, "licenses": [],
-           "images": images, "annotations": annotations, "categories": categories()}
+           "images": images, "annotations": annotations, "categories": categories(spellings)}
     return doc, skipped
 
 

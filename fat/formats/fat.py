@@ -37,6 +37,7 @@ EYES = ("left", "right")
 CM = 100.0  # centimetres per metre
 DEPTH_UNITS_PER_M = 10000.0  # 0.1 mm per count
 DEPTH_MAX_M = 65535 / DEPTH_UNITS_PER_M  # 6.5535 m
+DEPTH_NO_VALUE = 65535  # written where there is no surface or the depth is DEPTH_MAX_M or more
 CAMERA_SETTINGS = "_camera_settings.json"
 OBJECT_SETTINGS = "_object_settings.json"
 SUFFIXES = {"rgb": "jpg", "depth": "depth.png", "seg": "seg.png", "annotation": "json", "instance": "instance.png"}
@@ -140,19 +141,31 @@ def view_json(view: ViewAnnotation) -> str:
 
 # ============================================================================ writer: images
 def encode_depth(depth_m: np.ndarray) -> np.ndarray:
-    """z-depth in metres -> uint16 counts of 0.1 mm, rounded to nearest; 0 where there is no surface
-    (not finite, <= 0) or where the depth is beyond 6.5535 m."""
+    """z-depth in metres -> uint16 counts of 0.1 mm, rounded to nearest.
+
+    65535 (:data:`DEPTH_NO_VALUE`, saturated, as a 16-bit depth sensor clamps) where there is no
+    surface (not finite or <= 0, as renderers mark it) and where the depth is 6.5535 m or more; a
+    surface nearer than 0.05 mm counts 1. No pixel is 0, so ``fx * baseline / depth`` (torchvision,
+    RAFT-Stereo) is finite everywhere."""
     d = np.asarray(depth_m, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         raw = np.floor(d * DEPTH_UNITS_PER_M + 0.5)
-        bad = ~np.isfinite(raw) | (raw <= 0) | (raw > 65535)
-    raw[bad] = 0
-    return raw.astype(np.uint16)
+        none = ~(d > 0) | ~np.isfinite(raw) | (raw >= DEPTH_NO_VALUE)
+    raw[none] = DEPTH_NO_VALUE
+    return np.maximum(raw, 1).astype(np.uint16)
+
+
+def depth_valid(raw: np.ndarray) -> np.ndarray:
+    """Where uint16 depth counts hold a depth: neither 0 (no value in real FAT's loaders and in
+    datasets written before 65535 was used) nor 65535 (no surface, or 6.5535 m and beyond)."""
+    return (raw != 0) & (raw != DEPTH_NO_VALUE)
 
 
 def decode_depth(raw: np.ndarray) -> np.ndarray:
-    """uint16 counts -> float32 metres; 0 stays 0 (no value)."""
-    return np.divide(raw, np.float32(DEPTH_UNITS_PER_M), dtype=np.float32)
+    """uint16 counts -> float32 metres; 0 where there is no value (raw 0 or 65535)."""
+    d = np.divide(raw, np.float32(DEPTH_UNITS_PER_M), dtype=np.float32)
+    d[raw == DEPTH_NO_VALUE] = 0
+    return d
 
 
 def _encode(ext: str, image: np.ndarray, params: list[int]) -> bytes:
@@ -437,12 +450,12 @@ def _describe(img: np.ndarray) -> str:
 
 
 def read_depth_raw(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    """uint16 depth counts (0.1 mm; 0 = no value)."""
+    """uint16 depth counts (0.1 mm; 0 and 65535 = no value, see :func:`depth_valid`)."""
     return _read_gray(path, np.uint16, "16-bit", size)
 
 
 def read_depth(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    """float32 z-depth in metres; 0 where there is no value."""
+    """float32 z-depth in metres; 0 where there is no value (raw 0 or 65535)."""
     return decode_depth(read_depth_raw(path, size))
 
 

@@ -4,7 +4,7 @@ Layout (one row per eye of each frame):
 
 ```
 /rgb        (N,) bytes               the JPEG files as they are (decoding beats decompressing raw RGB)
-/depth      (N, H, W)    uint16      FAT's counts of 0.1 mm (0 = no value)
+/depth      (N, H, W)    uint16      FAT's counts of 0.1 mm (0 and 65535 = no value)
 /seg        (N, H, W)    uint8
 /instance   (N, H, W)    uint16      when the dataset has instance maps
 /views/{folder, eye, kind, scene, location, split}  (N,) strings;  /views/frame (N,) int32
@@ -220,6 +220,8 @@ class H5Dataset:
                     item[name] = decode_rgb(a, f"{self.path}[rgb {r}]")
                 else:
                     item[name] = decode_depth(a) if name == "depth" else a
+        if "depth" in item:
+            item["depth_valid"] = item["depth"] > 0
         return item
 
     def __getitem__(self, i: int) -> dict:
