@@ -48,7 +48,7 @@ def _h5():
 
 def export(root: Path, out: Path, skip_bad: bool = False, progress: Callable[[int], None] | None = None) -> dict:
     """Write the dataset under ``root`` to ``out``; returns counts and the frames left out."""
-    from ..dataset import Dataset
+    from ..dataset import Dataset, require_folder
 
     require_folder(root, "the HDF5 export reads a dataset folder (the file already is one)")
     h5py = _h5()
