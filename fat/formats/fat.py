@@ -267,12 +267,13 @@ def _short(v) -> str:
     return text if len(text) < 80 else text[:77] + "..."
 
 
-def _number_problem(v) -> str:
+def _why_not(v) -> str:
+    """Why a JSON value is not a number, as a parenthesis (empty when its text says it)."""
     if isinstance(v, bool):
-        return f"expected a number, found {_short(v)} (a boolean)"
+        return " (a boolean)"
     if isinstance(v, (int, float)):
-        return f"expected a finite number, found {_short(v)} (too large for a float)"
-    return f"expected a number, found {_short(v)}"
+        return " (not a finite float)"
+    return ""
 
 
 class _Fields:
@@ -296,7 +297,7 @@ class _Fields:
         if v is None and optional:
             return None
         if not _is_number(v):
-            raise FormatError(self.path, _number_problem(v), self._name(key))
+            raise FormatError(self.path, f"expected a number, found {_short(v)}{_why_not(v)}", self._name(key))
         return float(v)
 
     def string(self, key: str) -> str:
@@ -315,7 +316,7 @@ class _Fields:
             for j, x in enumerate(r):
                 if not _is_number(x):
                     at = f"[{j}]" if len(shape) == 1 else f"[{i}][{j}]"
-                    raise FormatError(self.path, f"{wanted}: {_number_problem(x)}", self._name(key) + at)
+                    raise FormatError(self.path, f"{wanted}, found {_short(x)}{_why_not(x)}", self._name(key) + at)
         return np.array(v, dtype=np.float64)
 
     def obj(self, key: str) -> "_Fields":
