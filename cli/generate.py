@@ -128,10 +128,12 @@ def build_settings(values: dict) -> Settings:
 @click.option("--dask", "dask", metavar="ADDRESS", help="Send the drops to this Dask scheduler (workers must see OUT).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing dataset made by fat in OUT (otherwise a rerun with "
               "the same settings finishes what is missing).")
+@click.option("--repair", is_flag=True, help="On a rerun, also check the sha256 of every finished drop's files against "
+              "manifest.jsonl and make again the drops whose files changed (a plain rerun remakes those with files missing).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_, objects_dir, frames, mixed_frames,
                  single_frames, frames_per_drop, seed, renderer, gl_device, unrealcv, unreal_config, jpeg_quality, width,
-                 height, fov, test_location, workers, dask, overwrite, quiet) -> None:
+                 height, fov, test_location, workers, dask, overwrite, repair, quiet) -> None:
     """Generate a FAT-style dataset in OUT: drops in PyBullet, stereo RGB, depth, segmentation, FAT JSON.
 
     \b
@@ -157,7 +159,8 @@ def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_,
         bar = tqdm(total=total, unit="frame", desc="generate", file=sys.stderr, dynamic_ncols=True)
     try:
         summary = generate(settings, out, overwrite=overwrite, progress=bar.update if bar else None,
-                           notify=lambda m: click.echo(f"fat: {m}", err=True), workers=workers, dask=dask)
+                           notify=lambda m: click.echo(f"fat: {m}", err=True), workers=workers, dask=dask,
+                           repair=repair)
     finally:
         if bar:
             bar.close()

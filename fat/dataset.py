@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -60,6 +61,17 @@ def check_arguments(split: str, kind: str, eyes: str, fields: Iterable[str], on_
     return fields
 
 
+def is_hdf5(root: str | Path) -> bool:
+    """Whether ``root`` is a file made by ``fat export hdf5`` (by its name), which Dataset reads too."""
+    return str(root).endswith((".h5", ".hdf5")) and Path(root).is_file()
+
+
+def require_folder(root: str | Path, why: str) -> None:
+    """Refuse an HDF5 export where only a dataset folder will do; ``why`` says what needs the folder."""
+    if is_hdf5(root):
+        raise FormatError(root, f"is an HDF5 export; {why}: give the dataset folder it was made from")
+
+
 def find_base(root: str | Path) -> Path:
     """The folder holding ``mixed/`` and/or ``single/``: ``root`` itself, ``root/fat`` (the real FAT
     zip) or ``root/FallingThings`` (torchvision's layout)."""
@@ -90,8 +102,8 @@ def _test_folders(base: Path, folders: list[tuple[str, str, str | None]]) -> set
     split = base / "split.json"
     if split.is_file():
         try:
-            return set(json.loads(split.read_text())["test"])
-        except (ValueError, KeyError, TypeError) as e:
+            return set(F.read_json(split)["test"])
+        except (KeyError, TypeError) as e:
             raise FormatError(split, f"not a split file: {e}") from None
     return {rel for rel, _, _ in folders if rel.rsplit("_", 1)[-1] == "4"}
 
@@ -113,7 +125,7 @@ class Dataset:
     """
 
     def __new__(cls, root, *args, **kwargs):
-        if str(root).endswith((".h5", ".hdf5")) and Path(root).is_file():  # an export of fat export hdf5
+        if is_hdf5(root):  # an export of fat export hdf5
             from .formats.hdf5 import H5Dataset
 
             return H5Dataset(root, *args, **kwargs)
@@ -192,9 +204,11 @@ class Dataset:
         settings = self.base / "fat_dataset.json"
         if settings.is_file():
             try:
-                return float(json.loads(settings.read_text())["settings"].get("baseline", BASELINE_M))
-            except (ValueError, KeyError, TypeError):
-                pass
+                b = float(F.read_json(settings)["settings"].get("baseline", BASELINE_M))
+                if math.isfinite(b) and b > 0:
+                    return b
+            except (FatError, ValueError, KeyError, TypeError, AttributeError, OverflowError):
+                pass  # fat validate names an unreadable fat_dataset.json
         return BASELINE_M
 
     def _view(self, rel: str, index: int, eye: str) -> dict:
@@ -359,8 +373,9 @@ def _frame_classes(folder: Path, index: int) -> list[str]:
         path = frame_file(folder, index, eye, "annotation")
         if path.is_file():
             try:
-                doc = json.loads(path.read_text())
-                return sorted({_class_key(o["class"]) for o in doc.get("objects", []) if isinstance(o, dict) and "class" in o})
-            except (OSError, ValueError):
-                return []
+                doc = F.read_json(path)
+                return sorted({_class_key(o["class"]) for o in doc.get("objects", [])
+                               if isinstance(o, dict) and isinstance(o.get("class"), str)})
+            except (FatError, TypeError):
+                return []  # reading the frame names its problem
     return []

@@ -323,13 +323,35 @@ def write_folder_settings(root: Path, folders: list[Folder], s: Settings, K: Int
         fatfmt.write_object_settings(path, [catalog.get(n) for n in f.objects], single=f.kind == "single")
 
 
+def finished_drops(out: Path, drops: list[Drop], repair: bool = False,
+                   notify: Callable[[str], None] | None = None) -> dict[str, dict]:
+    """The manifest's entries of the planned drops that stay finished: all their files are present
+    (one directory listing per folder) and, with ``repair``, have the sha256 the manifest recorded.
+    The others (files deleted, or changed) are left out, so they are made again."""
+    try:
+        done = manifest.load(out)
+    except RecursionError:
+        raise OutputError(f"{out / manifest.MANIFEST}: unreadable (nested too deep); use --overwrite to start over") from None
+    planned = {manifest.drop_id(d.folder, d.index) for d in drops}
+    done = {k: v for k, v in done.items() if k in planned}
+    bad = manifest.damaged(out, done, full=repair)
+    if bad:
+        names = ", ".join(sorted(bad)[:4]) + (", ..." if len(bad) > 4 else "")
+        what = "missing or changed" if repair else "missing"
+        (notify or (lambda m: print(f"fat: {m}", file=sys.stderr)))(
+            f"{len(bad)} finished drop{'s' if len(bad) > 1 else ''} with {what} files, made again: {names}")
+    return {k: v for k, v in done.items() if k not in bad}
+
+
 def generate(s: Settings, out: Path, overwrite: bool = False, progress: Callable[[int], None] | None = None,
-             notify: Callable[[str], None] | None = None, workers: int = 1, dask: str | None = None) -> dict:
+             notify: Callable[[str], None] | None = None, workers: int = 1, dask: str | None = None,
+             repair: bool = False) -> dict:
     """Make (or finish) the dataset described by ``s`` under ``out``; returns a summary.
 
-    Drops already in the manifest are kept; the others are made, in this process (``workers`` 1),
-    in ``workers`` local processes, or on the Dask scheduler at ``dask``. ``notify`` gets notes such
-    as the renderer ``auto`` chose (default: printed on standard error)."""
+    Drops already in the manifest are kept if their files are all there (``repair``: and unchanged,
+    by sha256); the others are made, in this process (``workers`` 1), in ``workers`` local processes,
+    or on the Dask scheduler at ``dask``. ``notify`` gets notes such as the renderer ``auto`` chose
+    (default: printed on standard error)."""
     from . import executors
 
     s = validate(s)
@@ -352,7 +374,7 @@ def generate(s: Settings, out: Path, overwrite: bool = False, progress: Callable
         write_text_atomic(out / DATASET_FILE, json.dumps(_record(s, executor.renderer), indent=1) + "\n")
         write_text_atomic(out / SPLIT_FILE, json.dumps(split_of(s, folders), indent=1) + "\n")
         write_folder_settings(out, folders, s, executor.K)
-        done = manifest.load(out)
+        done = finished_drops(out, drops, repair, notify)
         todo = [d for d in drops if manifest.drop_id(d.folder, d.index) not in done]
         if progress and len(todo) < len(drops):
             progress(sum(d.n_frames for d in drops if d not in todo))

@@ -9,13 +9,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .dataset import Dataset
+from .dataset import Dataset, is_hdf5
 from .errors import ConfigError
 from .fileio import write_bytes_atomic
 from .formats.fat import frame_file, read_instance
 from .geometry import CUBOID_EDGES
 
 FRONT = {(0, 1), (1, 2), (2, 3), (3, 0)}
+MAX_WIDTH = 16384  # pixels: the picture is at most this wide (its height follows the frames)
 _FRAME_RE = re.compile(r"^(?P<folder>.+?)/(?P<index>\d+)(\.(left|right))?(\.json)?$")
 
 
@@ -30,20 +31,22 @@ def annotate_image(item: dict) -> np.ndarray:
     img = item["rgb"].copy()
     objs = item.get("objects", [])
     masks = item.get("instance")
-    if masks is None and "seg" in item:  # class masks when there is no instance map
-        ids = [o["segmentation_id"] for o in objs]
-        masks = np.zeros(item["seg"].shape, np.int32)
-        for k, sid in enumerate(ids):
-            masks[(item["seg"] == sid) & (masks == 0)] = k + 1
-    if masks is not None:
-        tint = img.copy()
-        for k in range(len(objs)):
-            tint[masks == k + 1] = _colour(k)
+    if masks is None and "seg" in item:  # class masks when there is no instance map: each class's first object
+        first = np.zeros(256, np.int32)
+        for k, o in reversed(list(enumerate(objs))):
+            first[o["segmentation_id"]] = k + 1
+        first[0] = 0
+        masks = first[item["seg"]]
+    if masks is not None:  # one colour table lookup, whatever the number of objects
+        lut = np.array([(0, 0, 0)] + [_colour(k) for k in range(len(objs))], np.uint8)
+        ids = np.asarray(masks).astype(np.int64)
+        ids[ids > len(objs)] = 0
+        tint = np.where((ids > 0)[..., None], lut[ids], img)
         img = cv2.addWeighted(img, 0.55, tint, 0.45, 0)
     scale = 16
     for k, o in enumerate(objs):
         c = _colour(k)
-        x0, y0, x1, y1 = o["bbox"]
+        x0, y0, x1, y1 = np.clip(np.asarray(o["bbox"], np.float64), -(1 << 24), 1 << 24)
         cv2.rectangle(img, (int(round(x0)), int(round(y0))), (int(round(x1)), int(round(y1))), c, 1, cv2.LINE_AA)
         pts = np.round((np.asarray(o["projected_cuboid"]) - 0.5) * scale).astype(np.int64)
         pts = np.clip(pts, -(1 << 24), 1 << 24)
@@ -77,6 +80,8 @@ def frame_panel(ds: Dataset, i: int) -> np.ndarray:
     item = ds[i]
     left, right = item["left"], item["right"]
     for view in (left, right):  # the instance map is this project's addition: use it where it exists
+        if "instance" in view or not hasattr(ds, "base"):  # an HDF5 export: read with the item, if it has them
+            continue
         path = frame_file(ds.base / view["folder"], view["index"], view["eye"], "instance")
         if path.exists():
             view["instance"] = read_instance(path, (view["width"], view["height"]))
@@ -107,8 +112,16 @@ def resolve_frames(ds: Dataset, specs: list[str]) -> list[int]:
 
 
 def show(root: Path, frames: list[str], out: Path, random: int = 0, seed: int = 0, width: int = 1440) -> int:
-    """Write a PNG of the given frames (or ``random`` random ones); returns the number of frames."""
-    ds = Dataset(root, eyes="stereo", fields=("rgb", "depth", "seg", "annotations"))
+    """Write a PNG of the given frames (or ``random`` random ones); returns the number of frames.
+    ``root`` is a dataset folder or an HDF5 export of one."""
+    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_WIDTH:
+        raise ConfigError(f"--width must be a number of pixels from 1 to {MAX_WIDTH}, got {width}")
+    fields = ("rgb", "depth", "seg", "annotations")
+    if is_hdf5(root):
+        from .formats.hdf5 import has_instance
+
+        fields += ("instance",) if has_instance(root) else ()
+    ds = Dataset(root, eyes="stereo", fields=fields)
     if len(ds) == 0:
         raise ConfigError(f"{root}: the dataset has no frames")
     if frames:
@@ -117,7 +130,8 @@ def show(root: Path, frames: list[str], out: Path, random: int = 0, seed: int = 
         n = max(1, random)
         idx = sorted(np.random.default_rng(seed).choice(len(ds), size=min(n, len(ds)), replace=False).tolist())
     panels = [frame_panel(ds, i) for i in idx]
-    scaled = [cv2.resize(p, (width, round(p.shape[0] * width / p.shape[1])), interpolation=cv2.INTER_AREA) for p in panels]
+    scaled = [cv2.resize(p, (width, max(1, round(p.shape[0] * width / p.shape[1]))), interpolation=cv2.INTER_AREA)
+              for p in panels]
     sheet = np.vstack(scaled)
     out = Path(out)
     if out.suffix.lower() != ".png":

@@ -1,6 +1,7 @@
 """``fat stats``: counts and distributions of a dataset, as ``stats.json``, PNG figures and a report.
 
-Reads only the frame JSON unless ``images=True`` (then also the depth PNGs). Object statistics count
+Reads only the frame JSON unless ``images=True`` (then also the depth PNGs); reads a dataset folder
+or an HDF5 export of one alike (through :class:`fat.Dataset`). Object statistics count
 the left view of each stereo frame, so each frame counts once. The camera's azimuth, elevation and
 distance are recovered from the annotations alone: per folder, the fixation point is the point
 nearest to all the left cameras' optical axes (every camera looks at it), elevation is measured from
@@ -19,8 +20,6 @@ import numpy as np
 
 from . import catalog
 from .dataset import Dataset
-from .formats import fat as F
-from .formats.fat import frame_file, parse_view
 from .geometry import orbit_angles
 
 VIS_BINS = np.linspace(0, 1, 21)
@@ -63,34 +62,32 @@ def _hist(values, bins) -> dict:
 
 
 def compute(root: Path, images: bool = False, progress: Callable[[int], None] | None = None, **filters) -> dict:
-    ds = Dataset(root, fields=(), **filters)
+    # the left view of each frame, through the loader: a dataset folder or an HDF5 export alike
+    ds = Dataset(root, eyes="left", fields=("annotations", "depth") if images else ("annotations",), **filters)
     frames = Counter()
     by = {k: Counter() for k in ("kind", "scene", "location", "split")}
     classes: dict[str, Counter] = defaultdict(Counter)
     per_frame = Counter()
     vis, widths, heights, depths = [], [], [], []
     cams: dict[str, list] = defaultdict(list)
-    for rel, i in ds.frames():
-        info = ds.folders[rel]
-        folder = ds.folder(rel)
-        path = frame_file(folder.path, i, "left", "annotation")
-        view = parse_view(F.read_json(path), path, folder.class_names)
+    for i in range(len(ds)):
+        item = ds[i]
         frames["total"] += 1
         for k in by:
-            by[k][getattr(info, k)] += 1
-        per_frame[len(view.objects)] += 1
-        for o in view.objects:
-            c = classes[_class_name(o.class_name)]
+            by[k][item[k]] += 1
+        per_frame[len(item["objects"])] += 1
+        for o in item["objects"]:
+            c = classes[_class_name(o["class"])]
             c["appearances"] += 1
-            c["visibility_gt_25"] += o.visibility > 0.25
-            c["visibility_gt_75"] += o.visibility > 0.75
-            vis.append(o.visibility)
-            widths.append(o.bbox[2] - o.bbox[0])
-            heights.append(o.bbox[3] - o.bbox[1])
-        T = view.camera_pose
-        cams[rel].append((T[:3, 3], T[:3, 2]))
+            c["visibility_gt_25"] += o["visibility"] > 0.25
+            c["visibility_gt_75"] += o["visibility"] > 0.75
+            vis.append(o["visibility"])
+            widths.append(o["bbox"][2] - o["bbox"][0])
+            heights.append(o["bbox"][3] - o["bbox"][1])
+        T = item["camera_pose"]
+        cams[item["folder"]].append((T[:3, 3], T[:3, 2]))
         if images:
-            d = F.read_depth(frame_file(folder.path, i, "left", "depth"))
+            d = item["depth"]
             valid = d[d > 0]
             if valid.size:
                 depths.append((float(valid.min()), float(np.median(valid)), float(valid.max())))
@@ -110,7 +107,7 @@ def compute(root: Path, images: bool = False, progress: Callable[[int], None] | 
     order = [o.class_name for o in catalog.objects()]
     names = sorted(classes, key=lambda n: (order.index(n) if n in order else len(order), n))
     out = {
-        "dataset": str(ds.base),
+        "dataset": str(getattr(ds, "base", root)),
         "frames": {"total": frames["total"], **{f"by_{k}": dict(sorted(v.items())) for k, v in by.items()}},
         "objects": {"appearances": int(sum(per_frame[n] * n for n in per_frame)),
                     "per_frame": {str(n): per_frame[n] for n in sorted(per_frame)}},

@@ -1,22 +1,28 @@
 """``fat validate``: check every frame of a dataset (ours or NVIDIA's FAT) against the format.
 
-Per folder: both settings files parse. Per frame and eye: the four FAT files are present and
-readable (the instance map is checked when present); image sizes match ``_camera_settings.json``; RGB
-is 8-bit colour, depth 16-bit and segmentation 8-bit single-channel; the JSON has every field with
-the right type and only classes of ``_object_settings.json``; ``projected_cuboid`` is K times
-``cuboid``; segmentation values are 0 or ids of ``_object_settings.json``; each class's mask lies
-inside the ``bounding_box`` of its objects, read as (y, x).
+Per folder: both settings files parse, and ``_camera_settings.json`` is there and holds possible
+intrinsics. Per frame and eye: the four FAT files are present and readable (a JPEG cut short
+included; the instance map is checked when present); image sizes match ``_camera_settings.json``;
+RGB is 8-bit colour, depth 16-bit and segmentation 8-bit single-channel; the JSON has every field
+with the right type (finite numbers, no booleans where numbers belong) and only classes of
+``_object_settings.json``; ``projected_cuboid`` is K times ``cuboid``; segmentation values are 0 or
+ids of ``_object_settings.json``; instance ids are at most the number of listed objects; each
+class's mask lies inside the ``bounding_box`` of its objects, read as (y, x). Per dataset made by
+``fat generate``: every frame the settings in ``fat_dataset.json`` plan is there and recorded as
+finished in ``manifest.jsonl``, and every file the manifest lists has its recorded sha256.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
-from .dataset import Dataset
+from . import manifest
+from .dataset import Dataset, require_folder
 from .errors import FatError
 from .formats import fat as F
 from .formats.fat import FatFolder, frame_file
@@ -64,11 +70,22 @@ def check_view(folder: FatFolder, index: int, eye: str) -> list[Problem]:
         if np.any(o.cuboid[:, 2] <= 0):
             problems.append(Problem(path, f"objects[{k}].cuboid: a corner lies behind the camera"))
             continue
-        err = np.abs(K.project(o.cuboid) - o.projected_cuboid)
-        if np.any(err > _projection_tolerance(o.cuboid, K.fx)):
-            problems.append(Problem(path, f"objects[{k}].projected_cuboid: differs from K * cuboid by up to {err.max():.3f} px"))
+        with np.errstate(all="ignore"):
+            err = np.abs(K.project(o.cuboid) - o.projected_cuboid)
+            bad = ~(err <= _projection_tolerance(o.cuboid, K.fx))
+        if np.any(bad):
+            problems.append(Problem(path, f"objects[{k}].projected_cuboid: differs from K * cuboid by up to {np.nanmax(np.where(bad, err, 0)):.3g} px"))
         if not 0 <= o.visibility <= 1:
             problems.append(Problem(path, f"objects[{k}].visibility: {o.visibility} is not in [0, 1]"))
+    instance = images.get("instance")
+    if instance is not None:
+        top = int(instance.max(initial=0))
+        if top > len(view.objects):
+            ipath = frame_file(folder.path, index, eye, "instance")
+            n_bad = int(np.count_nonzero(instance > len(view.objects)))
+            problems.append(Problem(ipath, f"instance ids up to {top}, but the frame lists {len(view.objects)} objects "
+                                           f"({n_bad} pixels name no object)"))
+            instance = None  # boxes are then checked by class
     seg = images.get("seg")
     if seg is not None:
         ids = {o.segmentation_id for o in folder.objects}
@@ -76,7 +93,7 @@ def check_view(folder: FatFolder, index: int, eye: str) -> list[Problem]:
         if unknown:
             problems.append(Problem(frame_file(folder.path, index, eye, "seg"),
                                     f"values {unknown} are not segmentation ids of {F.OBJECT_SETTINGS}"))
-        problems += _check_boxes(folder, index, eye, view, seg, images.get("instance"))
+        problems += _check_boxes(folder, index, eye, view, seg, instance)
     return problems
 
 
@@ -87,29 +104,50 @@ def _inside(ys: np.ndarray, xs: np.ndarray, boxes: list[np.ndarray]) -> np.ndarr
     return ok
 
 
+def _swap(b: np.ndarray) -> np.ndarray:
+    return np.array([b[1], b[0], b[3], b[2]])
+
+
 def _check_boxes(folder: FatFolder, index: int, eye: str, view, seg: np.ndarray, instance) -> list[Problem]:
+    """Masks inside their boxes. Memory stays a few images whatever the number of objects: the
+    instance map is checked in one pass over its labelled pixels, class masks one class at a time."""
     path = frame_file(folder.path, index, eye, "annotation")
     out = []
-    if instance is not None:  # one mask per listed object
-        masks = [(k, instance == k + 1, [o.bbox]) for k, o in enumerate(view.objects)]
-    else:  # one mask per class: inside the union of that class's boxes
-        by_id: dict[int, list] = {}
-        for o in view.objects:
-            by_id.setdefault(folder.object_setting(o.class_name).segmentation_id, []).append(o.bbox)
-        masks = [(None, seg == sid, boxes) for sid, boxes in by_id.items()]
-    for k, mask, boxes in masks:
-        ys, xs = np.nonzero(mask)
+    if instance is not None:  # one mask per listed object, all at once
+        ys, xs = np.nonzero(instance)
+        if not len(xs):
+            return out
+        k = instance[ys, xs].astype(np.int64) - 1
+        boxes = np.array([o.bbox for o in view.objects], dtype=np.float64).reshape(-1, 4)
+        x0, y0, x1, y1 = boxes[k].T
+        cx, cy = xs + 0.5, ys + 0.5
+        ok = (cx >= x0 - BOX_SLACK) & (cx <= x1 + BOX_SLACK) & (cy >= y0 - BOX_SLACK) & (cy <= y1 + BOX_SLACK)
+        total = np.bincount(k, minlength=len(boxes))
+        outside = np.bincount(k, weights=~ok, minlength=len(boxes))
+        for j in np.flatnonzero(outside > 0.001 * total):
+            sel = k == j
+            fits = _inside(ys[sel], xs[sel], [_swap(boxes[j])]).mean() >= 0.999
+            out.append(_box_problem(path, f"objects[{j}]", outside[j] / total[j], fits))
+        return out
+    by_id: dict[int, list] = {}  # one mask per class: inside the union of that class's boxes
+    for o in view.objects:
+        by_id.setdefault(folder.object_setting(o.class_name).segmentation_id, []).append(o.bbox)
+    for sid, boxes in by_id.items():
+        ys, xs = np.nonzero(seg == sid)
         if len(xs) == 0:
             continue
         ok = _inside(ys, xs, boxes)
         if ok.mean() < 0.999:
-            swap = lambda b: np.array([b[1], b[0], b[3], b[2]])  # noqa: E731
-            fits_swapped = any(_inside(ys, xs, boxes[:j] + [swap(boxes[j])] + boxes[j + 1:]).mean() >= 0.999
-                               for j in range(len(boxes)))
-            hint = " (it fits when one box is read as (x, y): bounding_box must be (y, x))" if fits_swapped else ""
-            where = f"objects[{k}]" if k is not None else view.objects[0].class_name
-            out.append(Problem(path, f"{where}.bounding_box: {100 * (1 - ok.mean()):.1f}% of its mask lies outside{hint}"))
+            fits = len(boxes) <= 64 and any(
+                _inside(ys, xs, boxes[:j] + [_swap(boxes[j])] + boxes[j + 1:]).mean() >= 0.999 for j in range(len(boxes)))
+            name = next(o.class_name for o in view.objects if folder.object_setting(o.class_name).segmentation_id == sid)
+            out.append(_box_problem(path, name, 1 - ok.mean(), fits))
     return out
+
+
+def _box_problem(path: Path, where: str, outside: float, fits_swapped: bool) -> Problem:
+    hint = " (it fits when one box is read as (x, y): bounding_box must be (y, x))" if fits_swapped else ""
+    return Problem(path, f"{where}.bounding_box: {100 * outside:.1f}% of its mask lies outside{hint}")
 
 
 def check_folder(folder_path: Path) -> tuple[FatFolder | None, list[Problem]]:
@@ -119,9 +157,121 @@ def check_folder(folder_path: Path) -> tuple[FatFolder | None, list[Problem]]:
         return None, [Problem(getattr(e, "path", None) or folder_path, getattr(e, "reason", str(e)))]
 
 
+def folders_without_camera_settings(base: Path) -> list[Problem]:
+    """Leaf folders (``mixed/*``, ``single/*/*``) with no ``_camera_settings.json``: the loader passes
+    over them, so their frames would go unchecked."""
+    leaves = []
+    if (base / "mixed").is_dir():
+        leaves += [p for p in sorted((base / "mixed").iterdir()) if p.is_dir()]
+    if (base / "single").is_dir():
+        for obj in sorted(p for p in (base / "single").iterdir() if p.is_dir()):
+            leaves += [p for p in sorted(obj.iterdir()) if p.is_dir()]
+    out = []
+    for p in leaves:
+        if not (p / F.CAMERA_SETTINGS).is_file():
+            n = sum(1 for e in os.scandir(p) if F.FRAME_RE.match(e.name))
+            out.append(Problem(p / F.CAMERA_SETTINGS, f"file is missing: the folder's {n} frame JSON files are not checked"))
+    return out
+
+
+def _ranges(indices: list[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``0-2, 5``."""
+    parts, start = [], None
+    for a, b in zip(indices, indices[1:] + [None]):
+        start = a if start is None else start
+        if b != a + 1:
+            parts.append(f"{start:06d}" if start == a else f"{start:06d}-{a:06d}")
+            start = None
+    return ", ".join(parts)
+
+
+#: Frames a fat_dataset.json may plan before validate declines to compare (a corrupt record could ask for 10^12).
+MAX_PLANNED_FRAMES = 10_000_000
+
+
+def _planned_drops(base: Path) -> tuple[list | None, list[Problem]]:
+    """The drops the settings in ``fat_dataset.json`` plan (None without a readable record)."""
+    from .pipeline import DATASET_FILE, Settings, plan
+
+    record = base / DATASET_FILE
+    if not record.is_file():
+        return None, []
+    try:
+        settings = F.read_json(record)["settings"]
+        s = Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+        per_folder = max(int(s.mixed_frames), int(s.single_frames))
+        n_folders = len(s.scenes) * len(s.locations) * (len(s.objects) + 1)
+        if per_folder * n_folders > MAX_PLANNED_FRAMES or int(s.frames_per_drop) < 1:
+            return None, [Problem(record, f"settings plan more than {MAX_PLANNED_FRAMES} frames "
+                                          "or an empty drop; frames the plan expects are not checked")]
+        return plan(s)[1], []
+    except FatError as e:
+        return None, [Problem(record, f"{getattr(e, 'reason', e)}; frames the plan expects are not checked")]
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+        return None, [Problem(record, f"unreadable settings ({type(e).__name__}: {e}); frames the plan expects are not checked")]
+
+
+def _frames_on_disk(folder: Path) -> set[int]:
+    try:
+        with os.scandir(folder) as it:
+            return {int(m.group(1)) for m in (F.FRAME_RE.match(e.name) for e in it) if m}
+    except OSError:
+        return set()
+
+
+def check_plan_and_manifest(base: Path) -> Iterator[Problem]:
+    """Frames the dataset's plan expects but the folders lack (an interrupted run), drops not recorded
+    as finished, and finished drops whose files were deleted or changed since (sha256)."""
+    drops, problems = _planned_drops(base)
+    present: dict[str, set[int]] = {}
+    yield from problems
+    record = base / manifest.MANIFEST
+    try:
+        done = manifest.load(base)
+    except RecursionError:
+        yield Problem(record, "unreadable (nested too deep)")
+        done = {}
+    if drops is None:
+        ids = sorted(done)
+        spans = {}
+    else:
+        ids = [manifest.drop_id(d.folder, d.index) for d in drops]
+        spans = {manifest.drop_id(d.folder, d.index): d for d in drops}
+    listing = manifest.FolderListing(base)
+    rerun = "`fat generate` with the same settings makes them"
+    for drop in ids:
+        d = spans.get(drop)
+        if d is not None:
+            if d.folder not in present:
+                present[d.folder] = _frames_on_disk(base / d.folder)
+            have = present[d.folder]
+            lack = [i for i in range(d.first_frame, d.first_frame + d.n_frames) if i not in have]
+            if lack:
+                why = "listed as finished in manifest.jsonl" if drop in done else "not finished: the run was interrupted"
+                yield Problem(base / d.folder, f"frames {_ranges(lack)} are missing (drop {drop}, {why}); {rerun}")
+                continue
+            if drop not in done:
+                yield Problem(base / d.folder, f"frames {_ranges(list(range(d.first_frame, d.first_frame + d.n_frames)))} "
+                                               f"are not recorded as finished in {manifest.MANIFEST} (drop {drop}: the run "
+                                               f"stopped before recording them); {rerun} again")
+                continue
+        missing, changed = manifest.check_drop(base, done[drop], True, listing)
+        if missing == [manifest.NO_FILE_LIST]:
+            yield Problem(record, f"drop {drop}: its entry lists no files; `fat generate --repair` makes it again")
+        elif missing:
+            more = f" (and {len(missing) - 1} more files of drop {drop})" if len(missing) > 1 else f" (drop {drop})"
+            yield Problem(base / missing[0], f"missing: listed in {manifest.MANIFEST}{more}; `fat generate` with the "
+                                            "same settings makes it again")
+        for rel in changed:
+            yield Problem(base / rel, f"changed since it was written: its sha256 differs from {manifest.MANIFEST} "
+                                      f"(drop {drop}); `fat generate --repair` with the same settings makes it again")
+
+
 def validate(root: Path, progress: Callable[[int], None] | None = None) -> Iterator[Problem]:
     """Every problem of the dataset under ``root``; ``progress(n)`` after each frame."""
+    require_folder(root, "fat validate checks the files of a dataset folder, which an export does not keep")
     ds = Dataset(root, fields=())
+    yield from folders_without_camera_settings(ds.base)
     frames: dict[str, list[int]] = {rel: [] for rel in ds.folders}
     for rel, i in ds.frames():
         frames[rel].append(i)
@@ -137,3 +287,4 @@ def validate(root: Path, progress: Callable[[int], None] | None = None) -> Itera
                 yield from check_view(folder, i, eye)
             if progress:
                 progress(1)
+    yield from check_plan_and_manifest(ds.base)

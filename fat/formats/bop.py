@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import catalog
 from ..assets import load_assets
-from ..dataset import Dataset
+from ..dataset import Dataset, require_folder
 from ..errors import ConfigError, OutputError
 from ..geometry import Intrinsics
 from ..meshes import load_mesh
@@ -80,6 +80,7 @@ def export(root: Path, out: Path, objects_dir: Path | None = None, renderer: str
            progress: Callable[[int], None] | None = None) -> dict:
     """Write the BOP folder ``out``: built under a hidden temporary name and renamed when complete, so
     a failed export leaves nothing behind."""
+    require_folder(root, "the BOP export copies the dataset's image files, which an export does not keep")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OutputError(f"{out}: exists and is not an empty folder")

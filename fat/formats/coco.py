@@ -11,17 +11,18 @@ has no empty masks).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .. import catalog
-from ..dataset import Dataset
+from ..dataset import Dataset, require_folder
 from ..errors import FatError, FormatError, OutputError
 from ..fileio import write_text_atomic
 from ..geometry import CUBOID_EDGES, CUBOID_VERTEX_NAMES
-from .fat import frame_file, read_instance
+from .fat import check_rgb, frame_file, read_instance
 
 KEYPOINTS = [*CUBOID_VERTEX_NAMES, "Centroid"]
 
@@ -64,33 +65,60 @@ def class_spellings(ds: Dataset, skip_bad: bool = False) -> dict[int, list[str]]
     return found
 
 
-def _masks(item: dict, base: Path) -> list[np.ndarray]:
-    objs = item["objects"]
-    path = frame_file(base / item["folder"], item["index"], item["eye"], "instance")
-    if path.exists():
-        inst = read_instance(path, (item["width"], item["height"]))
-        return [inst == k + 1 for k in range(len(objs))]
-    seg = item["seg"]
-    counts = {}
-    for o in objs:
-        counts[o["segmentation_id"]] = counts.get(o["segmentation_id"], 0) + 1
-    out = []
-    ys, xs = np.mgrid[0:seg.shape[0], 0:seg.shape[1]]
-    for o in objs:
-        m = seg == o["segmentation_id"]
-        if counts[o["segmentation_id"]] > 1:
+class _Masks:
+    """The visible mask of each listed object, made when it is asked for, so that memory holds one
+    mask at a time whatever the number of objects (a frame listing 18,000 objects would otherwise
+    hold 18,000 full-image masks). From the instance map where the view has one; else the class's
+    pixels, cut to the object's 2D box when the class appears more than once in the view."""
+
+    def __init__(self, item: dict, base: Path):
+        self.objects = item["objects"]
+        path = frame_file(base / item["folder"], item["index"], item["eye"], "instance")
+        self.instance = read_instance(path, (item["width"], item["height"])) if path.exists() else None
+        self.seg = item["seg"]
+        self.counts: dict[int, int] = {}
+        for o in self.objects:
+            self.counts[o["segmentation_id"]] = self.counts.get(o["segmentation_id"], 0) + 1
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        if self.instance is not None:
+            return self.instance == k + 1
+        o = self.objects[k]
+        m = self.seg == o["segmentation_id"]
+        if self.counts[o["segmentation_id"]] > 1:  # pixels whose centre lies in the box
+            h, w = m.shape
             x0, y0, x1, y1 = o["bbox"]
-            m &= (xs + 0.5 >= x0) & (xs + 0.5 <= x1) & (ys + 0.5 >= y0) & (ys + 0.5 <= y1)
-        out.append(m)
-    return out
+            xa, xb = max(0, math.ceil(x0 - 0.5)), min(w - 1, math.floor(x1 - 0.5))
+            ya, yb = max(0, math.ceil(y0 - 0.5)), min(h - 1, math.floor(y1 - 0.5))
+            box = np.zeros_like(m)
+            if xa <= xb and ya <= yb:
+                box[ya:yb + 1, xa:xb + 1] = True
+            m &= box
+        return m
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+
+def _masks(item: dict, base: Path) -> _Masks:
+    return _Masks(item, base)
 
 
 def views_with_masks(ds: Dataset, skip_bad: bool, skipped: list[str]):
     """(item, visible mask of each listed object) for every view of ``ds``; with ``skip_bad`` a view
-    whose files are missing or corrupt is left out and its problem appended to ``skipped``."""
+    whose files are missing or corrupt (the RGB file included: it is checked to decode completely,
+    as the exports pass it on) is left out and its problem appended to ``skipped``. The masks are
+    made one at a time as they are read."""
     for i in range(len(ds)):
         try:
             item = ds[i]
+            check_rgb(frame_file(ds.base / item["folder"], item["index"], item["eye"], "rgb"), (item["width"], item["height"]))
             masks = _masks(item, ds.base)
         except FatError as e:
             if not skip_bad:
@@ -105,6 +133,7 @@ def build(root: Path, split: str = "all", skip_bad: bool = False,
     """The COCO dictionary of ``root`` and the problems of frames left out (``skip_bad``)."""
     from pycocotools import mask as rle
 
+    require_folder(root, "COCO's file_name entries name the dataset's JPEG files, which an export does not keep")
     ds = Dataset(root, split=split, eyes="both", fields=("seg", "annotations"))
     images, annotations, skipped = [], [], []
     spellings = class_spellings(ds, skip_bad)

@@ -42,6 +42,7 @@ CAMERA_SETTINGS = "_camera_settings.json"
 OBJECT_SETTINGS = "_object_settings.json"
 SUFFIXES = {"rgb": "jpg", "depth": "depth.png", "seg": "seg.png", "annotation": "json", "instance": "instance.png"}
 FRAME_RE = re.compile(r"^(\d{6})\.(left|right)\.json$")
+MAX_IMAGE_SIDE = 65536  # pixels: larger sizes in _camera_settings.json are refused, not allocated
 
 
 def frame_file(folder: str | Path, index: int, eye: str, kind: str) -> Path:
@@ -232,6 +233,19 @@ def write_view(
 
 
 # ============================================================================ reader: JSON
+def parse_json_text(text: str, path: str | Path) -> object:
+    """Parse JSON text; every failure is a FormatError naming ``path``: bad syntax (with the position),
+    nesting deeper than Python's parser can follow, integers too long to convert."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise FormatError(path, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise FormatError(path, "invalid JSON: nested too deep to read") from None
+    except ValueError as e:  # an integer of more digits than Python converts
+        raise FormatError(path, f"invalid JSON: {str(e).split(':')[0]}") from None
+
+
 def read_json(path: str | Path) -> dict:
     """Parse a JSON file (LF or CRLF, any number form); errors name the file and position."""
     path = Path(path)
@@ -241,13 +255,38 @@ def read_json(path: str | Path) -> dict:
         raise FormatError(path, "file is missing") from None
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(path, f"cannot read: {e}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise FormatError(path, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    doc = parse_json_text(text, path)
     if not isinstance(doc, dict):
         raise FormatError(path, f"expected a JSON object at the top level, found {type(doc).__name__}")
     return doc
+
+
+def _is_number(v) -> bool:
+    """A JSON number that is a finite float (``true``/``false`` are not numbers; ``1e999`` and a
+    400-digit integer do not fit a float)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+def _short(v) -> str:
+    try:
+        text = json.dumps(v)
+    except (ValueError, RecursionError):
+        text = type(v).__name__
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+def _why_not(v) -> str:
+    """Why a JSON value is not a number, as a parenthesis (empty when its text says it)."""
+    if isinstance(v, bool):
+        return " (a boolean)"
+    if isinstance(v, (int, float)):
+        return " (not a finite float)"
+    return ""
 
 
 class _Fields:
@@ -270,27 +309,28 @@ class _Fields:
         v = self.raw(key, optional)
         if v is None and optional:
             return None
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise FormatError(self.path, f"expected a number, found {v!r}", self._name(key))
+        if not _is_number(v):
+            raise FormatError(self.path, f"expected a number, found {_short(v)}{_why_not(v)}", self._name(key))
         return float(v)
 
     def string(self, key: str) -> str:
         v = self.raw(key)
         if not isinstance(v, str):
-            raise FormatError(self.path, f"expected a string, found {v!r}", self._name(key))
+            raise FormatError(self.path, f"expected a string, found {_short(v)}", self._name(key))
         return v
 
     def array(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
         v = self.raw(key)
-        try:
-            a = np.array(v, dtype=np.float64)
-        except (TypeError, ValueError):
-            a = None
-        if a is None or a.shape != shape or isinstance(v, (str, bool)) or not np.isfinite(a).all():
-            text = json.dumps(v)
-            text = text if len(text) < 80 else text[:77] + "..."
-            raise FormatError(self.path, f"expected {'x'.join(map(str, shape))} numbers, found {text}", self._name(key))
-        return a
+        wanted = f"expected {'x'.join(map(str, shape))} numbers"
+        rows = [v] if len(shape) == 1 else v if isinstance(v, list) and len(v) == shape[0] else None
+        if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != shape[-1] for r in rows):
+            raise FormatError(self.path, f"{wanted}, found {_short(v)}", self._name(key))
+        for i, r in enumerate(rows):
+            for j, x in enumerate(r):
+                if not _is_number(x):
+                    at = f"[{j}]" if len(shape) == 1 else f"[{i}][{j}]"
+                    raise FormatError(self.path, f"{wanted}, found {_short(x)}{_why_not(x)}", self._name(key) + at)
+        return np.array(v, dtype=np.float64)
 
     def obj(self, key: str) -> "_Fields":
         v = self.raw(key)
@@ -323,10 +363,20 @@ def parse_camera_settings(doc: dict, path: str | Path = CAMERA_SETTINGS) -> dict
         width, height = size.number("width"), size.number("height")
         if width <= 0 or height <= 0 or width != int(width) or height != int(height):
             raise FormatError(path, f"bad image size {width}x{height}", size.where)
+        if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:
+            raise FormatError(path, f"image size {width:g}x{height:g} is beyond {MAX_IMAGE_SIDE} pixels a side", size.where)
+        fx, fy, cx, cy = (ins.number(k) for k in ("fx", "fy", "cx", "cy"))
+        for key, v, ok, what in (("fx", fx, fx > 0, "must be positive"), ("fy", fy, fy > 0, "must be positive"),
+                                 ("cx", cx, 0 <= cx <= width, f"must lie in the image, 0..{width:g}"),
+                                 ("cy", cy, 0 <= cy <= height, f"must lie in the image, 0..{height:g}")):
+            if not ok:
+                raise FormatError(path, f"impossible intrinsics: {key} = {v:g} {what}", f"{ins.where}.{key}")
+        hfov = e.number("horizontal_fov", optional=True)
+        if hfov is not None and not 0 < hfov < 180:
+            raise FormatError(path, f"impossible field of view {hfov:g} (degrees, 0..180)", f"{e.where}.horizontal_fov")
         name = e.raw("name", optional=True)
         out[str(name) if name is not None else str(i)] = Intrinsics(
-            int(width), int(height), ins.number("fx"), ins.number("fy"), ins.number("cx"), ins.number("cy"),
-            ins.number("s", optional=True) or 0.0, e.number("horizontal_fov", optional=True),
+            int(width), int(height), fx, fy, cx, cy, ins.number("s", optional=True) or 0.0, hfov,
         )
     return out
 
@@ -413,10 +463,43 @@ def _decode(path: Path, flags: int) -> np.ndarray:
         raise FormatError(path, "file is missing") from None
     except OSError as e:
         raise FormatError(path, f"cannot read: {e}") from None
+    check_complete(path, data)
     img = cv2.imdecode(data, flags) if data.size else None
     if img is None:
         raise FormatError(path, "not a readable image (truncated or corrupt)")
     return img
+
+
+def check_complete(path: str | Path, data: np.ndarray) -> None:
+    """Refuse a JPEG cut short: OpenCV decodes one, greying the missing rows, without an error. A
+    complete JPEG ends with the end-of-image marker FF D9 (padding zeros after it are allowed)."""
+    if data.size >= 2 and data[0] == 0xFF and data[1] == 0xD8:
+        end = np.flatnonzero(data)
+        last = int(end[-1]) if end.size else -1
+        if last < 1 or data[last - 1] != 0xFF or data[last] != 0xD9:
+            raise FormatError(path, "truncated JPEG (no end-of-image marker): the file was cut short")
+
+
+def check_rgb(path: str | Path, size: tuple[int, int] | None = None) -> None:
+    """Check that an RGB file is complete and decodes to an image of ``size`` (a JPEG is decoded at
+    1/8 scale: every byte of its data is still read, in a fraction of the time)."""
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except FileNotFoundError:
+        raise FormatError(path, "file is missing") from None
+    except OSError as e:
+        raise FormatError(path, f"cannot read: {e}") from None
+    check_complete(path, data)
+    jpeg = data.size >= 2 and data[0] == 0xFF and data[1] == 0xD8
+    img = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_8 if jpeg else cv2.IMREAD_UNCHANGED) if data.size else None
+    if img is None or img.dtype != np.uint8 or img.ndim != 3:
+        raise FormatError(path, "not a readable colour image (truncated or corrupt)")
+    if size is not None:
+        expect = (-(-size[0] // 8), -(-size[1] // 8)) if jpeg else tuple(size)
+        if (img.shape[1], img.shape[0]) != expect:
+            got = "" if jpeg else f" ({img.shape[1]}x{img.shape[0]})"
+            raise FormatError(path, f"image is not {size[0]}x{size[1]}{got} as {CAMERA_SETTINGS} says")
 
 
 def _check_size(path: Path, img: np.ndarray, size: tuple[int, int] | None) -> None:

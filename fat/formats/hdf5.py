@@ -28,6 +28,7 @@ from .fat import (
     decode_depth,
     frame_file,
     parse_camera_settings,
+    parse_json_text,
     parse_object_settings,
     parse_view,
     read_depth_raw,
@@ -47,8 +48,9 @@ def _h5():
 
 def export(root: Path, out: Path, skip_bad: bool = False, progress: Callable[[int], None] | None = None) -> dict:
     """Write the dataset under ``root`` to ``out``; returns counts and the frames left out."""
-    from ..dataset import Dataset
+    from ..dataset import Dataset, require_folder
 
+    require_folder(root, "the HDF5 export reads a dataset folder (the file already is one)")
     h5py = _h5()
     ds = Dataset(root, eyes="both", fields=())
     out = Path(out)
@@ -133,13 +135,22 @@ def _fill(f5, h5py, ds, rows, W, H, has_instance, skip_bad, progress) -> tuple[i
     return n, skipped
 
 
+def has_instance(path: str | Path) -> bool:
+    """Whether the HDF5 export at ``path`` holds instance maps (its source had them)."""
+    h5py = _h5()
+    try:
+        with h5py.File(path, "r") as f:
+            return "instance" in f
+    except OSError:
+        return False
+
+
 class H5Dataset:
     """The reader behind ``fat.Dataset("file.h5", ...)``: same arguments, same items."""
 
     def __init__(self, path, split="all", kind="both", scenes=None, classes=None, eyes="left",
                  fields=("rgb", "depth", "seg", "annotations"), on_error="raise"):
-        from .. import catalog
-        from ..dataset import check_arguments
+        from ..dataset import _class_key, check_arguments
 
         self.fields = check_arguments(split, kind, eyes, fields, on_error)
         h5py = _h5()
@@ -156,8 +167,10 @@ class H5Dataset:
         folders = self.f["folders"]
         names = folders["name"].asstr()[()]
         cams, objs = folders["camera_settings"].asstr()[()], folders["object_settings"].asstr()[()]
-        self._cameras = {n: parse_camera_settings(json.loads(c)) for n, c in zip(names, cams)}
-        self._objects = {n: {o.class_name.lower(): o for o in parse_object_settings(json.loads(s))}
+        self._cameras = {n: parse_camera_settings(self._json(c, f"{n}/{CAMERA_SETTINGS}"), f"{self.path}[{n}/{CAMERA_SETTINGS}]")
+                         for n, c in zip(names, cams)}
+        self._objects = {n: {o.class_name.lower(): o for o in parse_object_settings(
+                             self._json(s, f"{n}/{OBJECT_SETTINGS}"), f"{self.path}[{n}/{OBJECT_SETTINGS}]")}
                          for n, s in zip(names, objs)}
         m = self._meta
         keep = (np.ones(len(m["folder"]), bool) if split == "all" else m["split"] == split)
@@ -166,20 +179,33 @@ class H5Dataset:
         if scenes is not None:
             keep &= np.isin(m["scene"], list(scenes))
         if classes is not None:
-            wanted = {catalog.get(c).class_name.lower() for c in classes}
+            wanted = {_class_key(c) for c in classes}
             notes = self.f["views/annotation"].asstr()
-            keep &= np.array([keep[i] and any(catalog.get(o["class"]).class_name.lower() in wanted
-                                              for o in json.loads(notes[i])["objects"]) for i in range(len(keep))])
+            keep &= np.array([keep[i] and any(isinstance(o, dict) and isinstance(o.get("class"), str) and _class_key(o["class"]) in wanted
+                                              for o in self._json(notes[i], f"annotation {i}").get("objects", []))
+                              for i in range(len(keep))], bool)
         rows = np.nonzero(keep)[0]
         by_frame: dict = {}
         for r in rows:
             by_frame.setdefault((m["folder"][r], int(m["frame"][r])), {})[m["eye"][r]] = int(r)
-        self._frames = sorted(by_frame)
+        if eyes == "stereo":  # frames() lists the frames of the items, in their order
+            self._frames = sorted(k for k in by_frame if {"left", "right"} <= set(by_frame[k]))
+        elif eyes in ("left", "right"):
+            self._frames = sorted(k for k in by_frame if eyes in by_frame[k])
+        else:
+            self._frames = sorted(by_frame)
         if eyes == "stereo":
             self._items = [("stereo", by_frame[k]) for k in self._frames if {"left", "right"} <= set(by_frame[k])]
         else:
             want = ("left", "right") if eyes == "both" else (eyes,)
             self._items = [(e, {e: by_frame[k][e]}) for k in self._frames for e in want if e in by_frame[k]]
+
+    def _json(self, text: str, what: str) -> dict:
+        where = what if what.startswith(str(self.path)) else f"{self.path}[{what}]"
+        doc = parse_json_text(text, where)
+        if not isinstance(doc, dict):
+            raise FormatError(where, f"expected a JSON object at the top level, found {type(doc).__name__}")
+        return doc
 
     def __len__(self) -> int:
         return len(self._items)
@@ -205,8 +231,9 @@ class H5Dataset:
                 "location": m["location"][r], "split": m["split"][r], "K": K.K, "width": K.width, "height": K.height,
                 "baseline": self.baseline}
         if "annotations" in self.fields:
-            raw = json.loads(self.f["views/annotation"].asstr()[r])
-            view = parse_view(raw, f"{self.path}[{r}]", list(self._objects[folder]))
+            where = f"{self.path}[{folder}/{int(m['frame'][r]):06d}.{eye}.json]"
+            raw = self._json(self.f["views/annotation"].asstr()[r], where)
+            view = parse_view(raw, where, list(self._objects[folder]))
             settings = self._objects[folder]
             item["camera_pose"] = view.camera_pose
             item["objects"] = [object_item(o, settings[o.class_name.lower()]) for o in view.objects]
