@@ -138,7 +138,9 @@ def test_same_seed_same_bytes_other_seed_other_scenes(tmp_path):
     assert a["mixed/kitedemo_1/_object_settings.json"] == c["mixed/kitedemo_1/_object_settings.json"]
 
 
-def test_overwrite_rules(tmp_path, dataset):
+def test_overwrite_rules(tmp_path):
+    """Runs once, on the tiny renderer only. Catches: a second run redoing finished drops, a run with
+    other settings replacing a dataset without --overwrite, --overwrite deleting a folder fat did not make."""
     from dataclasses import replace
 
     from fat.errors import OutputError
