@@ -174,9 +174,9 @@ def test_a_start_inside_a_prop_is_lifted_clear(assets, monkeypatch):
     loc = replace(base, props=(slab,))
     phys, watch, starts, dropped = _drop(assets, loc, ("mug", "cracker_box", "banana"), 2, monkeypatch)
     try:
-        assert all(d.start[2, 3] > s[2, 3] for d, s in zip(dropped, starts))  # every start was lifted
         assert len(watch.releases) == 3
         assert [r for r in watch.releases if r[1] < -OVERLAP_TOL] == [], watch.releases
+        assert all(d.start[2, 3] > s[2, 3] for d, s in zip(dropped, starts))  # every start was lifted
     finally:
         phys.close()
 
