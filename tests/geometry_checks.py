@@ -72,7 +72,8 @@ def outside_view(corners_cam: np.ndarray, intrinsics) -> bool:
 def stereo_consistent(left: FatView, right: FatView, baseline: float = 0.06) -> tuple[int, int]:
     """The right eye is the left one moved by the baseline along its x axis. Every object listed in
     one eye is listed in the other, where it must be, unless it is out of the other eye's picture.
-    Returns (objects matched, objects listed in either eye)."""
+    Returns (objects matched, objects listed in either eye). Catches an object listed in one eye only
+    while the other eye sees it too (e.g. a frustum test that drops objects still in view)."""
     fx = left.intrinsics.fx
     dl, dr = left.annotation.camera_pose, right.annotation.camera_pose
     assert np.allclose(invert_pose(dl) @ dr[:, 3], [baseline, 0, 0, 1], atol=2e-5)
