@@ -124,17 +124,25 @@ def _run_held(cwd: Path, args: list[str], after: int, mode: str) -> tuple[subpro
     """Start the fat command held at ``after`` recorded drops (see HELD_RUN); returns the process and
     what it reported, once it has reported it."""
     r, w = os.pipe()
+    err = cwd / "held.stderr"
     try:
-        p = subprocess.Popen([sys.executable, "-c", HELD_RUN, str(w), str(after), mode, *args], cwd=cwd, pass_fds=(w,),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with open(err, "wb") as e:
+            p = subprocess.Popen([sys.executable, "-c", HELD_RUN, str(w), str(after), mode, *args], cwd=cwd,
+                                 pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=e)
     finally:
         os.close(w)
+    import select
+
     with os.fdopen(r, "rb") as f:
+        if not select.select([f], [], [], 900)[0]:  # a bound for a hung run only
+            p.kill()
+            p.wait()
+            pytest.fail(f"the run neither reported nor ended: {err.read_text()[-2000:]}")
         said = f.readline().decode()  # returns at the report, or at end of file if the run ended without one
     if not said:
         p.kill()
-        _, err = p.communicate()
-        pytest.fail(f"the run ended before it was held: {err.decode()[-2000:]}")
+        p.wait()
+        pytest.fail(f"the run ended before it was held: {err.read_text()[-2000:]}")
     return p, said
 
 
@@ -151,7 +159,6 @@ def test_kill_9_then_resume_gives_the_uninterrupted_bytes(tmp_path, workers):
     kids = children(p.pid)
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    p.stderr.close()
     assert workers == 1 or len(kids) >= workers
     deadline = time.monotonic() + 300  # worker processes end with the coordinator (a bound for failure only)
     while [k for k in kids if alive(k)] and time.monotonic() < deadline:
