@@ -70,7 +70,7 @@ def test_split_file(dataset):
 
 def test_frames_by_their_geometry(dataset):
     out, _ = dataset
-    n_views = n_pixels = n_objects = 0
+    n_views = n_pixels = n_objects = matched = listed = 0
     for folder, left, right in _views(out):
         loc = get_location(folder.path.name)
         for v in (left, right):
@@ -87,8 +87,10 @@ def test_frames_by_their_geometry(dataset):
             n_objects += len(v.annotation.objects)
             n_views += 1
         gc.camera_in_ranges(left, loc.fixation, loc.heading)
-        gc.stereo_consistent(left, right)
+        m, k = gc.stereo_consistent(left, right)
+        matched, listed = matched + m, listed + k
     assert n_views == 2 * (4 * 4 + 24 * 2) and n_pixels > 100_000 and n_objects > n_views
+    assert matched >= 0.8 * listed, f"only {matched} of {listed} objects are in both views"
 
 
 def test_seg_values_are_class_ids(dataset):
@@ -138,7 +140,9 @@ def test_same_seed_same_bytes_other_seed_other_scenes(tmp_path):
     assert a["mixed/kitedemo_1/_object_settings.json"] == c["mixed/kitedemo_1/_object_settings.json"]
 
 
-def test_overwrite_rules(tmp_path, dataset):
+def test_overwrite_rules(tmp_path):
+    """Runs once, on the tiny renderer only. Catches: a second run redoing finished drops, a run with
+    other settings replacing a dataset without --overwrite, --overwrite deleting a folder fat did not make."""
     from dataclasses import replace
 
     from fat.errors import OutputError

@@ -76,36 +76,158 @@ def test_ue4_formula_of_the_spec(T, p_cam):
     assert np.allclose(g.ue4_point_to_world(got), g.transform_points(T, p_cam[None])[0], atol=1e-12)
 
 
+# ----------------------------------------------------------------------------- outside oracles of the sign rules
+def fquat_from_fmatrix(M) -> np.ndarray:
+    """UE4's ``FQuat::FQuat(const FMatrix& M)`` (Engine/Source/Runtime/Core/Public/Math/Quat.h, UE 4.1x),
+    written out again here in float64 as the oracle of the sign rules. ``M`` is an FMatrix rotation:
+    row-vector layout, row i = the image of axis i. Returns (X, Y, Z, W)."""
+    M = np.asarray(M, dtype=np.float64)
+    tr = M[0][0] + M[1][1] + M[2][2]
+    if tr > 0.0:
+        inv_s = 1.0 / math.sqrt(tr + 1.0)
+        s = 0.5 * inv_s
+        return np.array([(M[1][2] - M[2][1]) * s, (M[2][0] - M[0][2]) * s, (M[0][1] - M[1][0]) * s, 0.5 / inv_s])
+    i = 0
+    if M[1][1] > M[0][0]:
+        i = 1
+    if M[2][2] > M[i][i]:
+        i = 2
+    nxt = (1, 2, 0)
+    j = nxt[i]
+    k = nxt[j]
+    inv_s = 1.0 / math.sqrt(M[i][i] - M[j][j] - M[k][k] + 1.0)
+    qt = [0.0] * 4
+    qt[i] = 0.5 / inv_s
+    s = 0.5 * inv_s
+    qt[3] = (M[j][k] - M[k][j]) * s
+    qt[j] = (M[i][j] + M[j][i]) * s
+    qt[k] = (M[i][k] + M[k][i]) * s
+    return np.array(qt)
+
+
+def _ue4_branch_is_clear(M, margin=1e-9) -> bool:
+    """Whether float rounding cannot change which branch FQuat(FMatrix) takes (no near-ties)."""
+    d = np.diag(np.asarray(M))
+    if abs(d.sum()) < margin:
+        return False
+    if d.sum() > 0:
+        return True
+    top = np.sort(d)
+    return top[2] - top[1] > margin
+
+
+def ue4_camera_fmatrix(R_wc) -> np.ndarray:
+    """The UE4 camera's FMatrix from its definition: rows are the camera's X (forward), Y (right) and
+    Z (up) axes in the UE4 world, which is the project world with Y mirrored."""
+    mirror = np.array([1.0, -1.0, 1.0])
+    forward, right, up = R_wc[:, 2], R_wc[:, 0], -R_wc[:, 1]  # OpenCV camera: z forward, x right, y down
+    return np.array([forward * mirror, right * mirror, up * mirror])
+
+
+def ue4_object_fmatrix(R_cv) -> np.ndarray:
+    """An object rotation given in OpenCV camera axes, as an FMatrix in UE4 camera axes (X = OpenCV z,
+    Y = OpenCV x, Z = -OpenCV y)."""
+    to_cv = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])  # columns: UE4 X, Y, Z in OpenCV axes
+    R_ue4 = to_cv.T @ R_cv @ to_cv
+    return R_ue4.T  # row-vector layout
+
+
+def ue4_object_quat_to_cv(q_ue4) -> np.ndarray:
+    """A quaternion in UE4 camera axes, in OpenCV axes: the axis is a pseudovector under the mirror
+    (v_cv = -(Y, -Z, X)), the angle and so w unchanged."""
+    x, y, z, w = q_ue4
+    return np.array([-y, z, -x, w])
+
+
+def test_the_fquat_oracle_reproduces_published_values():
+    """The oracle above against values published with FAT and NDDS (pasted here, so that this runs
+    without the reference files). Catches an oracle (and so the tests below) that is wrong."""
+    # FAT, fat/single/011_banana_16k/kitchen_0/000000.left.json (FAT_FORMAT.md 7.8; shared/reference):
+    # objects[0].quaternion_xyzw, w < 0: the non-trace branch
+    banana = np.array([-0.982200026512146, 0.12720000743865967, -0.048799999058246613, -0.12909999489784241])
+    # ... and the same file's camera_data.quaternion_xyzw_worldframe (UE4 camera quaternion, trace branch)
+    camera = np.array([0.33379998803138733, 0.39840000867843628, -0.54869997501373291, 0.65479999780654907])
+    # NDDS v1 sample (FAT_FORMAT.md 7.4): quaternion_xyzw [0, 0.7071, -0.7071, 0] with pose_transform rows
+    # [[0,-1,0],[-1,0,0],[0,0,1]] = P . R^T: a tie between two diagonal entries
+    ndds = np.array([0.0, 0.70709997415542603, -0.70709997415542603, 0.0])
+    P = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+    R_ndds = np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]).T @ P
+    assert np.allclose(g.quat_to_matrix(ndds), R_ndds, atol=1e-4)
+    for q, R in ((banana, g.quat_to_matrix(banana)), (ndds, R_ndds)):
+        oracle = ue4_object_quat_to_cv(fquat_from_fmatrix(ue4_object_fmatrix(R)))
+        assert np.allclose(oracle, q, atol=2e-4), (oracle, q)  # sign included
+        assert np.allclose(g.quat_fat_object(R), q, atol=2e-4)  # and the code
+    # the UE4 camera quaternion: rebuild its matrix, then FQuat gives the published value back
+    M = g.quat_to_matrix(camera).T  # rows: UE4 camera axes in the UE4 world
+    assert np.allclose(fquat_from_fmatrix(M), camera, atol=1e-6)
+
+
 @given(unit_quats())
-def test_ue4_quaternion_read_write_is_exact_on_fat_values(q):
-    q = np.array([q4(v) for v in q])  # FAT files hold 4-decimal float32 values
-    assume(q[3] > 0.05)  # positive-trace region, where UE4's sign rule is w > 0
-    back = g.world_quat_to_ue4(g.ue4_quat_to_world(q))
-    assert np.array_equal(back, q) or g.quat_to_matrix(q).trace() <= 0
-
-
-def test_ue4_sign_rule():
-    for _ in range(200):
-        q = np.random.default_rng(_).normal(size=4)
-        R = g.quat_to_matrix(q)
-        qq = g.world_quat_to_ue4(g.matrix_to_quat(R))
-        Rue = g.quat_to_matrix(qq)
-        if np.trace(Rue) > 0:
-            assert qq[3] > 0
-        else:
-            assert qq[int(np.argmax(np.diag(Rue)))] > 0
+def test_ue4_camera_quaternion_is_fquat_of_the_camera_matrix(q):
+    """The camera quaternion written to FAT is what UE4's FQuat(FMatrix) makes of the camera's matrix
+    (built from the axes, not from the code's constants), sign included. Catches a changed or
+    removed sign rule in ``world_quat_to_ue4`` (e.g. always w > 0, or the wrong diagonal order)."""
+    R_wc = g.quat_to_matrix(q)
+    M = ue4_camera_fmatrix(R_wc)
+    got = g.world_quat_to_ue4(g.matrix_to_quat(R_wc))
+    expect = fquat_from_fmatrix(M)
+    assert np.allclose(g.quat_to_matrix(got), M.T, atol=1e-9)  # the same rotation
+    if _ue4_branch_is_clear(M):
+        assert np.allclose(got, expect, atol=1e-9), (got, expect)
+    else:
+        assert np.allclose(got, expect, atol=1e-9) or np.allclose(got, -expect, atol=1e-9)
 
 
 @given(poses())
-def test_fat_object_quaternion_sign(T):
+def test_fat_object_quaternion_is_fquat_in_ue4_camera_axes(T):
+    """FAT's object quaternion is UE4's FQuat(FMatrix) of the rotation in UE4 camera axes, carried to
+    OpenCV axes (the oracle matches the published banana and NDDS values above). Catches a changed
+    sign rule in ``quat_fat_object`` (wrong component, wrong order of the diagonal, ties)."""
     R = T[:3, :3]
     q = g.quat_fat_object(R)
     assert np.allclose(g.quat_to_matrix(q), R, atol=1e-12)
-    if np.trace(R) > 0:
-        assert q[3] > 0
+    M = ue4_object_fmatrix(R)
+    expect = ue4_object_quat_to_cv(fquat_from_fmatrix(M))
+    assert np.allclose(g.quat_to_matrix(expect), R, atol=1e-9)  # the carried quaternion is the same rotation
+    if _ue4_branch_is_clear(M):
+        assert np.allclose(q, expect, atol=1e-9), (q, expect)
     else:
-        i = int(np.argmax([R[2, 2], R[0, 0], R[1, 1]]))
-        assert [q[2] < 0, q[0] < 0, q[1] > 0][i]
+        assert np.allclose(q, expect, atol=1e-9) or np.allclose(q, -expect, atol=1e-9)
+
+
+def test_sign_rules_on_rotations_with_ties():
+    """Rotations by multiples of 90 degrees put ties on the diagonal, where UE4 takes the earlier entry."""
+    for M in _right_angle_rotations():
+        R_wc = M.T  # any proper rotation will do as a camera
+        cam = ue4_camera_fmatrix(R_wc)
+        assert np.allclose(g.world_quat_to_ue4(g.matrix_to_quat(R_wc)), fquat_from_fmatrix(cam), atol=1e-12)
+        obj = ue4_object_quat_to_cv(fquat_from_fmatrix(ue4_object_fmatrix(M)))
+        assert np.allclose(g.quat_fat_object(M), obj, atol=1e-12), M
+
+
+def _right_angle_rotations():
+    import itertools
+
+    for perm in itertools.permutations(range(3)):
+        for signs in itertools.product((1.0, -1.0), repeat=3):
+            M = np.zeros((3, 3))
+            M[range(3), perm] = signs
+            if np.linalg.det(M) > 0:
+                yield M
+
+
+@given(unit_quats())
+def test_ue4_quaternion_read_write_is_exact_on_fat_values(q):
+    """Reading a FAT camera quaternion (4-decimal values) and writing it back gives the same rotation,
+    exactly the same values up to sign, and the sign UE4 gives. Catches a read or write that loses
+    precision, or a sign rule other than FQuat(FMatrix)'s."""
+    q = np.array([q4(v) for v in q])  # FAT files hold 4-decimal float32 values
+    back = g.world_quat_to_ue4(g.ue4_quat_to_world(q))
+    assert np.allclose(g.quat_to_matrix(back), g.quat_to_matrix(q), atol=1e-12)  # the same rotation
+    assert np.array_equal(back, q) or np.array_equal(back, -q)  # to the last bit, up to sign
+    M = g.quat_to_matrix(q).T
+    if _ue4_branch_is_clear(M, 1e-6):
+        assert np.allclose(back / np.linalg.norm(back), fquat_from_fmatrix(M), atol=1e-6)
 
 
 def test_cuboid_corner_order():

@@ -107,6 +107,56 @@ def test_box_masks_are_exactly_their_projections(kind, assets):
     assert [o.visibility for o in view.objects] == [1.0, 1.0, 1.0]
 
 
+@pytest.mark.parametrize("kind", ["tiny", "egl", "gl"])
+def test_masks_cover_every_pixel_where_the_object_is_in_front(kind, assets):
+    """Five objects in a cluster, seen through the edge of a wall, each partly hiding another: every
+    pixel where an object's render mesh (projected with K and its pose, by a z-buffer of the test's
+    own) is in front of everything else is in that object's mask, not only inside its cuboid.
+    Catches masks that are too small or holed: objects drawn smaller than their mesh, faces culled
+    that should be seen, masks eroded or given to the wrong object by the annotator."""
+    import geometry_checks as gc
+    from fat.meshes import load_mesh
+    from fat.scene import Prop, Surface
+
+    base = get_location("kitchen_1")
+    cam = _rolled_camera(base, 10)
+    target = base.fixation + [0, 0, 0.15]  # clear of the floor
+    toward = (cam[:3, 3] - target) / np.linalg.norm(cam[:3, 3] - target)
+    side = cam[:3, 0]
+    rng = np.random.default_rng(3)
+    names = ["cracker_box", "mug", "power_drill", "bowl", "banana"]
+    offsets = [(0.0, 0.0), (0.09, 0.17), (-0.1, 0.3), (0.22, -0.08), (-0.06, 0.42)]  # (sideways, toward the camera)
+    poses = []
+    for dx, dt in offsets:
+        R = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+        poses.append(make_pose(R * np.linalg.det(R), target + side * dx + toward * dt))
+    # a wall whose edge crosses the cluster, between it and the camera
+    wall = Prop("wall", "box", make_pose(cam[:3, :3], target + toward * 0.55 - side * 0.2), np.array([0.3, 1.0, 0.01]),
+                Surface("plain", ((200, 200, 200),)))
+    loc = replace(base, props=(wall,))
+    objs = [assets[catalog.get(n).name] for n in names]
+    r = renderer_or_skip(kind)
+    try:
+        out = r.render(SceneState(loc, objs, poses), cam, K)
+    finally:
+        r.close()
+    infos = [catalog.get(n) for n in names]
+    scene_objs = [SceneObject(o.class_name, o.segmentation_id, o.dimensions, a.parts, a.hull, T)
+                  for o, a, T in zip(infos, objs, poses)]
+    view, seg, inst = annotate_view(scene_objs, cam, K, out.instance)
+    assert len(view.objects) == len(names)  # all listed: instance k + 1 is object k
+    own = []
+    for a, T in zip(objs, poses):
+        mesh = load_mesh(a.visual)
+        own.append(gc.raster_depth(transform_points(invert_pose(cam) @ T, mesh.vertices), mesh.faces, K))
+    margin = 0.005 if kind != "egl" else 0.01  # EGL reads a 24-bit depth buffer back
+    counts = gc.mask_covers_front_pixels(inst, out.depth, own, margin)
+    assert all(front > 1000 for front, _ in counts), counts  # every object is checked on many pixels
+    assert sum(hidden > 500 for _, hidden in counts) >= 2, counts  # and some are partly hidden
+    assert any(hidden > 500 and (inst == k + 1).sum() > 500 for k, (_, hidden) in enumerate(counts))
+    assert sorted(o.visibility for o in view.objects)[0] < 0.9
+
+
 def _tiny_and(kind: str, assets, names):
     """The same objects and camera rendered by TinyRenderer and by ``kind``."""
     other = renderer_or_skip(kind)

@@ -96,22 +96,87 @@ def assets():
     return standin_assets(list(catalog.objects()))
 
 
-def test_physics_starts_without_overlaps_and_settles(assets):
-    loc = get_location("kitchen_1")
+class _ReleaseWatch:
+    """Stands in for ``fat.physics``'s pybullet module: at each release (a body with mass made), it
+    measures PyBullet's closest distance between the new body's collision shape and every other body
+    of that world (ground, props, objects already falling), as the simulation holds them at that
+    moment. Negative distances are interpenetration depths."""
+
+    def __init__(self, pb):
+        self._pb = pb
+        self.releases: list[tuple[int, float]] = []  # (body, closest distance to anything else)
+
+    def __getattr__(self, name):
+        return getattr(self._pb, name)
+
+    def createMultiBody(self, mass, *args, **kw):
+        body = self._pb.createMultiBody(mass, *args, **kw)
+        if mass > 0:
+            c = kw["physicsClientId"]
+            closest = math.inf
+            for i in range(self._pb.getNumBodies(physicsClientId=c)):
+                other = self._pb.getBodyUniqueId(i, physicsClientId=c)
+                if other != body:
+                    pts = self._pb.getClosestPoints(body, other, 0.05, physicsClientId=c)
+                    closest = min([closest] + [p[8] for p in pts])
+            self.releases.append((body, closest))
+        return body
+
+
+OVERLAP_TOL = 1e-3  # metres of interpenetration tolerated at a release (none is expected)
+
+
+def _drop(assets, loc, names, seed, monkeypatch):
+    import fat.physics
+
+    watch = _ReleaseWatch(fat.physics.pb)
+    monkeypatch.setattr(fat.physics, "pb", watch)
     phys = Physics()
+    infos = [catalog.get(n) for n in names]
+    starts = sample_start_poses(drop_rng(seed, (0,)), loc, len(infos))
+    phys.reset(loc)
+    dropped = phys.spawn([assets[o.name] for o in infos], starts)
+    return phys, watch, starts, dropped
+
+
+def test_physics_starts_without_overlaps_and_settles(assets, monkeypatch):
+    """Ten objects sampled into the same small drop cylinder: at each one's release, its collision
+    shape (the one the physics simulates) touches nothing. Catches starts that are not staggered or
+    lifted (e.g. ``Physics._blocked`` always False, or the wait loop removed), which release bodies
+    inside each other by centimetres."""
+    loc = get_location("kitchen_1")
+    names = ("pitcher_base", "bowl", "mug", "cracker_box", "bleach_cleanser", "power_drill", "master_chef_can",
+             "wood_block", "banana", "mug")
+    phys, watch, starts, dropped = _drop(assets, loc, names, 5, monkeypatch)
     try:
-        infos = [catalog.get(n) for n in ("pitcher_base", "bowl", "mug", "cracker_box", "bleach_cleanser",
-                                          "power_drill", "master_chef_can", "wood_block", "banana", "mug")]
-        starts = sample_start_poses(drop_rng(5, (0,)), loc, len(infos))
-        phys.reset(loc)
-        dropped = phys.spawn([assets[o.name] for o in infos], starts)
         for d, s in zip(dropped, starts):  # x, y as sampled; only ever lifted
             assert np.allclose(d.start[:2, 3], s[:2, 3]) and d.start[2, 3] >= s[2, 3] - 1e-12
-        # nothing touched anything at its release: check by replaying each release pose alone
+        assert len(watch.releases) == len(names)
+        assert [r for r in watch.releases if r[1] < -OVERLAP_TOL] == [], watch.releases
+        # the starts did overlap as sampled: the staggering had work to do
+        assert len({d.release_step for d in dropped}) > 1
         phys.step(int(3.0 / TIME_STEP))
         assert phys.speeds().max() < 0.05  # at rest
         p = np.array([T[:3, 3] for T in phys.poses()])
         assert np.all(p[:, 2] > loc.ground_z - 0.01) and np.all(np.hypot(*(p[:, :2] - loc.fixation[:2]).T) < 1.0)
+    finally:
+        phys.close()
+
+
+def test_a_start_inside_a_prop_is_lifted_clear(assets, monkeypatch):
+    """A prop fills the drop cylinder: waiting cannot free the starts, so each one is lifted until its
+    collision shape clears the prop and the objects released before it. Catches a missing or short
+    lift (e.g. the lift loop removed, or checked against the objects only)."""
+    base = get_location("kitchen_1")
+    slab_top = base.fixation[2] + base.drop_height + 0.12  # above the whole drop cylinder
+    slab = Prop("slab", "box", make_pose(np.eye(3), [*base.fixation[:2], slab_top - 0.1]), np.array([0.4, 0.4, 0.2]),
+                Surface("plain", ((200, 200, 200),)))
+    loc = replace(base, props=(slab,))
+    phys, watch, starts, dropped = _drop(assets, loc, ("mug", "cracker_box", "banana"), 2, monkeypatch)
+    try:
+        assert len(watch.releases) == 3
+        assert [r for r in watch.releases if r[1] < -OVERLAP_TOL] == [], watch.releases
+        assert all(d.start[2, 3] > s[2, 3] for d, s in zip(dropped, starts))  # every start was lifted
     finally:
         phys.close()
 

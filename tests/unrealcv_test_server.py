@@ -103,6 +103,7 @@ class UnrealCVTestServer:
         self.background = tuple(background)
         self.delay = delay
         self.faults: list[Fault] = []
+        self.silenced = threading.Event()  # set when a fault leaves a request unanswered for good
         self.connections = 0
         self.requests: list[str] = []
         self._sock = None
@@ -276,6 +277,7 @@ class UnrealCVTestServer:
                 if action == "drop":
                     return
                 if action == "silence":
+                    self.silenced.set()
                     continue
                 if self.delay:
                     time.sleep(self.delay)
