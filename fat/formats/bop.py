@@ -17,7 +17,10 @@ row-major, ``cam_t_m2c`` in millimetres, object frame = FAT's.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +33,7 @@ from .. import catalog
 from ..assets import load_assets
 from ..dataset import Dataset
 from ..errors import ConfigError, OutputError
+from ..fileio import LOCK_FILE, within, discard, locked, temp_path, why
 from ..meshes import load_mesh
 from ..render import SceneState, make_renderer
 from ..scene import get_location
@@ -55,24 +59,58 @@ def _models_info(v: np.ndarray) -> dict:
             "size_x": float(hi[0] - lo[0]), "size_y": float(hi[1] - lo[1]), "size_z": float(hi[2] - lo[2])}
 
 
+_OURS = re.compile(r"^(models|scenes\.json|(train|test)_(left|right))$")  # what an export writes in OUT
+
+
 def export(root: Path, out: Path, objects_dir: Path | None = None, renderer: str = "auto", skip_bad: bool = False,
-           progress: Callable[[int], None] | None = None) -> dict:
-    """Write the BOP folder ``out``: built under a hidden temporary name and renamed when complete, so
-    a failed export leaves nothing behind."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise OutputError(f"{out}: exists and is not an empty folder")
-    tmp = out.with_name(f".{out.name}.part")
-    shutil.rmtree(tmp, ignore_errors=True)
+           progress: Callable[[int], None] | None = None, overwrite: bool = False) -> dict:
+    """Write the BOP folder ``out`` (absent or empty; with ``overwrite``, one holding an earlier BOP
+    export, whose entries are replaced). The export is built in a hidden temporary folder inside
+    ``out`` and moved in place when complete, so a failed export leaves nothing behind."""
+    out = Path(os.path.abspath(out))  # "." has no name of its own
+    if within(out, root):
+        raise OutputError(f"{out}: inside the dataset {root} being read; choose an output outside it")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    old = [p for p in out.iterdir() if p.name != LOCK_FILE] if out.is_dir() else []
+    if old and not overwrite:
+        raise OutputError(f"{out}: exists and is not empty; use --overwrite to replace the BOP export in it")
+    if old and not (out / "scenes.json").is_file():
+        raise OutputError(f"{out}: not a BOP export made by fat (no scenes.json); refusing to delete it")
+    created = not out.exists()
     try:
-        result = _export(root, tmp, objects_dir, renderer, skip_bad, progress)
-        if out.is_dir():
-            out.rmdir()
-        tmp.rename(out)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{out}: cannot create the folder: {why(e)}") from None
+    try:
+        with locked(out / LOCK_FILE, out):
+            tmp = temp_path(out / "bop")
+            try:
+                tmp.mkdir()
+                result = _export(root, tmp, objects_dir, renderer, skip_bad, progress)
+                for p in out.iterdir():  # the earlier export (overwrite): only what an export writes
+                    if _OURS.match(p.name):
+                        discard(p)
+                for p in sorted(tmp.iterdir(), key=lambda p: p.name == "scenes.json"):  # scenes.json last
+                    os.replace(p, out / p.name)
+                tmp.rmdir()
+            except OSError as e:
+                raise OutputError(f"{out}: cannot write: {why(e)}") from None
+            finally:
+                discard(tmp)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if created:
+            try:
+                out.rmdir()  # only if empty: nothing of this export stays
+            except OSError:
+                pass
         raise
     return result
+
+
+def _imwrite(path: Path, image: np.ndarray) -> None:
+    if not cv2.imwrite(str(path), image):
+        raise OSError(errno.EIO, f"could not write {path.name}")
 
 
 def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
@@ -114,8 +152,8 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
                 state = SceneState(loc, [assets[obj.name]], [item["camera_pose"] @ o["pose"]])
                 full = r.render(state, item["camera_pose"], _intrinsics(item)).instance == 1
                 full |= vis  # rasterisation at the annotated (4-decimal) pose may miss an edge pixel
-                cv2.imwrite(str(sdir / "mask" / f"{im:06d}_{k:06d}.png"), full.astype(np.uint8) * 255)
-                cv2.imwrite(str(sdir / "mask_visib" / f"{im:06d}_{k:06d}.png"), vis.astype(np.uint8) * 255)
+                _imwrite(sdir / "mask" / f"{im:06d}_{k:06d}.png", full.astype(np.uint8) * 255)
+                _imwrite(sdir / "mask_visib" / f"{im:06d}_{k:06d}.png", vis.astype(np.uint8) * 255)
                 gt_info.append({"bbox_obj": _bbox(full), "bbox_visib": _bbox(vis), "px_count_all": int(full.sum()),
                                 "px_count_valid": int((full & (item["depth"] > 0)).sum()), "px_count_visib": int(vis.sum()),
                                 "visib_fract": float(vis.sum() / full.sum()) if full.any() else 0.0})

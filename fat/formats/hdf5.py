@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ConfigError, FatError, FormatError, OutputError
+from ..fileio import check_target, commit, discard, locked, reserve_temp, why
 from .fat import (
     CAMERA_SETTINGS,
     OBJECT_SETTINGS,
@@ -45,13 +46,17 @@ def _h5():
     return h5py
 
 
-def export(root: Path, out: Path, skip_bad: bool = False, progress: Callable[[int], None] | None = None) -> dict:
-    """Write the dataset under ``root`` to ``out``; returns counts and the frames left out."""
+def export(root: Path, out: Path, skip_bad: bool = False, progress: Callable[[int], None] | None = None,
+           overwrite: bool = False) -> dict:
+    """Write the dataset under ``root`` to ``out``; returns counts and the frames left out. An existing
+    ``out`` is refused unless ``overwrite``; the file is written under a temporary name and renamed
+    when complete, so a failure (a full disk) leaves neither a partial ``out`` nor the temporary."""
     from ..dataset import Dataset
 
     h5py = _h5()
-    ds = Dataset(root, eyes="both", fields=())
     out = Path(out)
+    check_target(out, root, overwrite)
+    ds = Dataset(root, eyes="both", fields=())
     if ds.folders and len({(ds.folder(f).intrinsics("left").width, ds.folder(f).intrinsics("left").height)
                            for f in ds.folders}) > 1:
         raise FormatError(root, "HDF5 export needs one image size for the whole dataset")
@@ -59,20 +64,29 @@ def export(root: Path, out: Path, skip_bad: bool = False, progress: Callable[[in
     first = ds.folder(rows[0][0]) if rows else None
     W, H = (first.intrinsics("left").width, first.intrinsics("left").height) if first else (0, 0)
     has_instance = bool(rows) and frame_file(ds.base / rows[0][0], rows[0][1], "left", "instance").exists()
-    tmp = out.with_name(f".{out.name}.part")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        f5 = h5py.File(tmp, "w")
     except OSError as e:
-        raise OutputError(f"{out}: cannot write: {e}") from None
-    try:
-        n, skipped = _fill(f5, h5py, ds, rows, W, H, has_instance, skip_bad, progress)
-    except BaseException:
-        f5.close()
-        tmp.unlink(missing_ok=True)  # no half-written file
-        raise
-    f5.close()
-    tmp.replace(out)
+        raise OutputError(f"{out.parent}: cannot create the folder: {why(e)}") from None
+    with locked(out.parent / f".{out.name}.lock", out):
+        tmp = reserve_temp(out)
+        f5 = None
+        try:
+            f5 = h5py.File(tmp, "w")
+            n, skipped = _fill(f5, h5py, ds, rows, W, H, has_instance, skip_bad, progress)
+            f5.close()
+            f5 = None
+        except BaseException as e:
+            if f5 is not None:
+                try:
+                    f5.close()
+                except Exception:  # closing flushes, which fails again on a full disk
+                    pass
+            discard(tmp)  # no half-written file
+            if isinstance(e, OSError):
+                raise OutputError(f"{out}: cannot write: {why(e)}") from None
+            raise
+        commit(tmp, out)
     return {"views": n, "skipped": skipped}
 
 
