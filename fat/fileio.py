@@ -15,6 +15,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -107,6 +108,16 @@ def remove_temporaries(root: Path) -> int:
             p.unlink(missing_ok=True)
             n += 1
     return n
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> None:
+    """Delete the temporaries of ``path`` that killed writers left beside it. Only call it while
+    holding the lock of ``path``: no live writer has one then."""
+    path = Path(path)
+    mine = re.compile(rf"^\.{re.escape(path.name)}\.\d+\.[0-9a-f]{{8}}{re.escape(TMP_SUFFIX)}$")
+    for p in path.parent.glob(f".*{TMP_SUFFIX}"):
+        if mine.match(p.name):
+            discard(p)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

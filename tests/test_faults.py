@@ -272,6 +272,19 @@ def test_an_export_while_another_writes_the_same_target_is_refused(tmp_path, ref
     assert seen and target.is_file() and no_temporaries(tmp_path)
 
 
+def test_an_export_removes_the_temporaries_a_killed_export_left(tmp_path, reference):
+    """A killed export leaves its temporary (megabytes for HDF5); the next export of that output
+    deletes it, and touches no other file."""
+    pytest.importorskip("h5py", reason="h5py is not installed")
+    from fat.formats.hdf5 import export
+
+    dead, other = tmp_path / ".a.h5.999.0badf00d.part", tmp_path / ".b.h5.999.0badf00d.part"
+    dead.write_bytes(b"x" * 1000)
+    other.write_bytes(b"y")
+    export(reference, tmp_path / "a.h5")
+    assert not dead.exists() and other.read_bytes() == b"y" and (tmp_path / "a.h5").is_file()
+
+
 def test_temporary_names_are_unique_per_write():
     """Two writers of one file (two exports, two processes) never share a temporary name."""
     p = Path("/x/out.h5")

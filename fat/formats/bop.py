@@ -33,7 +33,7 @@ from .. import catalog
 from ..assets import load_assets
 from ..dataset import Dataset
 from ..errors import ConfigError, OutputError
-from ..fileio import LOCK_FILE, within, discard, locked, temp_path, why
+from ..fileio import LOCK_FILE, TMP_SUFFIX, discard, locked, temp_path, why, within
 from ..meshes import load_mesh
 from ..render import SceneState, make_renderer
 from ..scene import get_location
@@ -72,7 +72,8 @@ def export(root: Path, out: Path, objects_dir: Path | None = None, renderer: str
         raise OutputError(f"{out}: inside the dataset {root} being read; choose an output outside it")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
-    old = [p for p in out.iterdir() if p.name != LOCK_FILE] if out.is_dir() else []
+    stale = f".bop.*{TMP_SUFFIX}"  # the temporary folders of killed exports
+    old = [p for p in out.iterdir() if p.name != LOCK_FILE and not p.match(stale)] if out.is_dir() else []
     if old and not overwrite:
         raise OutputError(f"{out}: exists and is not empty; use --overwrite to replace the BOP export in it")
     if old and not (out / "scenes.json").is_file():
@@ -84,6 +85,8 @@ def export(root: Path, out: Path, objects_dir: Path | None = None, renderer: str
         raise OutputError(f"{out}: cannot create the folder: {why(e)}") from None
     try:
         with locked(out / LOCK_FILE, out):
+            for p in out.glob(stale):
+                discard(p)
             tmp = temp_path(out / "bop")
             try:
                 tmp.mkdir()

@@ -18,7 +18,7 @@ import numpy as np
 from .. import catalog
 from ..dataset import Dataset
 from ..errors import FatError, FormatError, OutputError
-from ..fileio import check_target, locked, why, write_text_atomic
+from ..fileio import check_target, locked, remove_stale_temporaries, why, write_text_atomic
 from ..geometry import CUBOID_EDGES, CUBOID_VERTEX_NAMES
 from .fat import frame_file, read_instance
 
@@ -123,6 +123,8 @@ def export(root: Path, out: Path, skip_bad: bool = False, progress=None,
         raise OutputError(f"{out.parent}: cannot create the folder: {why(e)}") from None
     written, problems = {}, []
     with locked(out.parent / f".{out.name}.lock", out):
+        for _, path in targets:
+            remove_stale_temporaries(path)
         for split, path in targets:
             doc, skipped = build(root, split, skip_bad, progress if split == "all" else None)
             if split == "all":
