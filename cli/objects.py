@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from fat import catalog
+from fat.errors import OutputError
+from fat.fileio import why
 from fat.formats.fat import object_settings_json
 
 
@@ -18,8 +23,9 @@ def objects_cmd(fat_settings: bool, fat_spelling: bool) -> None:
     if fat_spelling and not fat_settings:
         raise click.UsageError("--fat-spelling only applies with --fat-settings")
     if fat_settings:
-        click.echo(object_settings_json(catalog.objects(), single=False, fat_spelling=fat_spelling), nl=False)
+        emit(object_settings_json(catalog.objects(), single=False, fat_spelling=fat_spelling))
         return
+    lines = []
     rows = [("#", "class", "seg id", "x cm", "y cm", "z cm", "mass kg")]
     for o in catalog.objects():
         x, y, z = o.dimensions * 100
@@ -27,5 +33,20 @@ def objects_cmd(fat_settings: bool, fat_spelling: bool) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         cells = [c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
-        click.echo("  ".join(cells).rstrip())
-    click.echo("single-object folders use segmentation id 255 for every object")
+        lines.append("  ".join(cells).rstrip())
+    lines.append("single-object folders use segmentation id 255 for every object")
+    emit("\n".join(lines) + "\n")
+
+
+def emit(text: str) -> None:
+    """Write ``text`` to standard output; a full disk or a closed pipe is one error line, and what
+    could not be written is dropped rather than retried at exit."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as e:
+        try:  # the unwritten rest stays in the buffer: send it nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        raise OutputError(f"standard output: cannot write: {why(e)}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
+import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +24,7 @@ from .annotate import SceneObject, annotate_view
 from .assets import DEFAULT_TEXTURE_SIZE, ObjectAsset, check_ycb_folder, load_assets
 from .catalog import SINGLE_SEGMENTATION_ID, ObjectInfo
 from .errors import ConfigError, OutputError
-from .fileio import remove_temporaries, write_text_atomic
+from .fileio import LOCK_FILE, TMP_SUFFIX, inside, locked, make_folder, remove_temporaries, write_text_atomic
 from .formats import fat as fatfmt
 from .geometry import BASELINE_M, Intrinsics, right_eye_pose
 from .physics import TIME_STEP, Physics
@@ -275,7 +275,7 @@ def check_output(root: Path, overwrite: bool, s: Settings) -> str:
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise OutputError(f"{root}: exists and is not a folder")
-    if not root.is_dir() or not any(root.iterdir()):
+    if not root.is_dir() or not any(p.name != LOCK_FILE for p in root.iterdir()):
         return "new"
     record = root / DATASET_FILE
     if not record.is_file():
@@ -298,27 +298,80 @@ def check_output(root: Path, overwrite: bool, s: Settings) -> str:
 
 
 def prepare_output(root: Path, mode: str) -> None:
-    """Create the output folder (emptied of our old dataset for "replace")."""
+    """Create the output folder; for "replace", delete the old dataset's files first (see
+    :func:`remove_dataset`)."""
     root = Path(root)
     if mode == "replace":
-        for name in ("mixed", "single"):
-            shutil.rmtree(root / name, ignore_errors=True)
-        for name in (DATASET_FILE, SPLIT_FILE, manifest.MANIFEST):
-            (root / name).unlink(missing_ok=True)
+        remove_dataset(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"{root}: cannot create the output folder: {e.strerror}") from None
 
 
+#: what ``fat generate`` writes in a leaf folder: the settings files and the frames' files
+_OUR_LEAF_FILE = re.compile(r"^(_camera_settings\.json|_object_settings\.json|\d{6}\.(left|right)\."
+                            r"(jpg|json|depth\.png|seg\.png|instance\.png))$")
+
+
+def remove_dataset(root: Path) -> int:
+    """Delete the dataset made by fat in ``root``: the files its manifest lists, the settings and
+    frame files of its leaf folders (those of the manifest, and those under ``mixed/`` and
+    ``single/`` that hold a ``_camera_settings.json``), temporaries and its top-level files; then
+    the folders left empty. Any other file stays. Nothing outside ``root`` is touched. Returns the
+    number of files deleted."""
+    root = Path(root)
+    done = manifest.load(root)
+    files, leaves = set(), set()
+    for e in done.values():
+        if isinstance(e.get("drop"), str):
+            leaves.add(e["drop"].rpartition("#")[0])
+        if isinstance(e.get("files"), dict):
+            files.update(f for f in e["files"] if isinstance(f, str))
+    for top in ("mixed", "single"):
+        if (root / top).is_dir() and not (root / top).is_symlink():
+            pattern = "*/_camera_settings.json" if top == "mixed" else "*/*/_camera_settings.json"
+            leaves.update(p.parent.relative_to(root).as_posix() for p in (root / top).glob(pattern))
+    for leaf in leaves:
+        folder = root / leaf
+        if _is_inside(root, folder / "x") and folder.is_dir():
+            files.update(f"{leaf}/{p.name}" for p in folder.iterdir()
+                         if _OUR_LEAF_FILE.match(p.name) or (p.name.startswith(".") and p.name.endswith(TMP_SUFFIX)))
+    files.update((DATASET_FILE, SPLIT_FILE, manifest.MANIFEST, ".fat_index.json"))
+    n = 0
+    for rel in sorted(files):
+        path = root / rel
+        if Path(rel).is_absolute() or ".." in Path(rel).parts or not _is_inside(root, path):
+            continue  # a manifest naming a file outside the dataset: not ours to delete
+        try:
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+                n += 1
+        except OSError as e:
+            raise OutputError(f"{path}: cannot delete: {e.strerror}") from None
+    for leaf in sorted(leaves, reverse=True):  # then the folders left empty, up to the top
+        p = root / leaf
+        while p != root and root in p.parents and _is_inside(root, p / "x"):
+            try:
+                p.rmdir()
+            except OSError:
+                break
+            p = p.parent
+    return n
+
+
+def _is_inside(root: Path, path: Path) -> bool:
+    try:
+        inside(root, path)
+        return True
+    except OutputError:
+        return False
+
+
 def write_folder_settings(root: Path, folders: list[Folder], s: Settings, K: Intrinsics | None = None) -> None:
     K = K or s.intrinsics
     for f in folders:
-        path = root / f.path
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"{path}: cannot create the folder: {e.strerror}") from None
+        path = make_folder(root, f.path)  # refuses a symbolic link out of the dataset
         fatfmt.write_camera_settings(path, K)
         fatfmt.write_object_settings(path, [catalog.get(n) for n in f.objects], single=f.kind == "single")
 
@@ -351,15 +404,35 @@ def generate(s: Settings, out: Path, overwrite: bool = False, progress: Callable
     Drops already in the manifest are kept if their files are all there (``repair``: and unchanged,
     by sha256); the others are made, in this process (``workers`` 1), in ``workers`` local processes,
     or on the Dask scheduler at ``dask``. ``notify`` gets notes such as the renderer ``auto`` chose
-    (default: printed on standard error)."""
-    from . import executors
-
+    (default: printed on standard error). A lock file in ``out`` (``.fat.lock``) refuses a second run
+    into the same folder while this one runs."""
     s = validate(s)
     out = Path(out)
     folders, drops = plan(s)
-    mode = check_output(out, overwrite, s)
+    check_output(out, overwrite, s)  # refuse early, before any renderer starts
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{out}: cannot create the output folder: {e.strerror}") from None
+    try:
+        with locked(out / LOCK_FILE, out):  # one run per folder; released even by kill -9
+            return _generate(s, out, folders, drops, check_output(out, overwrite, s), progress, notify, workers, dask,
+                             repair)
+    except BaseException:
+        if created:
+            try:
+                out.rmdir()  # only if still empty: nothing was written
+            except OSError:
+                pass
+        raise
+
+
+def _generate(s, out, folders, drops, mode, progress, notify, workers, dask, repair) -> dict:
+    from . import executors
+
     executor = executors.make(s, workers, dask)  # starts renderers before any file is written
     try:
         if executor.note:

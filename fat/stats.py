@@ -11,6 +11,7 @@ the horizontal of the world (Z up), and azimuth from the middle of the direction
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -20,6 +21,8 @@ import numpy as np
 
 from . import catalog
 from .dataset import Dataset
+from .errors import OutputError
+from .fileio import inside, why, write_bytes_atomic
 from .geometry import orbit_angles
 
 VIS_BINS = np.linspace(0, 1, 21)
@@ -142,8 +145,10 @@ def figures(stats: dict, out: Path) -> list[str]:
 
     def save(fig, name):
         fig.tight_layout()
-        fig.savefig(out / name, dpi=110)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
         plt.close(fig)
+        write_bytes_atomic(inside(out, name), buf.getvalue())
         made.append(name)
 
     cls = stats["classes"]
@@ -205,10 +210,15 @@ def report(stats: dict, pngs: list[str]) -> str:
 
 
 def write_report(root: Path, out: Path, images: bool = False, progress=None, **filters) -> dict:
+    """Write stats.json, report.md and the figures in ``out``, each atomically; a symbolic link in
+    place of one of them is replaced, never written through."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{out}: cannot create the folder: {why(e)}") from None
     stats = compute(root, images, progress, **filters)
     pngs = figures(stats, out)
-    (out / "stats.json").write_text(json.dumps(stats, indent=1) + "\n")
-    (out / "report.md").write_text(report(stats, pngs))
+    write_bytes_atomic(inside(out, "stats.json"), (json.dumps(stats, indent=1) + "\n").encode("utf-8"))
+    write_bytes_atomic(inside(out, "report.md"), report(stats, pngs).encode("utf-8"))
     return stats

@@ -24,7 +24,10 @@ the depth has no value), boxes as ``misc.calc_2d_bbox`` (width = x_max - x_min).
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +41,7 @@ from ..assets import load_assets
 from ..dataset import Dataset, require_folder
 from ..errors import ConfigError, OutputError
 from ..geometry import Intrinsics
+from ..fileio import LOCK_FILE, TMP_SUFFIX, discard, locked, temp_path, why, within
 from ..meshes import load_mesh
 from ..render import SceneState, make_renderer
 from ..scene import get_location
@@ -76,25 +80,62 @@ def _models_info(v: np.ndarray) -> dict:
             "size_x": float(hi[0] - lo[0]), "size_y": float(hi[1] - lo[1]), "size_z": float(hi[2] - lo[2])}
 
 
+_OURS = re.compile(r"^(models|scenes\.json|(train|test)_(left|right))$")  # what an export writes in OUT
+
+
 def export(root: Path, out: Path, objects_dir: Path | None = None, renderer: str = "auto", skip_bad: bool = False,
-           progress: Callable[[int], None] | None = None) -> dict:
-    """Write the BOP folder ``out``: built under a hidden temporary name and renamed when complete, so
-    a failed export leaves nothing behind."""
+           progress: Callable[[int], None] | None = None, overwrite: bool = False) -> dict:
+    """Write the BOP folder ``out`` (absent or empty; with ``overwrite``, one holding an earlier BOP
+    export, whose entries are replaced). The export is built in a hidden temporary folder inside
+    ``out`` and moved in place when complete, so a failed export leaves nothing behind."""
     require_folder(root, "the BOP export copies the dataset's image files, which an export does not keep")
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise OutputError(f"{out}: exists and is not an empty folder")
-    tmp = out.with_name(f".{out.name}.part")
-    shutil.rmtree(tmp, ignore_errors=True)
+    out = Path(os.path.abspath(out))  # "." has no name of its own
+    if within(out, root):
+        raise OutputError(f"{out}: inside the dataset {root} being read; choose an output outside it")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    stale = f".bop.*{TMP_SUFFIX}"  # the temporary folders of killed exports
+    old = [p for p in out.iterdir() if p.name != LOCK_FILE and not p.match(stale)] if out.is_dir() else []
+    if old and not overwrite:
+        raise OutputError(f"{out}: exists and is not empty; use --overwrite to replace the BOP export in it")
+    if old and not (out / "scenes.json").is_file():
+        raise OutputError(f"{out}: not a BOP export made by fat (no scenes.json); refusing to delete it")
+    created = not out.exists()
     try:
-        result = _export(root, tmp, objects_dir, renderer, skip_bad, progress)
-        if out.is_dir():
-            out.rmdir()
-        tmp.rename(out)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{out}: cannot create the folder: {why(e)}") from None
+    try:
+        with locked(out / LOCK_FILE, out):
+            for p in out.glob(stale):
+                discard(p)
+            tmp = temp_path(out / "bop")
+            try:
+                tmp.mkdir()
+                result = _export(root, tmp, objects_dir, renderer, skip_bad, progress)
+                for p in out.iterdir():  # the earlier export (overwrite): only what an export writes
+                    if _OURS.match(p.name):
+                        discard(p)
+                for p in sorted(tmp.iterdir(), key=lambda p: p.name == "scenes.json"):  # scenes.json last
+                    os.replace(p, out / p.name)
+                tmp.rmdir()
+            except OSError as e:
+                raise OutputError(f"{out}: cannot write: {why(e)}") from None
+            finally:
+                discard(tmp)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if created:
+            try:
+                out.rmdir()  # only if empty: nothing of this export stays
+            except OSError:
+                pass
         raise
     return result
+
+
+def _imwrite(path: Path, image: np.ndarray) -> None:
+    if not cv2.imwrite(str(path), image):
+        raise OSError(errno.EIO, f"could not write {path.name}")
 
 
 def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
@@ -126,7 +167,7 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
             src = ds.base / item["folder"]
             shutil.copyfile(frame_file(src, im, item["eye"], "rgb"), sdir / "rgb" / f"{im:06d}.jpg")
             depth_bop = _bop_depth(item["depth"])
-            cv2.imwrite(str(sdir / "depth" / f"{im:06d}.png"), depth_bop)
+            _imwrite(sdir / "depth" / f"{im:06d}.png", depth_bop)
             K = item["K"]
             T_cw = np.linalg.inv(item["camera_pose"])
             cam = {"cam_K": K.reshape(-1).tolist(), "depth_scale": DEPTH_SCALE,
@@ -150,8 +191,8 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
                 depth_gt_large = np.where(out_.instance == 1, out_.depth.astype(np.float64) * 1000.0, 0.0)
                 full, vis, info_k = gt_info_of(depth_gt_large, depth_mm, K)
                 gt_info.append(info_k)
-                cv2.imwrite(str(sdir / "mask" / f"{im:06d}_{k:06d}.png"), full.astype(np.uint8) * 255)
-                cv2.imwrite(str(sdir / "mask_visib" / f"{im:06d}_{k:06d}.png"), vis.astype(np.uint8) * 255)
+                _imwrite(sdir / "mask" / f"{im:06d}_{k:06d}.png", full.astype(np.uint8) * 255)
+                _imwrite(sdir / "mask_visib" / f"{im:06d}_{k:06d}.png", vis.astype(np.uint8) * 255)
                 if vis.any() and full.any():  # calc_gt_coco.py: no annotation without visible pixels
                     ann = {"image_id": im, "category_id": obj.index + 1, "iscrowd": 0, "area": int(vis.sum()),
                            "segmentation": rle_uncompressed(vis), "width": item["width"], "height": item["height"],

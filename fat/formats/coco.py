@@ -20,7 +20,7 @@ import numpy as np
 from .. import catalog
 from ..dataset import Dataset, require_folder
 from ..errors import FatError, FormatError, OutputError
-from ..fileio import write_text_atomic
+from ..fileio import check_target, locked, remove_stale_temporaries, why, write_text_atomic
 from ..geometry import CUBOID_EDGES, CUBOID_VERTEX_NAMES
 from .fat import check_rgb, frame_file, read_instance
 
@@ -168,24 +168,38 @@ def build(root: Path, split: str = "all", skip_bad: bool = False,
     return doc, skipped
 
 
-def export(root: Path, out: Path, skip_bad: bool = False, progress=None) -> dict[str, tuple[int, int]]:
+def export(root: Path, out: Path, skip_bad: bool = False, progress=None,
+           overwrite: bool = False) -> dict[str, tuple[int, int]]:
     """Write ``out`` (all frames) and, beside it, ``<out>.train.json`` and ``<out>.test.json`` for the
-    splits that hold frames. Returns (images, annotations) per written file."""
+    splits that hold frames. Returns (images, annotations) per written file. Existing files of that
+    name, split files of an earlier export included, are refused unless ``overwrite``; then a split
+    file this export does not write is removed."""
     out = Path(out)
     if out.suffix != ".json":
         raise FormatError(out, "the COCO file must end in .json")
+    targets = (("all", out), ("train", out.with_suffix(".train.json")), ("test", out.with_suffix(".test.json")))
+    for _, path in targets:
+        check_target(path, root, overwrite)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OutputError(f"{out.parent}: cannot create the folder: {e.strerror}") from None
+        raise OutputError(f"{out.parent}: cannot create the folder: {why(e)}") from None
     written, problems = {}, []
-    for split, path in (("all", out), ("train", out.with_suffix(".train.json")), ("test", out.with_suffix(".test.json"))):
-        doc, skipped = build(root, split, skip_bad, progress if split == "all" else None)
-        if split == "all":
-            problems = skipped
-        if split != "all" and not doc["images"]:
-            continue
-        write_text_atomic(path, json.dumps(doc, separators=(",", ":")))
-        written[str(path)] = (len(doc["images"]), len(doc["annotations"]))
+    with locked(out.parent / f".{out.name}.lock", out):
+        for _, path in targets:
+            remove_stale_temporaries(path)
+        for split, path in targets:
+            doc, skipped = build(root, split, skip_bad, progress if split == "all" else None)
+            if split == "all":
+                problems = skipped
+            if split != "all" and not doc["images"]:
+                if path.is_symlink() or path.is_file():
+                    try:
+                        path.unlink()  # a stale split file of an earlier export (overwrite given)
+                    except OSError as e:
+                        raise OutputError(f"{path}: cannot delete: {why(e)}") from None
+                continue
+            write_text_atomic(path, json.dumps(doc, separators=(",", ":")))
+            written[str(path)] = (len(doc["images"]), len(doc["annotations"]))
     written["skipped"] = problems
     return written

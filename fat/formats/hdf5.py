@@ -15,13 +15,14 @@ Layout (one row per eye of each frame):
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from ..errors import ConfigError, FatError, FormatError, OutputError
+from ..fileio import check_target, commit, discard, locked, remove_stale_temporaries, reserve_temp, why
 from .fat import (
     CAMERA_SETTINGS,
     OBJECT_SETTINGS,
@@ -46,14 +47,18 @@ def _h5():
     return h5py
 
 
-def export(root: Path, out: Path, skip_bad: bool = False, progress: Callable[[int], None] | None = None) -> dict:
-    """Write the dataset under ``root`` to ``out``; returns counts and the frames left out."""
+def export(root: Path, out: Path, skip_bad: bool = False, progress: Callable[[int], None] | None = None,
+           overwrite: bool = False) -> dict:
+    """Write the dataset under ``root`` to ``out``; returns counts and the frames left out. An existing
+    ``out`` is refused unless ``overwrite``; the file is written under a temporary name and renamed
+    when complete, so a failure (a full disk) leaves neither a partial ``out`` nor the temporary."""
     from ..dataset import Dataset, require_folder
 
     require_folder(root, "the HDF5 export reads a dataset folder (the file already is one)")
     h5py = _h5()
-    ds = Dataset(root, eyes="both", fields=())
     out = Path(out)
+    check_target(out, root, overwrite)
+    ds = Dataset(root, eyes="both", fields=())
     if ds.folders and len({(ds.folder(f).intrinsics("left").width, ds.folder(f).intrinsics("left").height)
                            for f in ds.folders}) > 1:
         raise FormatError(root, "HDF5 export needs one image size for the whole dataset")
@@ -61,21 +66,122 @@ def export(root: Path, out: Path, skip_bad: bool = False, progress: Callable[[in
     first = ds.folder(rows[0][0]) if rows else None
     W, H = (first.intrinsics("left").width, first.intrinsics("left").height) if first else (0, 0)
     has_instance = bool(rows) and frame_file(ds.base / rows[0][0], rows[0][1], "left", "instance").exists()
-    tmp = out.with_name(f".{out.name}.part")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        f5 = h5py.File(tmp, "w")
     except OSError as e:
-        raise OutputError(f"{out}: cannot write: {e}") from None
-    try:
-        n, skipped = _fill(f5, h5py, ds, rows, W, H, has_instance, skip_bad, progress)
-    except BaseException:
-        f5.close()
-        tmp.unlink(missing_ok=True)  # no half-written file
-        raise
-    f5.close()
-    tmp.replace(out)
+        raise OutputError(f"{out.parent}: cannot create the folder: {why(e)}") from None
+    with locked(out.parent / f".{out.name}.lock", out):
+        remove_stale_temporaries(out)  # of a killed export
+        tmp = reserve_temp(out)
+        sink = f5 = None
+        try:
+            sink = _Sink(tmp)
+            f5 = h5py.File(sink, "w")
+
+            def step(k: int) -> None:  # after each view: stop at the first write error
+                sink.check(out)
+                if progress:
+                    progress(k)
+
+            n, skipped = _fill(f5, h5py, ds, rows, W, H, has_instance, skip_bad, step)
+            f5.close()
+            f5 = None
+            sink.check(out)
+        except BaseException as e:
+            if f5 is not None:
+                try:
+                    f5.close()
+                except Exception:
+                    pass
+            if sink is not None:
+                sink.close()
+            discard(tmp)  # no half-written file
+            if sink is not None and sink.error is not None:  # the cause, whatever HDF5 made of it
+                sink.check(out)
+            if isinstance(e, OSError):
+                raise OutputError(f"{out}: cannot write: {why(e)}") from None
+            raise
+        sink.close()
+        commit(tmp, out)
     return {"views": n, "skipped": skipped}
+
+
+class _Sink:
+    """The file object HDF5 writes through. HDF5 copes badly with a failing disk: every later flush
+    fails again, as each object is freed, and the interpreter has crashed at exit. So the first OS
+    error is kept in ``error`` and not passed to HDF5: from then on writes are kept in memory (and
+    read back from there), so that HDF5 stays consistent until the caller, who checks ``error``
+    after each view, gives the file up (at most one view is held)."""
+
+    def __init__(self, path: Path):
+        self.fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        self.pos = 0
+        self.error: OSError | None = None
+        self.held: list[tuple[int, bytes]] = []  # (offset, bytes) written after the error
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        n, at = len(view), self.pos
+        while self.error is None and len(view):
+            try:
+                k = os.pwrite(self.fd, view, at)
+                view, at = view[k:], at + k
+            except OSError as e:
+                self.error = e
+        if len(view):
+            self.held.append((at, bytes(view)))
+        self.pos += n
+        return n
+
+    def readinto(self, b) -> int:
+        out = memoryview(b).cast("B")
+        got = os.pread(self.fd, len(out), self.pos)
+        out[:len(got)] = got
+        end = self.pos + len(got)
+        for at, d in self.held:  # later writes win
+            lo, hi = max(at, self.pos), min(at + len(d), self.pos + len(out))
+            if lo < hi:
+                out[lo - self.pos:hi - self.pos] = d[lo - at:hi - at]
+                end = max(end, hi)
+        n = end - self.pos
+        self.pos = end
+        return n
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            n = max(0, self.seek(0, os.SEEK_END) - self.pos)
+        buf = bytearray(n)
+        return bytes(buf[:self.readinto(buf)])
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == os.SEEK_END:
+            size = max([os.fstat(self.fd).st_size] + [at + len(d) for at, d in self.held])
+            self.pos = size + offset
+        else:
+            self.pos = offset + (self.pos if whence == os.SEEK_CUR else 0)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def truncate(self, size=None):
+        size = self.pos if size is None else size
+        if self.error is None:
+            try:
+                os.ftruncate(self.fd, size)
+            except OSError as e:
+                self.error = e
+        return size
+
+    def flush(self) -> None:
+        pass  # unbuffered
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def check(self, out: Path) -> None:
+        if self.error is not None:
+            raise OutputError(f"{out}: cannot write: {why(self.error)}")
 
 
 def _fill(f5, h5py, ds, rows, W, H, has_instance, skip_bad, progress) -> tuple[int, list[str]]:
