@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
 from fat.errors import ConfigError
-from fat.pipeline import FAT_PRESET, KINDS, Settings, generate, total_frames, validate
+from fat.meshes import MeshWarning
+from fat.pipeline import FAT_PRESET, KINDS, Settings, SettingError, generate, total_frames, validate
 from fat.scene import SCENES
 
 try:  # Python 3.11+
@@ -35,6 +37,8 @@ def read_config(path: Path) -> dict:
         text = path.read_text("utf-8")
     except OSError as e:
         raise ConfigError(f"{path}: cannot read the config file: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})") from None
     try:
         if path.suffix == ".toml":
             if tomllib is None:
@@ -43,7 +47,10 @@ def read_config(path: Path) -> dict:
         else:
             doc = json.loads(text)
     except (ValueError, getattr(tomllib, "TOMLDecodeError", ValueError)) as e:
-        raise ConfigError(f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {e}") from None
+        raise ConfigError(f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: "
+                          f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a table of settings")
     for k in doc:
@@ -52,16 +59,27 @@ def read_config(path: Path) -> dict:
     return {k.replace("-", "_"): v for k, v in doc.items()}
 
 
-def _kinds(v) -> tuple[str, ...]:
-    v = [v] if isinstance(v, str) else list(v)
+def _kinds(v):
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, (list, tuple)):
+        return v  # validate() names the wrong type
     out = []
     for k in v:
         out += list(KINDS) if k == "both" else [k]
     return tuple(out)
 
 
+def _listed(v):
+    """A list of values as a tuple, one value as a 1-tuple; anything else as it is, for validate()."""
+    if isinstance(v, (list, tuple)):
+        return tuple(v)
+    return (v,) if isinstance(v, str) else v
+
+
 def build_settings(values: dict) -> Settings:
-    """Settings from merged config-file and command-line values (command line wins)."""
+    """Settings from merged config-file and command-line values (command line wins). Values are
+    passed on as given: :func:`fat.pipeline.validate` checks their types and ranges."""
     fields = {}
     if values.get("preset") == "fat":
         fields.update(FAT_PRESET)
@@ -71,27 +89,33 @@ def build_settings(values: dict) -> Settings:
         if v is None or key == "preset":
             continue
         if key == "frames":
-            fields["mixed_frames"] = fields["single_frames"] = int(v)
+            fields["mixed_frames"] = fields["single_frames"] = v
             continue
         name = CONFIG_KEYS[key]
         if name == "kinds":
             v = _kinds(v)
-        elif name in ("scenes", "objects"):
-            v = (v,) if isinstance(v, str) else tuple(v)
-        elif name == "locations":
-            v = (int(v),) if isinstance(v, (int, str)) else tuple(int(x) for x in v)
-        elif name in ("azimuth", "elevation", "distance", "mixed_count"):
-            if len(v) != 2:
-                raise ConfigError(f"{key} must be two numbers (min, max), got {v!r}")
-            v = tuple(v)
-        elif name == "ycb_dir":
+        elif name in ("scenes", "objects", "locations"):
+            v = _listed(v)
+        elif name == "ycb_dir" and isinstance(v, (str, Path)):
             v = str(Path(v).expanduser())
         fields[name] = v
     if "frames" in values and values["frames"] is not None:
         for k in ("mixed_frames", "single_frames"):
             if values.get(k) is not None:
-                fields[k] = int(values[k])
+                fields[k] = values[k]
     return Settings(**fields)
+
+
+def _config_key(setting: str, values: dict, from_file: set[str]) -> str | None:
+    """The config-file key that gave the value of ``setting``, if it came from the file."""
+    if setting in ("mixed_frames", "single_frames") and values.get(setting) is None:
+        keys = ["frames"]
+    else:
+        keys = [k for k, name in CONFIG_KEYS.items() if name == setting]
+    for k in keys:
+        if values.get(k) is not None:
+            return k if k in from_file else None
+    return None
 
 
 @click.command("generate")
@@ -142,6 +166,7 @@ def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_,
           --frames 20 --seed 1 --objects ~/ycb --renderer tiny
     """
     values = read_config(config_file) if config_file else {}
+    from_file = set(values)
     given = {
         "preset": preset, "kind": kind, "scene": scene or None, "location": location or None,
         "object": object_ or None, "objects": objects_dir, "frames": frames, "mixed_frames": mixed_frames,
@@ -150,7 +175,16 @@ def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_,
         "unrealcv": unrealcv, "unreal_config": str(unreal_config) if unreal_config else None, "gl_device": gl_device,
     }
     values.update({k: v for k, v in given.items() if v is not None})
-    settings = validate(build_settings(values))
+    from_file -= {k for k, v in given.items() if v is not None}
+    if "preset" in from_file and values["preset"] not in (None, "fat"):
+        raise ConfigError(f"{config_file}: preset: unknown preset {values['preset']!r}; known: fat")
+    try:
+        settings = validate(build_settings(values))
+    except SettingError as e:
+        key = _config_key(e.setting, values, from_file)
+        if key is None:
+            raise
+        raise ConfigError(f"{config_file}: {key}: {e}") from None
     total = total_frames(settings)
     bar = None
     if not quiet:
@@ -158,9 +192,19 @@ def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_,
 
         bar = tqdm(total=total, unit="frame", desc="generate", file=sys.stderr, dynamic_ncols=True)
     try:
-        summary = generate(settings, out, overwrite=overwrite, progress=bar.update if bar else None,
-                           notify=lambda m: click.echo(f"fat: {m}", err=True), workers=workers, dask=dask,
-                           repair=repair)
+        with warnings.catch_warnings():
+            shown = warnings.showwarning
+
+            def show(message, category, *args, **kwargs):  # a damaged-looking mesh: one line, as errors are
+                if issubclass(category, MeshWarning):
+                    click.echo(f"fat: warning: {message}", err=True)
+                else:
+                    shown(message, category, *args, **kwargs)
+
+            warnings.showwarning = show
+            summary = generate(settings, out, overwrite=overwrite, progress=bar.update if bar else None,
+                               notify=lambda m: click.echo(f"fat: {m}", err=True), workers=workers, dask=dask,
+                               repair=repair)
     finally:
         if bar:
             bar.close()

@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +42,8 @@ import numpy as np
 from .atlas import prepare_atlas
 from .catalog import ObjectInfo
 from .errors import ConfigError
-from .meshes import (Mesh, concatenate, convex_hull, load_mesh, merge_convex_parts, split_closed_parts, write_mtl,
-                     write_obj)
+from .meshes import (Mesh, MeshWarning, concatenate, convex_hull, load_mesh, merge_convex_parts, open_edges,
+                     split_closed_parts, write_mtl, write_obj)
 
 ASSET_VERSION = "2"
 #: Largest texture side kept for real YCB models (their scans carry 4096 px textures).
@@ -224,10 +225,16 @@ def align_to_fat(info: ObjectInfo, vertices: np.ndarray) -> tuple[np.ndarray, st
 def _build_ycb(info: ObjectInfo, src: YcbSource, folder: Path, texture_size: int) -> str:
     try:
         mesh = load_mesh(src.mesh)
+    except ConfigError:
+        raise
     except Exception as e:  # trimesh raises many kinds
         raise ConfigError(f"{src.mesh}: cannot read the mesh: {e}") from None
     if len(mesh.faces) == 0:
         raise ConfigError(f"{src.mesh}: the mesh has no triangles")
+    n_open, n_edges = open_edges(mesh)
+    if n_open:  # YCB scans are closed surfaces; one that lost faces (a file cut at a line's end) is not
+        warnings.warn(MeshWarning(f"{src.mesh}: the mesh is not closed ({n_open:,} of {n_edges:,} edges border "
+                                  "one triangle only); is the file cut short?"), stacklevel=2)
     T, note = align_to_fat(info, mesh.vertices)
     visual = Mesh(mesh.vertices, mesh.faces, mesh.uvs).transformed(T).with_vertex_normals(weld=True)
     if src.texture is not None and visual.uvs is not None:
@@ -244,9 +251,13 @@ def _build_ycb(info: ObjectInfo, src: YcbSource, folder: Path, texture_size: int
     if src.collision is not None:
         try:
             raw = load_mesh(src.collision)
+        except ConfigError:
+            raise
         except Exception as e:
             raise ConfigError(f"{src.collision}: cannot read the collision mesh: {e}") from None
         parts = [convex_hull(m.transformed(T).vertices) for m in split_closed_parts(raw)]
+        if not parts:
+            raise ConfigError(f"{src.collision}: the collision mesh holds no convex part")
     else:
         parts = [convex_hull(visual.vertices)]
     _save_parts(folder, [p.vertices for p in parts], visual.vertices)
@@ -262,27 +273,65 @@ def _save_parts(folder: Path, parts: list[np.ndarray], render_vertices: np.ndarr
              **{f"part_{i}": p for i, p in enumerate(parts)})
 
 
+#: Files of an asset folder besides parts.npz; an asset missing one (or with an empty one) is rebuilt.
+ASSET_FILES = ("visual.obj", "visual.mtl", "texture.png", "collision.obj")
+
+
+class _BrokenAsset(Exception):
+    """A cached asset that cannot be read: rebuild it."""
+
+
 def _load(info: ObjectInfo, folder: Path, source: str) -> ObjectAsset:
-    with np.load(folder / "parts.npz") as z:
-        keys = sorted((k for k in z.files if k.startswith("part_")), key=lambda s: int(s.split("_")[1]))
-        parts, hull = tuple(z[k] for k in keys), z["hull"]
+    """The cached asset in ``folder``; raises _BrokenAsset when a file of it is missing or unreadable."""
+    try:
+        with np.load(folder / "parts.npz", allow_pickle=False) as z:
+            keys = sorted((k for k in z.files if re.fullmatch(r"part_\d+", k)), key=lambda s: int(s.split("_")[1]))
+            parts, hull = tuple(np.asarray(z[k], dtype=np.float64) for k in keys), np.asarray(z["hull"], dtype=np.float64)
+    except Exception as e:  # not a zip, a damaged member, a missing key: numpy and zipfile raise many kinds
+        raise _BrokenAsset(f"{folder / 'parts.npz'}: {type(e).__name__}") from None
+    for a in (hull, *parts):
+        if a.ndim != 2 or a.shape[1] != 3 or len(a) < 4 or not np.isfinite(a).all():
+            raise _BrokenAsset(f"{folder / 'parts.npz'}: an array of shape {a.shape} is no convex part")
+    if not parts:
+        raise _BrokenAsset(f"{folder / 'parts.npz'}: no part")
+    for name in ASSET_FILES:
+        if not (folder / name).is_file() or (folder / name).stat().st_size == 0:
+            raise _BrokenAsset(f"{folder / name}: missing or empty")
     return ObjectAsset(info, folder, parts, hull, source)
 
 
 def _cached(key: str, info: ObjectInfo, build, source: str) -> ObjectAsset:
+    """The asset from the cache, built first when absent, rebuilt when a cached file cannot be read
+    (the new folder takes the old one's place by renames: readers see one or the other, whole)."""
     final = cache_dir() / "assets" / key / info.name
-    if not (final / "parts.npz").is_file():
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{info.name}.", dir=final.parent))
+    if (final / "parts.npz").is_file():
         try:
-            build(tmp)
+            return _load(info, final, source)
+        except _BrokenAsset:
+            pass
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{info.name}.", dir=final.parent))
+    try:
+        build(tmp)
+        _load(info, tmp, source)  # what was just built reads back
+        if final.exists():  # a broken folder: move it aside, then put the new one in its place
+            old = Path(tempfile.mkdtemp(prefix=f".{info.name}.broken.", dir=final.parent))
             try:
-                os.replace(tmp, final)
-            except OSError:  # built meanwhile by another process
+                os.replace(final, old / "asset")
+            except OSError:  # moved or rebuilt meanwhile by another process
                 pass
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return _load(info, final, source)
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
+        try:
+            os.replace(tmp, final)
+        except OSError:  # built meanwhile by another process
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        return _load(info, final, source)
+    except _BrokenAsset as e:
+        raise ConfigError(f"asset cache: {e}, even after rebuilding it") from None
 
 
 def _source_hash() -> str:

@@ -97,6 +97,10 @@ class Pool:
 
 
 # -------------------------------------------------------------------- Dask
+#: Seconds to reach a Dask scheduler and finish the protocol's handshake with it. A server that accepts
+#: the connection and stays silent, or answers another protocol, is given up after this.
+DASK_TIMEOUT = 10.0
+
 _DASK_WORKERS: dict = {}
 _DASK_LOCK = threading.Lock()
 
@@ -123,6 +127,48 @@ def dask_run(settings_json: str, drop: Drop, out: str) -> tuple[Drop, int, dict]
     return drop, n, files
 
 
+def check_dask_address(address: str) -> None:
+    """Refuse an address that is not a Dask scheduler's (``tcp://HOST:PORT``, ``HOST:PORT``...)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            host, port = parse_host_port(location)
+            if not host or any(c.isspace() for c in host):
+                raise ValueError(f"bad host {host!r}")
+            if not 0 < int(port) < 65536:
+                raise ValueError(f"port {port} is not 1..65535")
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"--dask {address!r}: not a scheduler address ({e}); expected tcp://HOST:PORT") from None
+
+
+def _dask_handshake(address: str, timeout: float) -> None:
+    """Connect to ``address`` and do Dask's handshake within ``timeout`` seconds, or raise ConfigError.
+    (distributed's Client waits for the handshake's answer without limit.)"""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+
+    async def handshake():
+        comm = await connect(address, timeout=timeout)
+        await comm.close()
+
+    def run():  # in a thread of its own: the caller may be running an event loop (a notebook)
+        asyncio.run(asyncio.wait_for(handshake(), timeout))
+
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(run).result()
+    except (asyncio.TimeoutError, TimeoutError):
+        raise ConfigError(f"--dask {address}: no answer from a Dask scheduler within {timeout:g} s") from None
+    except OSError as e:
+        raise ConfigError(f"--dask {address}: cannot reach the scheduler ({str(e).splitlines()[0] if str(e) else e!r})") from None
+    except Exception as e:  # the bytes that came back were not Dask's protocol
+        raise ConfigError(f"--dask {address}: the server does not answer as a Dask scheduler ({type(e).__name__})") from None
+
+
 class Dask:
     """Drops on a running Dask distributed scheduler. Workers write to ``out`` themselves, so they
     must see it at the same path (a shared file system)."""
@@ -132,8 +178,10 @@ class Dask:
             from distributed import Client
         except ImportError:
             raise ConfigError("--dask needs the distributed package: pip install 'fat-datasets[dask]'") from None
+        check_dask_address(address)
+        _dask_handshake(address, DASK_TIMEOUT)
         try:
-            self.client = Client(address, timeout="10s")
+            self.client = Client(address, timeout=f"{DASK_TIMEOUT}s")
         except (OSError, TimeoutError) as e:
             raise ConfigError(f"--dask {address}: cannot reach the scheduler ({e})") from None
         self.settings = json.dumps(s.to_json())

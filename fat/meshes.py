@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ConfigError
+
 
 @dataclass
 class Mesh:
@@ -214,18 +216,63 @@ def write_mtl(path: Path, texture_name: str) -> None:
 
 
 def load_mesh(path: Path) -> Mesh:
-    """Read an OBJ (with UVs when present) or STL with trimesh; without UVs in the file order."""
+    """Read an OBJ (with UVs when present) or STL with trimesh; without UVs in the file order.
+
+    A file cut short raises :class:`~fat.errors.ConfigError` naming it: an STL whose size or end does
+    not match what its header promises, an OBJ with face lines that could not be read (trimesh skips
+    them without a word)."""
     import trimesh
 
     # An OBJ's vertex is a (position, texture coordinate) pair: a texture seam gives one position two
     # vertices. trimesh's maintain_order keeps one vertex per position (and one of its UVs), so it is
     # only used where there are no UVs, to keep the file's vertex order.
     path = Path(path)
-    has_uv = path.suffix.lower() == ".obj" and re.search(rb"^vt\s", path.read_bytes(), re.M) is not None
+    suffix = path.suffix.lower()
+    data = path.read_bytes() if suffix in (".obj", ".stl") else b""
+    if suffix == ".stl":
+        check_stl(path, data)
+    has_uv = suffix == ".obj" and re.search(rb"^vt\s", data, re.M) is not None
     m = trimesh.load(str(path), process=False, force="mesh", **({} if has_uv else {"maintain_order": True}))
+    faces = np.asarray(m.faces, dtype=np.int64).reshape(-1, 3)
+    if suffix == ".obj":
+        listed = len(re.findall(rb"^[ \t]*f\s", data, re.M))
+        if len(faces) < listed:  # every face line gives at least one triangle
+            raise ConfigError(f"{path}: {listed:,} faces listed but {len(faces):,} triangles read; "
+                              "is the file cut short or damaged?")
     uv = getattr(m.visual, "uv", None)
     uv = None if uv is None or len(uv) != len(m.vertices) else np.asarray(uv, dtype=np.float64)
-    return Mesh(np.asarray(m.vertices, dtype=np.float64), np.asarray(m.faces, dtype=np.int64), uv, None)
+    return Mesh(np.asarray(m.vertices, dtype=np.float64), faces, uv, None)
+
+
+def check_stl(path: Path, data: bytes) -> None:
+    """Refuse an STL cut short: a binary one must be 84 + 50 bytes per triangle its header counts,
+    a text one must end with ``endsolid``."""
+    if data[:5].lower() == b"solid" and b"facet" in data[:4096]:  # text STL (a binary header may say "solid" too)
+        if not re.search(rb"endsolid[^\n]*\s*$", data[-4096:]):
+            raise ConfigError(f"{path}: text STL without its closing 'endsolid'; is the file cut short?")
+        return
+    if len(data) < 84:
+        raise ConfigError(f"{path}: {len(data)} bytes, too short for an STL (a binary STL's header alone is 84)")
+    n = int.from_bytes(data[80:84], "little")
+    if len(data) < 84 + 50 * n:
+        raise ConfigError(f"{path}: a binary STL of {n:,} triangles is {84 + 50 * n:,} bytes, this file has "
+                          f"{len(data):,}; is it cut short or damaged?")
+
+
+class MeshWarning(UserWarning):
+    """A mesh that reads but looks damaged (not closed where a scan is)."""
+
+
+def open_edges(mesh: Mesh) -> tuple[int, int]:
+    """(edges that border one triangle only, all edges), vertices welded by position. A closed surface,
+    as every YCB scan is, has no open edge; a mesh that lost faces at the end of its file has some."""
+    if len(mesh.faces) == 0:
+        return 0, 0
+    _, weld = np.unique(np.round(mesh.vertices, 7), axis=0, return_inverse=True)
+    f = weld.ravel()[mesh.faces]
+    edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    return int((counts == 1).sum()), len(counts)
 
 
 def merge_convex_parts(parts: list[np.ndarray], max_parts: int, max_added: float) -> list[np.ndarray]:

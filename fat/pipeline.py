@@ -8,8 +8,11 @@ on the settings and on which drop it is.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import numbers
+import os
 import re
 import sys
 import time
@@ -84,55 +87,174 @@ class Settings:
 FAT_PRESET = dict(kinds=KINDS, scenes=SCENES, locations=(0, 1, 2, 3, 4), mixed_frames=2000, single_frames=100)
 
 
+#: Largest image width or height, pixels (FAT: 960 x 540); every renderer and encoder handles it.
+MAX_IMAGE_SIDE = 8192
+#: Largest texture side kept for real YCB models, pixels.
+MAX_TEXTURE_SIZE = 8192
+#: Frames in one leaf folder at most: frame files are numbered with six digits (000000 to 999999).
+MAX_FOLDER_FRAMES = 1_000_000
+#: Drops in one plan at most (FAT's full plan: 3,075); the plan is held in memory, about 200 bytes a drop.
+MAX_DROPS = 200_000
+#: Objects in one mixed drop at most (FAT: 2 to 10); releasing them takes time that grows fast with their number.
+MAX_MIXED_COUNT = 30
+#: Largest seed: seeds are 0 .. 2**63 - 1 (a signed 64-bit integer, as every reader of the settings can hold).
+MAX_SEED = 2**63 - 1
+
+
+class SettingError(ConfigError):
+    """A bad value of one setting; ``setting`` is the name of the :class:`Settings` field."""
+
+    def __init__(self, setting: str, message: str):
+        self.setting = setting
+        super().__init__(message)
+
+
+def _integer(setting: str, label: str, v, lo: int, hi: int | None = None, why: str = "") -> int:
+    """``v`` as an int within [lo, hi]; a whole float (4.0) is taken, 4.7 or a string is refused."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or \
+            (not isinstance(v, numbers.Integral) and not (math.isfinite(v) and float(v).is_integer())):
+        raise SettingError(setting, f"{label} must be an integer, got {v!r}")
+    v = int(v)
+    if v < lo:
+        raise SettingError(setting, f"{label} must be an integer >= {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise SettingError(setting, f"{label} must be at most {hi:,}{why}, got {v}")
+    return v
+
+
+def _number(setting: str, label: str, v) -> float:
+    """``v`` if it is a finite number (an int stays an int: the settings are recorded as given)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise SettingError(setting, f"{label} must be a finite number, got {v!r}")
+    return v if type(v) in (int, float) else float(v)
+
+
+def _pair(setting: str, label: str, v, item) -> tuple:
+    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)) or len(v) != 2:
+        raise SettingError(setting, f"{label} must be two numbers [min, max], got {v!r}")
+    return tuple(item(setting, label, x) for x in v)
+
+
+def _names(setting: str, label: str, v) -> tuple[str, ...]:
+    v = (v,) if isinstance(v, str) else v
+    if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+        raise SettingError(setting, f"{label} must be a name or a list of names, got {v!r}")
+    return tuple(v)
+
+
+def _text(setting: str, label: str, v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, os.PathLike):
+        v = os.fspath(v)
+    if not isinstance(v, str):
+        raise SettingError(setting, f"{label} must be text, got {v!r}")
+    return v
+
+
+@functools.lru_cache(maxsize=64)
+def _check_clearance(location: str, ranges: CameraRanges) -> None:
+    """check_camera_clearance, once per process for a location and ranges (it samples the whole
+    camera region: seconds per location, and validate() runs again in generate())."""
+    check_camera_clearance(get_location(location), ranges)
+
+
+def count_drops(s: Settings) -> int:
+    """How many drops :func:`plan` makes, without making them (``s`` validated or not)."""
+    per_folder = {k: -(-n // s.frames_per_drop) for k, n in (("mixed", s.mixed_frames), ("single", s.single_frames))}
+    return len(locations_of(s)) * sum(per_folder[k] * (1 if k == "mixed" else len(s.objects)) for k in s.kinds)
+
+
 def validate(s: Settings) -> Settings:
-    """Check every setting; raise ConfigError naming the first bad one. Returns normalised settings."""
-    if not s.kinds or any(k not in KINDS for k in s.kinds):
-        raise ConfigError(f"kind must be single, mixed or both, got {list(s.kinds)}")
-    if not s.scenes:
-        raise ConfigError("no scene chosen")
-    for sc in s.scenes:
+    """Check every setting's type and value; raise :class:`SettingError` (a ConfigError naming the
+    setting) for the first bad one, before anything is planned or written. Returns normalised settings."""
+    kinds = _names("kinds", "kind", s.kinds)
+    if not kinds or any(k not in KINDS for k in kinds):
+        raise SettingError("kinds", f"kind must be single, mixed or both, got {list(kinds)}")
+    scenes = _names("scenes", "scene", s.scenes)
+    if not scenes:
+        raise SettingError("scenes", "no scene chosen")
+    for sc in scenes:
         if sc not in SCENES:
-            raise ConfigError(f"unknown scene {sc!r}; known: {', '.join(SCENES)}")
-    if not s.locations or any(not (0 <= int(i) <= 4) for i in s.locations):
-        raise ConfigError(f"locations must be 0..4, got {list(s.locations)}")
-    if not s.objects:
-        raise ConfigError("no object chosen")
-    names = tuple(dict.fromkeys(catalog.get(n).name for n in s.objects))
-    for name, v, lo in (("mixed frames", s.mixed_frames, 1), ("single frames", s.single_frames, 1),
-                        ("frames per drop", s.frames_per_drop, 1), ("width", s.width, 16), ("height", s.height, 16)):
-        if int(v) != v or v < lo:
-            raise ConfigError(f"{name} must be an integer >= {lo}, got {v}")
-    if not 1 <= s.jpeg_quality <= 100:
-        raise ConfigError(f"JPEG quality must be 1..100, got {s.jpeg_quality}")
-    if not 0 < s.fov < 180:
-        raise ConfigError(f"field of view must be in (0, 180) degrees, got {s.fov}")
-    if not 0 < s.capture_interval <= 10:
-        raise ConfigError(f"capture interval must be in (0, 10] seconds, got {s.capture_interval}")
-    lo, hi = s.mixed_count
-    if not 1 <= lo <= hi:
-        raise ConfigError(f"objects per mixed drop must be a range 1 <= min <= max, got [{lo}, {hi}]")
-    if s.renderer not in RENDERERS:
-        raise ConfigError(f"unknown renderer {s.renderer!r}; choose from {', '.join(RENDERERS)}")
-    if s.renderer == "unrealcv":
+            raise SettingError("scenes", f"unknown scene {sc!r}; known: {', '.join(SCENES)}")
+    locations = (s.locations,) if isinstance(s.locations, numbers.Number) else s.locations
+    if not isinstance(locations, (list, tuple)):
+        raise SettingError("locations", f"location must be an index 0..4 or a list of them, got {locations!r}")
+    if not locations:
+        raise SettingError("locations", "locations must be 0..4, got []")
+    locations = tuple(_integer("locations", "location", i, 0, 4) for i in locations)
+    objects = _names("objects", "object", s.objects)
+    if not objects:
+        raise SettingError("objects", "no object chosen")
+    try:
+        names = tuple(dict.fromkeys(catalog.get(n).name for n in objects))
+    except ConfigError as e:
+        raise SettingError("objects", str(e)) from None
+    mixed_frames = _integer("mixed_frames", "mixed frames", s.mixed_frames, 1, MAX_FOLDER_FRAMES,
+                            " (frame files have six digits)")
+    single_frames = _integer("single_frames", "single frames", s.single_frames, 1, MAX_FOLDER_FRAMES,
+                             " (frame files have six digits)")
+    frames_per_drop = _integer("frames_per_drop", "frames per drop", s.frames_per_drop, 1)
+    width = _integer("width", "width", s.width, 16, MAX_IMAGE_SIDE, " pixels")
+    height = _integer("height", "height", s.height, 16, MAX_IMAGE_SIDE, " pixels")
+    jpeg_quality = _integer("jpeg_quality", "JPEG quality", s.jpeg_quality, 1, 100)
+    seed = _integer("seed", "seed", s.seed, 0, MAX_SEED)
+    fov = _number("fov", "field of view", s.fov)
+    if not 0 < fov < 180:
+        raise SettingError("fov", f"field of view must be in (0, 180) degrees, got {fov}")
+    capture_interval = _number("capture_interval", "capture interval", s.capture_interval)
+    if not 0 < capture_interval <= 10:
+        raise SettingError("capture_interval", f"capture interval must be in (0, 10] seconds, got {capture_interval}")
+    lo, hi = _pair("mixed_count", "objects per mixed drop", s.mixed_count,
+                   lambda k, label, x: _integer(k, label, x, 1, MAX_MIXED_COUNT))
+    if lo > hi:
+        raise SettingError("mixed_count", f"objects per mixed drop must be a range 1 <= min <= max, got [{lo}, {hi}]")
+    renderer = _text("renderer", "renderer", s.renderer)
+    if renderer not in RENDERERS:
+        raise SettingError("renderer", f"unknown renderer {renderer!r}; choose from {', '.join(RENDERERS)}")
+    gl_device = s.gl_device
+    if isinstance(gl_device, numbers.Integral) and not isinstance(gl_device, bool):
+        gl_device = str(int(gl_device))
+    gl_device = _text("gl_device", "gl device", gl_device)
+    if gl_device and not gl_device.isdigit():
+        raise SettingError("gl_device", f"gl device must be an EGL device index (0, 1, ...), got {gl_device!r}")
+    unrealcv = _text("unrealcv", "unrealcv", s.unrealcv)
+    unreal_config = _text("unreal_config", "unreal config", s.unreal_config)
+    ycb_dir = _text("ycb_dir", "objects folder", s.ycb_dir)
+    if renderer == "unrealcv":
         from .render.unreal import UnrealConfig, parse_endpoint
 
-        if not s.unrealcv:
-            raise ConfigError("--renderer unrealcv needs --unrealcv HOST:PORT")
-        parse_endpoint(s.unrealcv)
-        UnrealConfig.load(s.unreal_config)
-    elif s.unrealcv or s.unreal_config:
-        raise ConfigError("--unrealcv and --unreal-config go with --renderer unrealcv")
-    if not 0 <= s.test_location <= 4:
-        raise ConfigError(f"test location must be 0..4, got {s.test_location}")
-    if s.texture_size < 16:
-        raise ConfigError(f"texture size must be >= 16 pixels, got {s.texture_size}")
-    if not math.isfinite(s.baseline) or s.baseline <= 0:
-        raise ConfigError(f"stereo baseline must be positive, got {s.baseline}")
-    ranges = s.camera  # raises on empty ranges
-    s = replace(s, objects=names, locations=tuple(sorted({int(i) for i in s.locations})),
-                scenes=tuple(dict.fromkeys(s.scenes)), kinds=tuple(k for k in KINDS if k in s.kinds))
+        if not unrealcv:
+            raise SettingError("unrealcv", "--renderer unrealcv needs --unrealcv HOST:PORT")
+        parse_endpoint(unrealcv)
+        UnrealConfig.load(unreal_config)
+    elif unrealcv or unreal_config:
+        raise SettingError("unrealcv" if unrealcv else "unreal_config",
+                           "--unrealcv and --unreal-config go with --renderer unrealcv")
+    test_location = _integer("test_location", "test location", s.test_location, 0, 4)
+    texture_size = _integer("texture_size", "texture size", s.texture_size, 16, MAX_TEXTURE_SIZE, " pixels")
+    baseline = _number("baseline", "stereo baseline", s.baseline)
+    if baseline <= 0:
+        raise SettingError("baseline", f"stereo baseline must be positive, got {baseline}")
+    cam = {}
+    for name in ("azimuth", "elevation", "distance"):
+        cam[name] = _pair(name, f"camera {name}", getattr(s, name), _number)
+    try:
+        ranges = CameraRanges(cam["azimuth"], cam["elevation"], cam["distance"])  # raises on empty ranges
+    except ConfigError as e:
+        raise SettingError(next(n for n in cam if n in str(e)), str(e)) from None
+    s = replace(s, kinds=tuple(k for k in KINDS if k in kinds), scenes=tuple(dict.fromkeys(scenes)),
+                locations=tuple(sorted(set(locations))), objects=names, ycb_dir=ycb_dir, mixed_frames=mixed_frames,
+                single_frames=single_frames, frames_per_drop=frames_per_drop, capture_interval=capture_interval,
+                mixed_count=(lo, hi), seed=seed, renderer=renderer, gl_device=gl_device, jpeg_quality=jpeg_quality,
+                width=width, height=height, fov=fov, baseline=baseline, test_location=test_location,
+                texture_size=texture_size, unrealcv=unrealcv, unreal_config=unreal_config, **cam)
+    drops = count_drops(s)
+    if drops > MAX_DROPS:
+        raise SettingError("frames_per_drop", f"the plan would hold {drops:,} drops, more than {MAX_DROPS:,}; "
+                           "use more --frames-per-drop or fewer frames, locations or objects")
     for loc in locations_of(s):
-        check_camera_clearance(get_location(loc), ranges)
+        _check_clearance(loc, ranges)
     if s.ycb_dir is not None:
         check_ycb_folder(Path(s.ycb_dir), s.object_infos())
     return s
@@ -169,6 +291,8 @@ class Folder:
 
 
 def plan(s: Settings) -> tuple[list[Folder], list[Drop]]:
+    """Every folder and drop of the dataset, in memory: :func:`validate` refuses plans of more than
+    :data:`MAX_DROPS` drops (count them first with :func:`count_drops`)."""
     folders, drops = [], []
     for kind in s.kinds:
         for loc in locations_of(s):
@@ -470,4 +594,6 @@ def _generate(s, out, folders, drops, mode, progress, notify, workers, dask, rep
 
 
 def total_frames(s: Settings) -> int:
-    return sum(d.n_frames for d in plan(s)[1])
+    """Frames :func:`plan` makes, counted without making the plan."""
+    return len(locations_of(s)) * sum(s.mixed_frames if k == "mixed" else s.single_frames * len(s.objects)
+                                      for k in s.kinds)

@@ -66,7 +66,7 @@ def make_renderer(name: str, intrinsics: Intrinsics | None = None, unrealcv: str
         from .gl import GLRenderer
 
         try:
-            return GLRenderer(gl_device)
+            return GLRenderer(gl_device, size=None if intrinsics is None else (intrinsics.width, intrinsics.height))
         except ConfigError as e:
             if name == "gl":
                 raise

@@ -142,7 +142,7 @@ def available(device: str | int | None = None) -> str | None:
 class GLRenderer:
     name = "gl"
 
-    def __init__(self, device: str | int | None = None, cull: bool = True):
+    def __init__(self, device: str | int | None = None, cull: bool = True, size: tuple[int, int] | None = None):
         try:
             import moderngl
         except ImportError as e:  # pragma: no cover - moderngl is a dependency
@@ -166,6 +166,12 @@ class GLRenderer:
             self.ctx.release()
             raise ConfigError(f"--renderer gl: the EGL context offers OpenGL {version / 100:.1f}, 3.3 is needed")
         self.device = self.ctx.info.get("GL_RENDERER", "?")
+        if size is not None:
+            try:
+                self.check_size(*size)
+            except ConfigError:
+                self.close()
+                raise
         self.prog = self.ctx.program(vertex_shader=VERTEX, fragment_shader=FRAGMENT)
         self.shadow_prog = self.ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
         self.shadow_tex = self.ctx.depth_texture((SHADOW_SIZE, SHADOW_SIZE))
@@ -240,9 +246,19 @@ class GLRenderer:
                 self._casters.append(item)
         self._location = loc
 
+    def check_size(self, width: int, height: int) -> None:
+        """Refuse an image larger than this OpenGL implementation's render targets can hold."""
+        info = self.ctx.info
+        limits = [info.get("GL_MAX_RENDERBUFFER_SIZE"), info.get("GL_MAX_TEXTURE_SIZE"), *(info.get("GL_MAX_VIEWPORT_DIMS") or ())]
+        limit = min((int(x) for x in limits if x), default=None)
+        if limit and max(width, height) > limit:
+            raise ConfigError(f"--renderer gl: {width} x {height} pixels is more than {self.device} can render "
+                              f"(at most {limit} pixels a side)")
+
     def _targets(self, K: Intrinsics):
         size = (K.width, K.height)
         if self._size != size:
+            self.check_size(*size)
             if self._fbo is not None:
                 for a in self._attachments:
                     a.release()

@@ -17,6 +17,9 @@ import json
 import logging
 import math
 import re
+import socket
+import struct
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -33,6 +36,8 @@ from . import RenderOutput, SceneState
 
 #: Depth values beyond this (metres) are the sky: no surface.
 SKY_M = 1000.0
+#: Largest ``timeout`` an UnrealCV config may set, seconds.
+MAX_TIMEOUT = 3600.0
 
 
 class UnrealError(FatError):
@@ -41,6 +46,42 @@ class UnrealError(FatError):
 
 class _Lost(Exception):
     """The connection broke or an answer did not come in time: reconnect and redo the view."""
+
+
+class _NotUnrealCV(_Lost):
+    """The server accepted the connection but gave no UnrealCV greeting in time, or another protocol's."""
+
+
+#: UnrealCV's message framing: magic number, payload length (native uint32 each), payload.
+_MAGIC = 0x9E2B83C1
+_GREETING_MAX = 4096  # bytes: a greeting ("connected to <game>") is short
+
+
+def _read_greeting(sock: socket.socket, timeout: float) -> bytes:
+    """The server's first message, read within ``timeout`` seconds; raises _NotUnrealCV otherwise."""
+    deadline = time.monotonic() + timeout
+
+    def exact(n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            sock.settimeout(max(deadline - time.monotonic(), 1e-3))
+            try:
+                chunk = sock.recv(n - len(buf))
+            except socket.timeout:
+                raise _NotUnrealCV(f"accepted the connection but sent no UnrealCV greeting within {timeout:g} s") from None
+            if not chunk:
+                raise _NotUnrealCV("closed the connection without an UnrealCV greeting")
+            buf += chunk
+        return buf
+
+    head = exact(8)
+    magic, size = struct.unpack("II", head)
+    if magic != _MAGIC or size > _GREETING_MAX:
+        raise _NotUnrealCV(f"answered {head!r}, which is not UnrealCV's protocol")
+    payload = exact(size)
+    if not payload.startswith(b"connected"):
+        raise _NotUnrealCV(f"answered {payload[:80]!r} instead of UnrealCV's greeting")
+    return payload
 
 
 @dataclass(frozen=True)
@@ -60,7 +101,7 @@ class LevelMapping:
 class UnrealConfig:
     camera_id: int = 0
     depth: str = "plane"  # plane: z-depth (UE4 SceneDepth); point: distance to the camera centre
-    timeout: float = 30.0  # seconds to wait for one answer
+    timeout: float = 30.0  # seconds to wait for one answer, and for the greeting of a new connection
     retries: int = 3  # reconnections tried for one view
     backoff: float = 0.5  # seconds before the first reconnection, doubled each time
     classes: dict = field(default_factory=dict)  # FAT class name (any case) -> ClassMapping
@@ -78,10 +119,24 @@ class UnrealConfig:
             raise ConfigError(f"{path}: cannot read the UnrealCV config: {e.strerror}") from None
         except ValueError as e:
             raise ConfigError(f"{path}: not valid JSON: {e}") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: nested too deeply to be an UnrealCV config") from None
+        if not isinstance(doc, dict):
+            raise ConfigError(f"{path}: expected a table of settings, got {type(doc).__name__}")
         known = {"camera_id", "depth", "timeout", "retries", "backoff", "classes", "hide", "levels"}
         for k in doc:
             if k not in known:
                 raise ConfigError(f"{path}: unknown setting {k!r}; known: {', '.join(sorted(known))}")
+        for k, kind, lo, hi in (("camera_id", int, 0, None), ("timeout", float, 0.001, MAX_TIMEOUT),
+                                ("retries", int, 0, 100), ("backoff", float, 0, 3600)):
+            v = doc.get(k, 0 if kind is int else 1.0)
+            if isinstance(v, bool) or not isinstance(v, int if kind is int else (int, float)) or \
+                    not math.isfinite(v) or v < lo or (hi is not None and v > hi):
+                bound = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+                raise ConfigError(f"{path}: {k} must be {'an integer' if kind is int else 'a number'} {bound}, got {v!r}")
+        for k, kind in (("classes", dict), ("levels", dict), ("hide", list)):
+            if not isinstance(doc.get(k, kind()), kind):
+                raise ConfigError(f"{path}: {k} must be a {'table' if kind is dict else 'list'}, got {doc[k]!r}")
         if doc.get("depth", "plane") not in ("plane", "point"):
             raise ConfigError(f"{path}: depth must be 'plane' or 'point', got {doc['depth']!r}")
         from .. import catalog
@@ -141,6 +196,33 @@ def _client_class():
             except ConnectionError:
                 return None
 
+        def connect(self, timeout=1, start_receive_thread=True):
+            """Connect and read the greeting within ``timeout`` seconds. (The library's own connect
+            ignores its timeout and waits without limit for a greeting, from a server that may
+            never send one.) Returns False when nothing accepts the connection, raises _NotUnrealCV
+            when what accepts it is not an UnrealCV server; then starts the library's receiving
+            thread, as its connect does."""
+            if self.isconnected():
+                return True
+            try:
+                sock = socket.create_connection(self.endpoint, timeout=timeout)
+            except OSError:
+                return False
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                _read_greeting(sock, timeout)
+                sock.settimeout(None)
+            except BaseException:
+                sock.close()
+                raise
+            self.sock = sock
+            if start_receive_thread:
+                self.t = threading.Thread(target=self.receive_loop_queue, daemon=True)
+                self.t.start()
+                if not self._command_capabilities_checked:
+                    self._load_command_capabilities()
+            return True
+
     return Client
 
 
@@ -183,6 +265,10 @@ class UnrealCVRenderer:
             try:
                 self._connect()
                 return
+            except _NotUnrealCV as e:  # something else listens there: trying again will not help
+                self._drop()
+                raise UnrealError(f"--unrealcv {self.endpoint}: the server {e}; is this the port of the game's "
+                                  "UnrealCV server (its unrealcv.ini)?") from None
             except _Lost as e:
                 last = e
                 self._drop()
