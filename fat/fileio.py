@@ -209,6 +209,27 @@ def locked(lock: str | os.PathLike, what: str | os.PathLike):
         os.close(fd)
 
 
+@contextlib.contextmanager
+def locked_folder(out: Path):
+    """Create the output folder ``out`` if needed and hold its lock (:data:`LOCK_FILE`) while the
+    block runs; a folder this call created is removed again, when still empty, if the block fails."""
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{out}: cannot create the output folder: {why(e)}") from None
+    try:
+        with locked(out / LOCK_FILE, out):  # one run per folder; released even by kill -9
+            yield
+    except BaseException:
+        if created:
+            try:
+                out.rmdir()  # only if still empty: nothing of this run stays
+            except OSError:
+                pass
+        raise
+
+
 # ------------------------------------------------------------------ export targets
 def check_target(path: str | os.PathLike, reading: str | os.PathLike, overwrite: bool) -> None:
     """Refuse to write the file ``path`` when it lies inside the dataset ``reading`` (a folder or a

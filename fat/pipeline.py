@@ -27,7 +27,7 @@ from .annotate import SceneObject, annotate_view
 from .assets import DEFAULT_TEXTURE_SIZE, ObjectAsset, check_ycb_folder, load_assets
 from .catalog import SINGLE_SEGMENTATION_ID, ObjectInfo
 from .errors import ConfigError, OutputError
-from .fileio import LOCK_FILE, TMP_SUFFIX, inside, locked, make_folder, remove_temporaries, write_text_atomic
+from .fileio import LOCK_FILE, TMP_SUFFIX, inside, locked_folder, make_folder, remove_temporaries, write_text_atomic
 from .formats import fat as fatfmt
 from .geometry import BASELINE_M, Intrinsics, right_eye_pose
 from .physics import TIME_STEP, Physics
@@ -536,22 +536,9 @@ def generate(s: Settings, out: Path, overwrite: bool = False, progress: Callable
     check_output(out, overwrite, s)  # refuse early, before any renderer starts
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"{out}: cannot create the output folder: {e.strerror}") from None
-    try:
-        with locked(out / LOCK_FILE, out):  # one run per folder; released even by kill -9
-            return _generate(s, out, folders, drops, check_output(out, overwrite, s), progress, notify, workers, dask,
-                             repair)
-    except BaseException:
-        if created:
-            try:
-                out.rmdir()  # only if still empty: nothing was written
-            except OSError:
-                pass
-        raise
+    with locked_folder(out):
+        return _generate(s, out, folders, drops, check_output(out, overwrite, s), progress, notify, workers, dask,
+                         repair)
 
 
 def _generate(s, out, folders, drops, mode, progress, notify, workers, dask, repair) -> dict:
@@ -573,8 +560,9 @@ def _generate(s, out, folders, drops, mode, progress, notify, workers, dask, rep
         write_folder_settings(out, folders, s, executor.K)
         done = finished_drops(out, drops, repair, notify)
         todo = [d for d in drops if manifest.drop_id(d.folder, d.index) not in done]
-        if progress and len(todo) < len(drops):
-            progress(sum(d.n_frames for d in drops if d not in todo))
+        skipped = sum(d.n_frames for d in drops) - sum(d.n_frames for d in todo)
+        if progress and skipped:
+            progress(skipped)
         t0 = time.perf_counter()
         frames = 0
         record = manifest.Writer(out)
@@ -589,7 +577,7 @@ def _generate(s, out, folders, drops, mode, progress, notify, workers, dask, rep
         dt = time.perf_counter() - t0
     finally:
         executor.close()
-    return {"frames": frames, "skipped": sum(d.n_frames for d in drops) - sum(d.n_frames for d in todo),
+    return {"frames": frames, "skipped": skipped,
             "folders": len(folders), "drops": len(todo), "seconds": dt, "out": str(out), "renderer": executor.renderer}
 
 

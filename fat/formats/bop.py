@@ -41,7 +41,7 @@ from ..assets import load_assets
 from ..dataset import Dataset, require_folder
 from ..errors import ConfigError, OutputError
 from ..geometry import Intrinsics
-from ..fileio import LOCK_FILE, TMP_SUFFIX, discard, locked, temp_path, why, within
+from ..fileio import LOCK_FILE, TMP_SUFFIX, discard, locked_folder, temp_path, why, within
 from ..meshes import load_mesh
 from ..render import SceneState, make_renderer
 from ..scene import get_location
@@ -100,36 +100,23 @@ def export(root: Path, out: Path, objects_dir: Path | None = None, renderer: str
         raise OutputError(f"{out}: exists and is not empty; use --overwrite to replace the BOP export in it")
     if old and not (out / "scenes.json").is_file():
         raise OutputError(f"{out}: not a BOP export made by fat (no scenes.json); refusing to delete it")
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"{out}: cannot create the folder: {why(e)}") from None
-    try:
-        with locked(out / LOCK_FILE, out):
-            for p in out.glob(stale):
-                discard(p)
-            tmp = temp_path(out / "bop")
-            try:
-                tmp.mkdir()
-                result = _export(root, tmp, objects_dir, renderer, skip_bad, progress)
-                for p in out.iterdir():  # the earlier export (overwrite): only what an export writes
-                    if _OURS.match(p.name):
-                        discard(p)
-                for p in sorted(tmp.iterdir(), key=lambda p: p.name == "scenes.json"):  # scenes.json last
-                    os.replace(p, out / p.name)
-                tmp.rmdir()
-            except OSError as e:
-                raise OutputError(f"{out}: cannot write: {why(e)}") from None
-            finally:
-                discard(tmp)
-    except BaseException:
-        if created:
-            try:
-                out.rmdir()  # only if empty: nothing of this export stays
-            except OSError:
-                pass
-        raise
+    with locked_folder(out):
+        for p in out.glob(stale):
+            discard(p)
+        tmp = temp_path(out / "bop")
+        try:
+            tmp.mkdir()
+            result = _export(root, tmp, objects_dir, renderer, skip_bad, progress)
+            for p in out.iterdir():  # the earlier export (overwrite): only what an export writes
+                if _OURS.match(p.name):
+                    discard(p)
+            for p in sorted(tmp.iterdir(), key=lambda p: p.name == "scenes.json"):  # scenes.json last
+                os.replace(p, out / p.name)
+            tmp.rmdir()
+        except OSError as e:
+            raise OutputError(f"{out}: cannot write: {why(e)}") from None
+        finally:
+            discard(tmp)
     return result
 
 

@@ -456,7 +456,8 @@ def read_view_annotation(path: str | Path, known_classes: Iterable[str] | None =
 
 
 # ============================================================================ reader: images
-def _decode(path: Path, flags: int) -> np.ndarray:
+def _read_bytes(path: Path) -> np.ndarray:
+    """The bytes of an image file, refused when missing, unreadable or a JPEG cut short."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except FileNotFoundError:
@@ -464,6 +465,11 @@ def _decode(path: Path, flags: int) -> np.ndarray:
     except OSError as e:
         raise FormatError(path, f"cannot read: {e}") from None
     check_complete(path, data)
+    return data
+
+
+def _decode(path: Path, flags: int) -> np.ndarray:
+    data = _read_bytes(path)
     img = cv2.imdecode(data, flags) if data.size else None
     if img is None:
         raise FormatError(path, "not a readable image (truncated or corrupt)")
@@ -484,13 +490,7 @@ def check_rgb(path: str | Path, size: tuple[int, int] | None = None) -> None:
     """Check that an RGB file is complete and decodes to an image of ``size`` (a JPEG is decoded at
     1/8 scale: every byte of its data is still read, in a fraction of the time)."""
     path = Path(path)
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except FileNotFoundError:
-        raise FormatError(path, "file is missing") from None
-    except OSError as e:
-        raise FormatError(path, f"cannot read: {e}") from None
-    check_complete(path, data)
+    data = _read_bytes(path)
     jpeg = data.size >= 2 and data[0] == 0xFF and data[1] == 0xD8
     img = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_8 if jpeg else cv2.IMREAD_UNCHANGED) if data.size else None
     if img is None or img.dtype != np.uint8 or img.ndim != 3:
