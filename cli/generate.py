@@ -11,7 +11,7 @@ import click
 
 from fat.errors import ConfigError
 from fat.meshes import MeshWarning
-from fat.pipeline import FAT_PRESET, KINDS, Settings, SettingError, generate, total_frames, validate
+from fat.pipeline import FAT_PRESET, KINDS, Settings, SettingError, check_output, generate, total_frames, validate
 from fat.scene import SCENES
 
 try:  # Python 3.11+
@@ -185,6 +185,12 @@ def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_,
         if key is None:
             raise
         raise ConfigError(f"{config_file}: {key}: {e}") from None
+    # what can be refused at once is refused before the progress bar is drawn (generate checks it again)
+    if dask:
+        from fat.executors import check_dask_address
+
+        check_dask_address(dask)
+    check_output(out, overwrite, settings)
     total = total_frames(settings)
     bar = None
     if not quiet:
