@@ -204,7 +204,10 @@ def test_kill_9_then_resume_gives_the_uninterrupted_bytes(tmp_path, cli_referenc
 def test_ctrl_c_stops_in_one_line_and_resume_gives_the_uninterrupted_bytes(tmp_path, cli_reference):
     """SIGINT: exit 130 with one line, no temporary file or lock left, and the rerun finishes the same bytes."""
     args = [FAT, "generate", "out", *CLI_ARGS]
-    p = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell starts background jobs with SIGINT ignored, and the run would inherit that (Python then
+    # installs no Ctrl-C handler): give it the default disposition, as a terminal's foreground job has.
+    p = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for_drops(tmp_path / "out" / manifest.MANIFEST, 2, p)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
