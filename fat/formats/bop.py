@@ -137,7 +137,7 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
     per_scene: dict = {}
     n_images, last = 0, None
     try:
-        for item, _ in views_with_masks(ds, skip_bad, skipped):
+        for item, _ in views_with_masks(ds, skip_bad, skipped, masks=False):  # BOP masks come from the depth test
             if per_scene and item["folder"] != last:  # views come folder by folder: the scenes before are complete
                 n_images += _write_scenes(per_scene)
             last = item["folder"]

@@ -106,26 +106,22 @@ class _Masks:
             yield self[k]
 
 
-def _masks(item: dict, base: Path) -> _Masks:
-    return _Masks(item, base)
-
-
-def views_with_masks(ds: Dataset, skip_bad: bool, skipped: list[str]):
-    """(item, visible mask of each listed object) for every view of ``ds``; with ``skip_bad`` a view
-    whose files are missing or corrupt (the RGB file included: it is checked to decode completely,
-    as the exports pass it on) is left out and its problem appended to ``skipped``. The masks are
-    made one at a time as they are read."""
+def views_with_masks(ds: Dataset, skip_bad: bool, skipped: list[str], masks: bool = True):
+    """(item, visible mask of each listed object, or None without ``masks``) for every view of
+    ``ds``; with ``skip_bad`` a view whose files are missing or corrupt (the RGB file included: it is
+    checked to decode completely, as the exports pass it on) is left out and its problem appended to
+    ``skipped``. The masks are made one at a time as they are read."""
     for i in range(len(ds)):
         try:
             item = ds[i]
             check_rgb(frame_file(ds.base / item["folder"], item["index"], item["eye"], "rgb"), (item["width"], item["height"]))
-            masks = _masks(item, ds.base)
+            visible = _Masks(item, ds.base) if masks else None
         except FatError as e:
             if not skip_bad:
                 raise
             skipped.append(str(e))
             continue
-        yield item, masks
+        yield item, visible
 
 
 def build(root: Path, split: str = "all", skip_bad: bool = False,
