@@ -1,7 +1,9 @@
-"""The 21 FAT objects: names, segmentation ids, cuboids, model transforms and masses.
+"""Object sets: the objects a dataset is made of (names, segmentation ids, cuboids, model transforms,
+masses, where their meshes come from).
 
-The data lives in ``objects/catalog.json`` (installed as ``fat.objects``). It is loaded once and
-converted to the project's units: metres, column-vector 4x4 transforms.
+FAT's 21 YCB objects are the default set; their data lives in ``objects/catalog.json`` (installed as
+``fat.objects``), loaded once and converted to the project's units: metres, column-vector 4x4
+transforms.
 """
 
 from __future__ import annotations
@@ -21,51 +23,32 @@ SINGLE_SEGMENTATION_ID = 255
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One FAT object.
+    """One object of an :class:`ObjectSet`.
 
-    ``model_transform`` maps points of the YCB ``google_16k`` mesh (metres, YCB frame) into the
-    FAT-aligned object frame (metres, origin at the cuboid centre): ``p_fat = T[:3,:3] @ p + T[:3,3]``.
-    It is FAT's ``fixed_model_transform`` F transposed and scaled: ``T[:3,:3] = F[:3,:3].T / 100``,
+    ``model_transform`` maps points of the object's source mesh (metres; for FAT's objects the YCB
+    ``google_16k`` mesh in the YCB frame) into the FAT-aligned object frame (metres, origin at the
+    cuboid centre): ``p_fat = T[:3,:3] @ p + T[:3,3]``. For FAT's objects it is the published
+    ``fixed_model_transform`` F transposed and scaled: ``T[:3,:3] = F[:3,:3].T / 100``,
     ``T[:3,3] = F[3,:3] / 100``.
     """
 
-    index: int  # 0..20, FAT order
+    index: int  # position in its set (FAT's objects: 0..20, FAT order); category id = index + 1
     name: str  # "002_master_chef_can" (the YCB folder name)
     class_name: str  # "002_master_chef_can_16k" (FAT class)
-    segmentation_id: int  # in mixed folders: 12 * (index + 1)
+    segmentation_id: int  # in mixed folders (FAT's objects: 12 * (index + 1))
     dimensions: np.ndarray  # (3,) full cuboid extents along the object x, y, z, metres
     model_transform: np.ndarray  # (4, 4)
     mass: float  # kg
+    mixed_spelling: str = ""  # the class as written inside mixed folders, when it differs (FAT: 006_mustard_bottle_16K)
 
     @property
     def short_name(self) -> str:
         """"master_chef_can": the name without the YCB number."""
-        return self.name.split("_", 1)[1]
+        return self.name.split("_", 1)[1] if "_" in self.name and self.name.split("_", 1)[0].isdigit() else self.name
 
     def mixed_class_name(self) -> str:
-        """Class name as real FAT spells it inside mixed folders (``006_mustard_bottle_16K``)."""
-        return _raw()["fat_mixed_class_spelling"].get(self.class_name, self.class_name)
-
-
-@functools.lru_cache(maxsize=1)
-def _raw() -> dict:
-    return json.loads(resources.files("fat.objects").joinpath("catalog.json").read_text("utf-8"))
-
-
-@functools.lru_cache(maxsize=1)
-def objects() -> tuple[ObjectInfo, ...]:
-    """All 21 objects, in FAT order."""
-    out = []
-    for i, o in enumerate(_raw()["objects"]):
-        F = np.array(o["fixed_model_transform"], dtype=np.float64)
-        T = np.eye(4)
-        T[:3, :3] = F[:3, :3].T / 100.0
-        T[:3, 3] = F[3, :3] / 100.0
-        dims = np.array(o["cuboid_dimensions_cm"], dtype=np.float64) / 100.0
-        dims.setflags(write=False)
-        T.setflags(write=False)
-        out.append(ObjectInfo(i, o["name"], o["class"], int(o["segmentation_class_id"]), dims, T, float(o["mass_kg"])))
-    return tuple(out)
+        """Class name as written inside mixed folders (real FAT: ``006_mustard_bottle_16K``)."""
+        return self.mixed_spelling or self.class_name
 
 
 def _key(name: str) -> str:
@@ -73,24 +56,80 @@ def _key(name: str) -> str:
     return n[:-4] if n.endswith("_16k") else n
 
 
+@dataclass(frozen=True)
+class ObjectSet:
+    """The objects a dataset is made of, as data: classes, segmentation ids, cuboids, model transforms,
+    masses, and where their meshes come from. FAT's 21 YCB objects (:func:`fat_objects`) are the
+    default set; every module that needs objects is handed a set, none looks one up on its own."""
+
+    name: str  # "fat"
+    objects: tuple[ObjectInfo, ...]
+    supercategory: str = "ycb"  # COCO's supercategory of every class
+    meshes: str = "standins"  # where meshes come from: "standins" (built-in procedural meshes) or a folder
+    about: str = ""
+
+    def __post_init__(self):
+        idx: dict[str, ObjectInfo] = {}
+        for o in self.objects:
+            for alias in dict.fromkeys((o.name, o.short_name, o.name.split("_", 1)[0], o.class_name, o.mixed_class_name())):
+                idx.setdefault(_key(alias), o)
+        object.__setattr__(self, "_index", idx)
+
+    def __iter__(self):
+        return iter(self.objects)
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.objects)
+
+    def find(self, name: str) -> ObjectInfo | None:
+        """The object called ``name``: its class (``011_banana_16k``, any case of ``_16K``), folder name
+        (``011_banana``), short name (``banana``) or number (``011``); None if there is none."""
+        return self._index.get(_key(name)) if isinstance(name, str) else None
+
+    def get(self, name: str) -> ObjectInfo:
+        """Like :meth:`find`; an unknown name is a one-line ConfigError listing the known ones."""
+        o = self.find(name)
+        if o is None:
+            raise ConfigError(f"unknown object {name!r} in object set {self.name}; known: "
+                              f"{', '.join(x.short_name for x in self.objects)}")
+        return o
+
+    def subset(self, names) -> tuple[ObjectInfo, ...]:
+        """The objects called ``names``, in that order."""
+        return tuple(self.get(n) for n in names)
+
+
 @functools.lru_cache(maxsize=1)
-def _index() -> dict[str, ObjectInfo]:
-    idx: dict[str, ObjectInfo] = {}
-    for o in objects():
-        for alias in (o.name, o.short_name, o.name[:3]):
-            idx[alias.lower()] = o
-    return idx
+def fat_objects() -> ObjectSet:
+    """FAT's 21 YCB objects, in FAT's order, from ``objects/catalog.json``."""
+    raw = json.loads(resources.files("fat.objects").joinpath("catalog.json").read_text("utf-8"))
+    spelling = raw.get("fat_mixed_class_spelling", {})
+    out = []
+    for i, o in enumerate(raw["objects"]):
+        F = np.array(o["fixed_model_transform"], dtype=np.float64)
+        T = np.eye(4)
+        T[:3, :3] = F[:3, :3].T / 100.0
+        T[:3, 3] = F[3, :3] / 100.0
+        dims = np.array(o["cuboid_dimensions_cm"], dtype=np.float64) / 100.0
+        dims.setflags(write=False)
+        T.setflags(write=False)
+        out.append(ObjectInfo(i, o["name"], o["class"], int(o["segmentation_class_id"]), dims, T, float(o["mass_kg"]),
+                              spelling.get(o["class"], "")))
+    return ObjectSet("fat", tuple(out), supercategory="ycb", meshes="standins", about=raw.get("about", ""))
+
+
+def objects() -> tuple[ObjectInfo, ...]:
+    """All 21 FAT objects, in FAT order."""
+    return fat_objects().objects
 
 
 def get(name: str) -> ObjectInfo:
-    """Look an object up by class (``011_banana_16k``, any case of ``_16K``), YCB folder name
-    (``011_banana``), short name (``banana``) or number (``011``)."""
-    o = _index().get(_key(name))
-    if o is None:
-        raise ConfigError(f"unknown object {name!r}; known: {', '.join(x.short_name for x in objects())}")
-    return o
+    return fat_objects().get(name)
 
 
 def find(name: str) -> ObjectInfo | None:
-    """Like :func:`get`, but ``None`` for an unknown name."""
-    return _index().get(_key(name))
+    return fat_objects().find(name)

@@ -21,7 +21,7 @@ from ._pybullet import pb
 from .assets import ObjectAsset
 from .errors import FatError
 from .geometry import make_pose, matrix_to_quat, quat_to_matrix
-from .meshes import ellipsoid
+from .props import PROP_SHAPES, Collision
 from .scene import Location
 
 TIME_STEP = 1.0 / 240.0
@@ -59,6 +59,14 @@ class Physics:
         return pb.createMultiBody(0, shape, -1, pose[:3, 3].tolist(), matrix_to_quat(pose[:3, :3]).tolist(),
                                   physicsClientId=self.client)
 
+    def _collision_shape(self, col: Collision) -> int:
+        c = self.client
+        if col.kind == "box":
+            return pb.createCollisionShape(pb.GEOM_BOX, halfExtents=list(col.half_extents), physicsClientId=c)
+        if col.kind == "cylinder":
+            return pb.createCollisionShape(pb.GEOM_CYLINDER, radius=col.radius, height=col.height, physicsClientId=c)
+        return pb.createCollisionShape(pb.GEOM_MESH, vertices=col.vertices.tolist(), physicsClientId=c)
+
     def reset(self, loc: Location) -> None:
         c = self.client
         pb.resetSimulation(physicsClientId=c)
@@ -68,14 +76,7 @@ class Physics:
         plane = pb.createCollisionShape(pb.GEOM_PLANE, physicsClientId=c)
         self.static = [self._static_body(plane, make_pose(np.eye(3), [0, 0, loc.ground_z]))]
         for prop in loc.props:
-            if prop.shape == "box":
-                shape = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=(prop.size / 2).tolist(), physicsClientId=c)
-            elif prop.shape == "cylinder":
-                shape = pb.createCollisionShape(pb.GEOM_CYLINDER, radius=float(prop.size[0]), height=float(prop.size[2]),
-                                                physicsClientId=c)
-            else:
-                m = ellipsoid(prop.size, rings=8, segments=12)
-                shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=m.vertices.tolist(), physicsClientId=c)
+            shape = self._collision_shape(PROP_SHAPES[prop.shape].collision(prop.size))
             self.static.append(self._static_body(shape, prop.pose))
         for b in self.static:
             pb.changeDynamics(b, -1, lateralFriction=0.8, restitution=0.1, physicsClientId=c)

@@ -19,8 +19,26 @@ import numpy as np
 
 from .errors import ConfigError
 from .geometry import make_pose
+from .props import PROP_SHAPES
 
-SCENES = ("kitchen", "kitedemo", "temple")
+
+
+def scenes_folder():
+    """Where the scene files are: the ``scenes/`` folder, installed as ``fat.scenes``."""
+    return resources.files("fat.scenes")
+
+
+@functools.lru_cache(maxsize=1)
+def scene_names() -> tuple[str, ...]:
+    """Every scene of :func:`scenes_folder`: one per ``<name>.json`` file, sorted by name. A scene
+    is data; adding a file adds a scene."""
+    return tuple(sorted(f.name[: -len(".json")] for f in scenes_folder().iterdir()
+                        if f.name.endswith(".json") and not f.name.startswith((".", "_"))))
+
+
+#: the scenes found (FAT's three: kitchen, kitedemo, temple)
+SCENES = scene_names()
+#: locations of each of FAT's scenes; a scene file may hold any number (see :func:`n_locations`)
 N_LOCATIONS = 5
 #: How close (metres) a sampled camera may come to a prop surface (more than the near plane).
 CAMERA_MARGIN = 0.04
@@ -55,23 +73,18 @@ class Surface:
 
 @dataclass(frozen=True)
 class Prop:
-    """A static box, cylinder or ellipsoid ("rock"), in world coordinates."""
+    """A static shape of :data:`fat.props.PROP_SHAPES` (box, cylinder, rock...), in world coordinates."""
 
     name: str
-    shape: str  # box | cylinder | rock
+    shape: str  # a key of PROP_SHAPES
     pose: np.ndarray  # 4x4 world pose of the shape's centre (cylinder axis = local z)
-    size: np.ndarray  # box: full extents; cylinder: (radius, radius, height); rock: radii
+    size: np.ndarray  # the shape's (3,) size: box: full extents; cylinder: (radius, radius, height); rock: radii
     surface: Surface
 
     def contains(self, points: np.ndarray, margin: float = 0.0) -> np.ndarray:
         """Which world points lie inside the prop grown by ``margin``."""
         local = (np.asarray(points) - self.pose[:3, 3]) @ self.pose[:3, :3]
-        if self.shape == "box":
-            return np.all(np.abs(local) <= self.size / 2 + margin, axis=-1)
-        if self.shape == "cylinder":
-            r = np.hypot(local[..., 0], local[..., 1])
-            return (r <= self.size[0] + margin) & (np.abs(local[..., 2]) <= self.size[2] / 2 + margin)
-        return np.sum((local / (self.size + margin)) ** 2, axis=-1) <= 1.0
+        return PROP_SHAPES[self.shape].contains(local, self.size, margin)
 
 
 @dataclass(frozen=True)
@@ -131,19 +144,17 @@ def _rot(axis: str, deg: float) -> np.ndarray:
 
 
 def _prop(d: dict, frame: np.ndarray, where: str) -> Prop:
-    shape = d.get("shape")
-    if shape not in ("box", "cylinder", "rock"):
-        raise ConfigError(f"{where}: shape {shape!r} is not box, cylinder or rock")
+    shape = PROP_SHAPES.get(d.get("shape"))
+    if shape is None:
+        raise ConfigError(f"{where}: shape {d.get('shape')!r} is not one of {', '.join(PROP_SHAPES)}")
     local = make_pose(_rot("z", d.get("yaw_deg", 0.0)) @ _rot("x", d.get("roll_deg", 0.0)), d["center"])
-    if shape == "box":
-        size = np.array(d["size"], float)
-    elif shape == "cylinder":
-        size = np.array([d["radius"], d["radius"], d["height"]], float)
-    else:
-        size = np.array(d["radii"], float)
-    if size.shape != (3,) or np.any(size <= 0):
+    try:
+        size = shape.size(d)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {shape.name} sizes ({', '.join(shape.fields)}) must be numbers") from None
+    if size.shape != (3,) or not np.all(np.isfinite(size)) or np.any(size <= 0):
         raise ConfigError(f"{where}: sizes must be positive")
-    return Prop(d.get("name", shape), shape, frame @ local, size, _surface(d, where))
+    return Prop(d.get("name", shape.name), shape.name, frame @ local, size, _surface(d, where))
 
 
 def _backdrop(d: dict, frame: np.ndarray, ground_z: float, where: str) -> list[Prop]:
@@ -194,26 +205,38 @@ def _location(scene: str, scene_doc: dict, i: int, d: dict) -> Location:
 
 @functools.lru_cache(maxsize=None)
 def load_scene(scene: str) -> tuple[Location, ...]:
-    """The five locations of a scene (``kitchen``, ``kitedemo``, ``temple``)."""
-    if scene not in SCENES:
-        raise ConfigError(f"unknown scene {scene!r}; known: {', '.join(SCENES)}")
-    doc = json.loads(resources.files("fat.scenes").joinpath(f"{scene}.json").read_text("utf-8"))
-    locs = tuple(_location(scene, doc, i, d) for i, d in enumerate(doc["locations"]))
-    if len(locs) != N_LOCATIONS:
-        raise ConfigError(f"scenes/{scene}.json: {len(locs)} locations, expected {N_LOCATIONS}")
+    """The locations of a scene (FAT's: ``kitchen``, ``kitedemo``, ``temple``, five each)."""
+    if scene not in scene_names():
+        raise ConfigError(f"unknown scene {scene!r}; known: {', '.join(scene_names())}")
+    try:
+        doc = json.loads(scenes_folder().joinpath(f"{scene}.json").read_text("utf-8"))
+    except (ValueError, OSError) as e:
+        raise ConfigError(f"scenes/{scene}.json: unreadable ({str(e).splitlines()[0]})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("locations", []), list):
+        raise ConfigError(f"scenes/{scene}.json: expected an object with a list of locations")
+    locs = tuple(_location(scene, doc, i, d) for i, d in enumerate(doc.get("locations", [])))
+    if not locs:
+        raise ConfigError(f"scenes/{scene}.json: no locations")
     return locs
 
 
+def n_locations(scene: str) -> int:
+    """How many locations ``scene`` has (indices 0 .. n - 1)."""
+    return len(load_scene(scene))
+
+
 def get_location(name: str) -> Location:
-    """``kitchen_0`` ... ``temple_4``."""
+    """``kitchen_0`` ... ``temple_4``: a scene's name, ``_``, a location index."""
     scene, _, idx = name.rpartition("_")
-    if scene not in SCENES or not idx.isdigit() or not 0 <= int(idx) < N_LOCATIONS:
-        raise ConfigError(f"unknown location {name!r}; locations are <scene>_<0..4> with scene in {', '.join(SCENES)}")
+    known = scene_names()
+    if scene not in known or not idx.isdigit() or not 0 <= int(idx) < n_locations(scene):
+        raise ConfigError(f"unknown location {name!r}; locations are <scene>_<index> with scene in {', '.join(known)}"
+                          + (f" and index 0..{n_locations(scene) - 1}" if scene in known else ""))
     return load_scene(scene)[int(idx)]
 
 
 def all_locations() -> list[Location]:
-    return [loc for s in SCENES for loc in load_scene(s)]
+    return [loc for s in scene_names() for loc in load_scene(s)]
 
 
 def camera_region_samples(loc: Location, ranges: CameraRanges, step_deg: float = 1.0, step_m: float = 0.02) -> np.ndarray:
