@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import FolderInfo, class_key, decode_rgb, object_item
+from .base import FolderInfo, Storage, class_key, decode_rgb, object_item
 
-__all__ = ["FolderInfo", "class_key", "decode_rgb", "is_hdf5", "object_item", "open_storage"]
+__all__ = ["FolderInfo", "Storage", "class_key", "decode_rgb", "is_hdf5", "object_item", "open_storage"]
 
 
 def is_hdf5(root: str | Path) -> bool:
@@ -26,7 +26,7 @@ def is_hdf5(root: str | Path) -> bool:
     return str(root).endswith((".h5", ".hdf5")) and Path(root).is_file()
 
 
-def open_storage(root: str | Path):
+def open_storage(root: str | Path) -> Storage:
     """The storage of ``root``: an HDF5 export (by its name) or a dataset folder."""
     if is_hdf5(root):
         from .hdf5 import H5Storage

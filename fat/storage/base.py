@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -21,6 +23,27 @@ class FolderInfo:
     scene: str  # kitchen
     object_class: str | None  # single folders: the object's class
     split: str  # train | test
+
+
+class Storage(Protocol):
+    """What :class:`fat.Dataset` reads through (see :mod:`fat.storage`)."""
+
+    base: Path
+    baseline: float
+    folders: dict[str, FolderInfo]
+    index_file: Path | None
+
+    def frames(self, infos: list[FolderInfo], classes: set[str] | None) -> list[tuple[str, int, tuple[str, ...]]]: ...
+
+    def folder(self, rel: str): ...
+
+    def intrinsics(self, rel: str, eye: str): ...
+
+    def annotations(self, rel: str, index: int, eye: str) -> dict: ...
+
+    def image(self, name: str, rel: str, index: int, eye: str, size: tuple[int, int]) -> np.ndarray: ...
+
+    def close(self) -> None: ...
 
 
 def class_key(name: str) -> str:
