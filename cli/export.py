@@ -1,4 +1,5 @@
-"""``fat export``: datasets in other formats."""
+"""``fat export``: datasets in other formats. The subcommands are the export plugins registered
+under the entry-point group ``fat.exports`` (:mod:`fat.exports`), ours and other packages'."""
 
 from __future__ import annotations
 
@@ -7,86 +8,86 @@ from pathlib import Path
 
 import click
 
+from fat import exports
+from fat.errors import ConfigError
 
-def _run(export, dataset: Path, out: Path, skip_bad: bool, quiet: bool, unit: str, overwrite: bool):
-    """Run an export with a progress bar over the dataset's views; list skipped frames on stderr."""
+skip_bad_option = click.Option(["--skip-bad"], is_flag=True,
+                               help="Leave out frames whose files are missing or corrupt (listed on stderr).")
+quiet_option = click.Option(["--quiet"], is_flag=True, help="No progress bar.")
+overwrite_option = click.Option(["--overwrite"], is_flag=True,
+                                help="Replace an existing output (otherwise an existing one is refused).")
+
+
+def _run(plugin, dataset: Path, out: Path, skip_bad: bool, quiet: bool, overwrite: bool, options: dict) -> None:
+    """Run an export with a progress bar over the dataset's views; print its summary, and the
+    skipped frames on stderr."""
     from fat.dataset import Dataset
 
     bar = None
     if not quiet:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(Dataset(dataset, eyes="both", fields=())), unit=unit, desc="export", file=sys.stderr,
-                   leave=False)
+        bar = tqdm(total=len(Dataset(dataset, eyes="both", fields=())), unit=getattr(plugin, "unit", "view"),
+                   desc="export", file=sys.stderr, leave=False)
     try:
-        result = export(dataset, out, skip_bad, bar.update if bar else None, overwrite=overwrite)
+        result = plugin.run(dataset, out, overwrite=overwrite, skip_bad=skip_bad,
+                            progress=bar.update if bar else None, **options)
     finally:
         if bar:
             bar.close()
-    for problem in result.pop("skipped"):
+    for problem in result.skipped:
         click.echo(f"skipped: {problem}", err=True)
-    return result
+    for line in result.summary:
+        click.echo(line)
 
 
-skip_bad_option = click.option("--skip-bad", is_flag=True,
-                               help="Leave out frames whose files are missing or corrupt (listed on stderr).")
-quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
-overwrite_option = click.option("--overwrite", is_flag=True,
-                                help="Replace an existing output (otherwise an existing one is refused).")
+def _command(name: str, plugin) -> click.Command:
+    """``fat export NAME DATASET OUT`` of one plugin."""
+    output = getattr(plugin, "output", "file")
+
+    def callback(dataset: Path, out: Path, skip_bad: bool, quiet: bool, overwrite: bool, **options) -> None:
+        _run(plugin, dataset, out, skip_bad, quiet, overwrite, options)
+
+    params = [click.Argument(["dataset"], type=click.Path(path_type=Path)),
+              click.Argument(["out"], type=click.Path(dir_okay=output != "file", file_okay=output != "folder",
+                                                      path_type=Path)),
+              *getattr(plugin, "options", ()), skip_bad_option, quiet_option, overwrite_option]
+    return click.Command(name, params=params, callback=callback, short_help=plugin.help,
+                         help=getattr(plugin, "description", "") or plugin.help)
 
 
-@click.group("export")
+def _broken(name: str, error: ConfigError) -> click.Command:
+    """A plugin that cannot be loaded: listed as such; running it fails with the reason, in one line."""
+
+    def callback(args) -> None:
+        raise error
+
+    return click.Command(name, params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)], callback=callback,
+                         short_help=f"(cannot be loaded: {error})", help=str(error), add_help_option=False,
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+
+
+class ExportGroup(click.Group):
+    """The registered exports as subcommands."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return exports.names()
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in exports.names():
+            return None
+        try:
+            return _command(name, exports.load(name))
+        except ConfigError as e:
+            return _broken(name, e)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else None
+        if name is not None and not name.startswith("-") and name not in exports.names():
+            raise click.UsageError(f"no export named {name!r}; known: {', '.join(exports.names()) or 'none'}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+@click.group("export", cls=ExportGroup)
 def export_cmd() -> None:
     """Export a dataset (ours or NVIDIA's FAT) to another format."""
-
-
-@export_cmd.command("coco")
-@click.argument("dataset", type=click.Path(path_type=Path))
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@skip_bad_option
-@quiet_option
-@overwrite_option
-def coco_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool, overwrite: bool) -> None:
-    """COCO instances of DATASET in OUT.json (plus OUT.train.json and OUT.test.json): RLE masks,
-    boxes and areas from the visible masks, the 21 categories, the projected cuboid as keypoints."""
-    from fat.formats.coco import export
-
-    for path, (n_img, n_ann) in _run(export, dataset, out, skip_bad, quiet, "image", overwrite).items():
-        click.echo(f"{path}: {n_img} images, {n_ann} annotations")
-
-
-@export_cmd.command("hdf5")
-@click.argument("dataset", type=click.Path(path_type=Path))
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@skip_bad_option
-@quiet_option
-@overwrite_option
-def hdf5_cmd(dataset: Path, out: Path, skip_bad: bool, quiet: bool, overwrite: bool) -> None:
-    """DATASET in one HDF5 file (chunked, LZF-compressed images and the annotations), which
-    fat.Dataset reads like the folder."""
-    from fat.formats.hdf5 import export
-
-    click.echo(f"{out}: {_run(export, dataset, out, skip_bad, quiet, 'view', overwrite)['views']} views")
-
-
-@export_cmd.command("bop")
-@click.argument("dataset", type=click.Path(path_type=Path))
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--objects", "objects_dir", type=click.Path(path_type=Path),
-              help="The YCB models the dataset was made with (default: those in its fat_dataset.json, else stand-ins).")
-@click.option("--renderer", type=click.Choice(["auto", "gl", "tiny"]), default="auto", show_default=True,
-              help="Renders each object alone for BOP's masks and scene_gt_info (bop_toolkit's 3x canvas).")
-@skip_bad_option
-@quiet_option
-@overwrite_option
-def bop_cmd(dataset: Path, out: Path, objects_dir, renderer: str, skip_bad: bool, quiet: bool, overwrite: bool) -> None:
-    """DATASET in BOP's scenewise layout in OUT: models, scene_camera/scene_gt/scene_gt_info,
-    scene_gt_coco, rgb, depth, mask and mask_visib as bop_toolkit computes them, one BOP camera type
-    per eye."""
-    from fat.formats.bop import export
-
-    def run(ds, o, skip, progress, overwrite):
-        return export(ds, o, objects_dir, renderer, skip, progress, overwrite)
-
-    r = _run(run, dataset, out, skip_bad, quiet, "image", overwrite)
-    click.echo(f"{out}: {r['images']} images in {r['scenes']} scenes")

@@ -27,10 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
-import shutil
-import tempfile
 import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -40,8 +37,10 @@ import cv2
 import numpy as np
 
 from .atlas import prepare_atlas
+from .cache import cache_dir
 from .catalog import ObjectInfo
 from .errors import ConfigError
+from .fileio import commit_folder, discard, temp_folder
 from .meshes import (Mesh, MeshWarning, concatenate, convex_hull, load_mesh, merge_convex_parts, open_edges,
                      split_closed_parts, write_mtl, write_obj)
 
@@ -71,14 +70,6 @@ class ObjectAsset:
     @property
     def collision(self) -> Path:
         return self.folder / "collision.obj"
-
-
-def cache_dir() -> Path:
-    """``$FAT_CACHE_DIR``, else ``$XDG_CACHE_HOME/fat``, else ``~/.cache/fat``."""
-    if os.environ.get("FAT_CACHE_DIR"):
-        return Path(os.environ["FAT_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "fat"
 
 
 # ----------------------------------------------------------------------------- stand-ins
@@ -310,24 +301,13 @@ def _cached(key: str, info: ObjectInfo, build, source: str) -> ObjectAsset:
         except _BrokenAsset:
             pass
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{info.name}.", dir=final.parent))
+    tmp = temp_folder(final)
     try:
         build(tmp)
         _load(info, tmp, source)  # what was just built reads back
-        if final.exists():  # a broken folder: move it aside, then put the new one in its place
-            old = Path(tempfile.mkdtemp(prefix=f".{info.name}.broken.", dir=final.parent))
-            try:
-                os.replace(final, old / "asset")
-            except OSError:  # moved or rebuilt meanwhile by another process
-                pass
-            finally:
-                shutil.rmtree(old, ignore_errors=True)
-        try:
-            os.replace(tmp, final)
-        except OSError:  # built meanwhile by another process
-            pass
+        commit_folder(tmp, final)  # False: built meanwhile by another process, whose folder serves
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
     try:
         return _load(info, final, source)
     except _BrokenAsset as e:

@@ -85,6 +85,52 @@ def commit(tmp: Path, path: Path) -> None:
         raise OutputError(f"{path}: cannot write: {why(e)}") from e
 
 
+@contextlib.contextmanager
+def writing(path: str | os.PathLike):
+    """A fresh temporary file for ``path`` (:func:`reserve_temp`) for writers that open files by
+    name: renamed to ``path`` when the block ends, removed if it fails."""
+    path = Path(path)
+    tmp = reserve_temp(path)
+    try:
+        yield tmp
+    except BaseException:
+        discard(tmp)
+        raise
+    commit(tmp, path)
+
+
+def temp_folder(path: str | os.PathLike) -> Path:
+    """Create a fresh, empty temporary folder for the folder ``path`` (hidden, beside it, unique to
+    this process and call); the caller moves it in place with :func:`commit_folder` or removes it
+    with :func:`discard`."""
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        tmp.mkdir()  # fails if anything, a symbolic link included, has that name
+    except OSError as e:
+        raise OutputError(f"{path}: cannot create the folder: {why(e)}") from None
+    return tmp
+
+
+def commit_folder(tmp: Path, path: Path) -> bool:
+    """Put the finished temporary folder ``tmp`` in the place of ``path`` by renames, so that readers
+    see the old folder or the new one, whole. An existing ``path`` is first moved aside and removed.
+    Returns False, leaving ``tmp`` to the caller, when another process put a folder there meanwhile."""
+    path = Path(path)
+    if path.is_symlink() or path.exists():
+        old = temp_path(path)
+        try:
+            os.replace(path, old)
+        except OSError:  # moved or replaced meanwhile by another process
+            pass
+        discard(old)
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        return False
+    return True
+
+
 def discard(tmp: Path) -> None:
     """Remove a temporary file or folder, ignoring errors."""
     if Path(tmp).is_dir() and not Path(tmp).is_symlink():

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from .dataset import Dataset, is_hdf5
+from .storage.folder import FolderStorage
 from .errors import ConfigError
 from .fileio import write_bytes_atomic
 from .formats.fat import frame_file, read_instance
@@ -80,7 +81,7 @@ def frame_panel(ds: Dataset, i: int) -> np.ndarray:
     item = ds[i]
     left, right = item["left"], item["right"]
     for view in (left, right):  # the instance map is this project's addition: use it where it exists
-        if "instance" in view or not hasattr(ds, "base"):  # an HDF5 export: read with the item, if it has them
+        if "instance" in view or not isinstance(ds.storage, FolderStorage):  # an HDF5 export: read with the item, if it has them
             continue
         path = frame_file(ds.base / view["folder"], view["index"], view["eye"], "instance")
         if path.exists():
@@ -118,7 +119,7 @@ def show(root: Path, frames: list[str], out: Path, random: int = 0, seed: int = 
         raise ConfigError(f"--width must be a number of pixels from 1 to {MAX_WIDTH}, got {width}")
     fields = ("rgb", "depth", "seg", "annotations")
     if is_hdf5(root):
-        from .formats.hdf5 import has_instance
+        from .storage.hdf5 import has_instance
 
         fields += ("instance",) if has_instance(root) else ()
     ds = Dataset(root, eyes="stereo", fields=fields)

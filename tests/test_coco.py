@@ -167,9 +167,9 @@ def test_cuboid_keypoints_score_ap_1_with_the_documented_oks_sigmas(coco_export,
     """COCOeval's keypoint evaluation with the sigmas docs/export.md gives (9 values, one per cuboid
     corner and the centroid) runs on the export and scores OKS-based AP 1.0 for keypoints read from
     the frame JSON; catches documented sigmas of the wrong length, sigmas that drift from
-    ``fat.formats.coco.KEYPOINT_OKS_SIGMAS``, and keypoints, visibility flags or keypoint counts that
+    ``fat.exports.coco.KEYPOINT_OKS_SIGMAS``, and keypoints, visibility flags or keypoint counts that
     COCOeval cannot match (a wrong order, an unset flag, ``num_keypoints`` 0)."""
-    from fat.formats.coco import KEYPOINT_OKS_SIGMAS, KEYPOINTS
+    from fat.exports.coco import KEYPOINT_OKS_SIGMAS, KEYPOINTS
 
     sigmas = documented_oks_sigmas()
     assert sigmas.shape == (len(KEYPOINTS),) == (9,) and np.array_equal(sigmas, KEYPOINT_OKS_SIGMAS)

@@ -208,7 +208,7 @@ def test_index_is_cached_and_follows_changes(tmp_path, small_dataset, monkeypatc
     (root / ".fat_index.json").unlink(missing_ok=True)
     n = len(fat.Dataset(root, fields=()))
     assert (root / ".fat_index.json").is_file()
-    import fat.dataset as D
+    import fat.storage.folder as D
 
     calls = []
     real_scan = D._scan

@@ -338,7 +338,7 @@ def test_a_second_generate_into_a_folder_in_use_is_refused(tmp_path):
 def test_an_export_while_another_writes_the_same_target_is_refused(tmp_path, reference):
     """Two HDF5 exports to one file at once: the second is refused, the first completes."""
     pytest.importorskip("h5py", reason="h5py is not installed")
-    from fat.formats.hdf5 import export
+    from fat.exports.hdf5 import export
 
     target, seen = tmp_path / "a.h5", []
 
@@ -356,7 +356,7 @@ def test_an_export_removes_the_temporaries_a_killed_export_left(tmp_path, refere
     """A killed export leaves its temporary (megabytes for HDF5); the next export of that output
     deletes it, and touches no other file."""
     pytest.importorskip("h5py", reason="h5py is not installed")
-    from fat.formats.hdf5 import export
+    from fat.exports.hdf5 import export
 
     dead, other = tmp_path / ".a.h5.999.0badf00d.part", tmp_path / ".b.h5.999.0badf00d.part"
     dead.write_bytes(b"x" * 1000)
@@ -538,11 +538,11 @@ def test_a_read_only_output_during_an_export_or_stats_is_one_clear_error(tmp_pat
     monkeypatch.setattr(fileio, "_create", read_only)
     with pytest.raises(OutputError, match="cannot write: the file system is read-only"):
         if kind == "hdf5":
-            from fat.formats.hdf5 import export
+            from fat.exports.hdf5 import export
 
             export(reference, tmp_path / "x.h5")
         elif kind == "coco":
-            from fat.formats.coco import export
+            from fat.exports.coco import export
 
             export(reference, tmp_path / "x.json")
         else:

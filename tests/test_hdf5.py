@@ -42,6 +42,7 @@ def test_round_trip_equals_the_folder(small_dataset, h5):
     for eyes in ("left", "both"):
         a = fat.Dataset(small_dataset, eyes=eyes, fields=FIELDS)
         b = fat.Dataset(h5, eyes=eyes, fields=FIELDS)
+        assert isinstance(b, fat.Dataset) and type(b) is type(a)  # one reader; the storage differs
         assert len(a) == len(b) and a.frames() == b.frames()
         for i in range(len(a)):
             _same(a[i], b[i])

@@ -222,7 +222,7 @@ def test_a_frame_of_18000_objects_is_read_in_bounded_memory(kitchen):
     """A frame listing 18,000 objects made the COCO and BOP exports hold one full-image mask per
     object (9.5 GB at 960x540, then killed). The masks, the box check of validate and the picture of
     fat show must stay within a bounded amount of memory (here 1 GB of masks before the fix)."""
-    from fat.formats.coco import views_with_masks
+    from fat.exports.common import views_with_masks
     from fat.show import annotate_image
     from fat.validate import check_view
 
@@ -236,7 +236,7 @@ def test_a_frame_of_18000_objects_is_read_in_bounded_memory(kitchen):
     tracemalloc.start()
     try:
         seen = 0
-        for item, masks in views_with_masks(ds, False, []):
+        for item, masks in views_with_masks(ds):
             if item["index"] == 0:
                 for m in masks:
                     seen += 1

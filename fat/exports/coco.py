@@ -11,18 +11,17 @@ has no empty masks).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .. import catalog
-from ..dataset import Dataset, require_folder
+from ..dataset import Dataset
 from ..errors import FatError, FormatError, OutputError
-from ..fileio import check_target, locked, remove_stale_temporaries, why, write_text_atomic
+from ..fileio import why, write_text_atomic
 from ..geometry import CUBOID_EDGES, CUBOID_VERTEX_NAMES
-from .fat import check_rgb, frame_file, read_instance
+from . import Export, Result
+from .common import Progress, file_output, open_dataset, skipped, views_with_masks
 
 KEYPOINTS = [*CUBOID_VERTEX_NAMES, "Centroid"]
 
@@ -65,75 +64,16 @@ def class_spellings(ds: Dataset, skip_bad: bool = False) -> dict[int, list[str]]
     return found
 
 
-class _Masks:
-    """The visible mask of each listed object, made when it is asked for, so that memory holds one
-    mask at a time whatever the number of objects (a frame listing 18,000 objects would otherwise
-    hold 18,000 full-image masks). From the instance map where the view has one; else the class's
-    pixels, cut to the object's 2D box when the class appears more than once in the view."""
-
-    def __init__(self, item: dict, base: Path):
-        self.objects = item["objects"]
-        path = frame_file(base / item["folder"], item["index"], item["eye"], "instance")
-        self.instance = read_instance(path, (item["width"], item["height"])) if path.exists() else None
-        self.seg = item["seg"]
-        self.counts: dict[int, int] = {}
-        for o in self.objects:
-            self.counts[o["segmentation_id"]] = self.counts.get(o["segmentation_id"], 0) + 1
-
-    def __len__(self) -> int:
-        return len(self.objects)
-
-    def __getitem__(self, k: int) -> np.ndarray:
-        if not 0 <= k < len(self):
-            raise IndexError(k)
-        if self.instance is not None:
-            return self.instance == k + 1
-        o = self.objects[k]
-        m = self.seg == o["segmentation_id"]
-        if self.counts[o["segmentation_id"]] > 1:  # pixels whose centre lies in the box
-            h, w = m.shape
-            x0, y0, x1, y1 = o["bbox"]
-            xa, xb = max(0, math.ceil(x0 - 0.5)), min(w - 1, math.floor(x1 - 0.5))
-            ya, yb = max(0, math.ceil(y0 - 0.5)), min(h - 1, math.floor(y1 - 0.5))
-            box = np.zeros_like(m)
-            if xa <= xb and ya <= yb:
-                box[ya:yb + 1, xa:xb + 1] = True
-            m &= box
-        return m
-
-    def __iter__(self):
-        for k in range(len(self)):
-            yield self[k]
-
-
-def views_with_masks(ds: Dataset, skip_bad: bool, skipped: list[str], masks: bool = True):
-    """(item, visible mask of each listed object, or None without ``masks``) for every view of
-    ``ds``; with ``skip_bad`` a view whose files are missing or corrupt (the RGB file included: it is
-    checked to decode completely, as the exports pass it on) is left out and its problem appended to
-    ``skipped``. The masks are made one at a time as they are read."""
-    for i in range(len(ds)):
-        try:
-            item = ds[i]
-            check_rgb(frame_file(ds.base / item["folder"], item["index"], item["eye"], "rgb"), (item["width"], item["height"]))
-            visible = _Masks(item, ds.base) if masks else None
-        except FatError as e:
-            if not skip_bad:
-                raise
-            skipped.append(str(e))
-            continue
-        yield item, visible
-
-
 def build(root: Path, split: str = "all", skip_bad: bool = False,
-          progress: Callable[[int], None] | None = None) -> tuple[dict, list[str]]:
+          progress: Progress | None = None) -> tuple[dict, list[str]]:
     """The COCO dictionary of ``root`` and the problems of frames left out (``skip_bad``)."""
     from pycocotools import mask as rle
 
-    require_folder(root, "COCO's file_name entries name the dataset's JPEG files, which an export does not keep")
-    ds = Dataset(root, split=split, eyes="both", fields=("seg", "annotations"))
-    images, annotations, skipped = [], [], []
+    ds = open_dataset(root, "COCO's file_name entries name the dataset's JPEG files, which an export does not keep",
+                      skip_bad, split=split, fields=("seg", "annotations"))
+    images, annotations = [], []
     spellings = class_spellings(ds, skip_bad)
-    for item, masks in views_with_masks(ds, skip_bad, skipped):
+    for item, masks in views_with_masks(ds, progress=progress):
         image_id = len(images) + 1
         K = item["K"]
         images.append({"id": image_id, "file_name": f"{item['folder']}/{item['index']:06d}.{item['eye']}.jpg",
@@ -157,11 +97,9 @@ def build(root: Path, split: str = "all", skip_bad: bool = False,
                 "class": o["class"], "visibility": o["visibility"], "location": [float(x) for x in o["location"]],
                 "quaternion_xyzw": [float(x) for x in o["quaternion_xyzw"]],
             })
-        if progress:
-            progress(1)
     doc = {"info": {"description": f"FAT-style dataset {ds.base}", "version": "1.0"}, "licenses": [],
            "images": images, "annotations": annotations, "categories": categories(spellings)}
-    return doc, skipped
+    return doc, skipped(ds)
 
 
 def export(root: Path, out: Path, skip_bad: bool = False, progress=None,
@@ -174,20 +112,12 @@ def export(root: Path, out: Path, skip_bad: bool = False, progress=None,
     if out.suffix != ".json":
         raise FormatError(out, "the COCO file must end in .json")
     targets = (("all", out), ("train", out.with_suffix(".train.json")), ("test", out.with_suffix(".test.json")))
-    for _, path in targets:
-        check_target(path, root, overwrite)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"{out.parent}: cannot create the folder: {why(e)}") from None
     written, problems = {}, []
-    with locked(out.parent / f".{out.name}.lock", out):
-        for _, path in targets:
-            remove_stale_temporaries(path)
+    with file_output([path for _, path in targets], root, overwrite):
         for split, path in targets:
-            doc, skipped = build(root, split, skip_bad, progress if split == "all" else None)
+            doc, left_out = build(root, split, skip_bad, progress if split == "all" else None)
             if split == "all":
-                problems = skipped
+                problems = left_out
             if split != "all" and not doc["images"]:
                 if path.is_symlink() or path.is_file():
                     try:
@@ -199,3 +129,21 @@ def export(root: Path, out: Path, skip_bad: bool = False, progress=None,
             written[str(path)] = (len(doc["images"]), len(doc["annotations"]))
     written["skipped"] = problems
     return written
+
+
+class Coco(Export):
+    """``fat export coco``."""
+
+    name = "coco"
+    help = "COCO instances: RLE masks, boxes, the 21 categories, the projected cuboid as keypoints."
+    description = ("COCO instances of DATASET in OUT.json (plus OUT.train.json and OUT.test.json): RLE masks, "
+                   "boxes and areas from the visible masks, the 21 categories, the projected cuboid as keypoints.")
+    output = "file"
+    unit = "image"
+
+    def run(self, dataset: Path, out: Path, *, overwrite: bool = False, skip_bad: bool = False,
+            progress: Progress | None = None) -> Result:
+        written = export(dataset, out, skip_bad, progress, overwrite=overwrite)
+        problems = written.pop("skipped")
+        return Result([f"{path}: {n_img} images, {n_ann} annotations" for path, (n_img, n_ann) in written.items()],
+                      problems)

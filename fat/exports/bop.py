@@ -26,27 +26,25 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
+import click
 import cv2
 import numpy as np
 
 from .. import catalog
 from ..assets import load_assets
-from ..dataset import Dataset, require_folder
-from ..errors import ConfigError, OutputError
+from ..errors import ConfigError
+from ..formats.fat import DEPTH_UNITS_PER_M, frame_file
 from ..geometry import Intrinsics
-from ..fileio import LOCK_FILE, TMP_SUFFIX, discard, locked_folder, temp_path, why, within
 from ..meshes import load_mesh
 from ..render import SceneState, make_renderer
 from ..scene import get_location
-from .coco import views_with_masks
-from .fat import DEPTH_UNITS_PER_M, frame_file
+from . import Export, Result
+from .common import Progress, folder_output, open_dataset, skipped, views_with_masks
 
 #: Visibility tolerance (mm) of bop_toolkit's calc_gt_info.py and calc_gt_masks.py (5 only for ITODD).
 DELTA_MM = 15.0
@@ -84,40 +82,14 @@ _OURS = re.compile(r"^(models|scenes\.json|(train|test)_(left|right))$")  # what
 
 
 def export(root: Path, out: Path, objects_dir: Path | None = None, renderer: str = "auto", skip_bad: bool = False,
-           progress: Callable[[int], None] | None = None, overwrite: bool = False) -> dict:
+           progress: Progress | None = None, overwrite: bool = False) -> dict:
     """Write the BOP folder ``out`` (absent or empty; with ``overwrite``, one holding an earlier BOP
     export, whose entries are replaced). The export is built in a hidden temporary folder inside
     ``out`` and moved in place when complete, so a failed export leaves nothing behind."""
-    require_folder(root, "the BOP export copies the dataset's image files, which an export does not keep")
-    out = Path(os.path.abspath(out))  # "." has no name of its own
-    if within(out, root):
-        raise OutputError(f"{out}: inside the dataset {root} being read; choose an output outside it")
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder")
-    stale = f".bop.*{TMP_SUFFIX}"  # the temporary folders of killed exports
-    old = [p for p in out.iterdir() if p.name != LOCK_FILE and not p.match(stale)] if out.is_dir() else []
-    if old and not overwrite:
-        raise OutputError(f"{out}: exists and is not empty; use --overwrite to replace the BOP export in it")
-    if old and not (out / "scenes.json").is_file():
-        raise OutputError(f"{out}: not a BOP export made by fat (no scenes.json); refusing to delete it")
-    with locked_folder(out):
-        for p in out.glob(stale):
-            discard(p)
-        tmp = temp_path(out / "bop")
-        try:
-            tmp.mkdir()
-            result = _export(root, tmp, objects_dir, renderer, skip_bad, progress)
-            for p in out.iterdir():  # the earlier export (overwrite): only what an export writes
-                if _OURS.match(p.name):
-                    discard(p)
-            for p in sorted(tmp.iterdir(), key=lambda p: p.name == "scenes.json"):  # scenes.json last
-                os.replace(p, out / p.name)
-            tmp.rmdir()
-        except OSError as e:
-            raise OutputError(f"{out}: cannot write: {why(e)}") from None
-        finally:
-            discard(tmp)
-    return result
+    ds = open_dataset(root, "the BOP export copies the dataset's image files, which an export does not keep",
+                      skip_bad, fields=("seg", "depth", "annotations"))
+    with folder_output(out, root, overwrite, "BOP", _OURS, "scenes.json") as tmp:
+        return _export(ds, tmp, objects_dir, renderer, progress)
 
 
 def _imwrite(path: Path, image: np.ndarray) -> None:
@@ -125,19 +97,18 @@ def _imwrite(path: Path, image: np.ndarray) -> None:
         raise OSError(errno.EIO, f"could not write {path.name}")
 
 
-def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
-    ds = Dataset(root, eyes="both", fields=("seg", "depth", "annotations"))
+def _export(ds, out, objects_dir, renderer, progress) -> dict:
     record = ds.base / "fat_dataset.json"
     if objects_dir is None and record.is_file():
         objects_dir = json.loads(record.read_text())["settings"].get("ycb_dir")
     infos = list(catalog.objects())
     assets = load_assets(infos, objects_dir)
     r = make_renderer(renderer)
-    scenes, skipped, counters, used, alone = {}, [], {}, set(), {}
+    scenes, counters, used, alone = {}, {}, set(), {}
     per_scene: dict = {}
     n_images, last = 0, None
     try:
-        for item, _ in views_with_masks(ds, skip_bad, skipped, masks=False):  # BOP masks come from the depth test
+        for item, _ in views_with_masks(ds, masks=False, progress=progress):  # BOP masks come from the depth test
             if per_scene and item["folder"] != last:  # views come folder by folder: the scenes before are complete
                 n_images += _write_scenes(per_scene)
             last = item["folder"]
@@ -191,8 +162,6 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
             d[3].append(coco_im)
             d[4].extend(anns_amodal)
             d[5].extend(anns_modal)
-            if progress:
-                progress(1)
     finally:
         r.close()
     (out / "models").mkdir(parents=True, exist_ok=True)
@@ -206,7 +175,7 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
     n_images += _write_scenes(per_scene)
     (out / "scenes.json").write_text(json.dumps({f"{s}/{n:06d}": {"folder": f, "eye": e} for (f, e), (s, n) in scenes.items()},
                                                 indent=1))
-    return {"images": n_images, "scenes": len(scenes), "skipped": skipped}
+    return {"images": n_images, "scenes": len(scenes), "skipped": skipped(ds)}
 
 
 def _write_scenes(per_scene: dict) -> int:
@@ -301,3 +270,27 @@ def _stage(name: str):
         return get_location(name)
     except ConfigError:  # a folder named unlike ours: any location serves, only the object is drawn
         return get_location("kitchen_0")
+
+
+class Bop(Export):
+    """``fat export bop``."""
+
+    name = "bop"
+    help = "BOP's scenewise layout: models, ground truth, masks and COCO files as bop_toolkit makes them."
+    description = ("DATASET in BOP's scenewise layout in OUT: models, scene_camera/scene_gt/scene_gt_info, "
+                   "scene_gt_coco, rgb, depth, mask and mask_visib as bop_toolkit computes them, one BOP camera "
+                   "type per eye.")
+    output = "folder"
+    unit = "image"
+    options = (
+        click.Option(["--objects", "objects_dir"], type=click.Path(path_type=Path),
+                     help="The YCB models the dataset was made with (default: those in its fat_dataset.json, "
+                          "else stand-ins)."),
+        click.Option(["--renderer"], type=click.Choice(["auto", "gl", "tiny"]), default="auto", show_default=True,
+                     help="Renders each object alone for BOP's masks and scene_gt_info (bop_toolkit's 3x canvas)."),
+    )
+
+    def run(self, dataset: Path, out: Path, *, overwrite: bool = False, skip_bad: bool = False,
+            progress: Progress | None = None, objects_dir: Path | None = None, renderer: str = "auto") -> Result:
+        r = export(dataset, out, objects_dir, renderer, skip_bad, progress, overwrite)
+        return Result([f"{out}: {r['images']} images in {r['scenes']} scenes"], r["skipped"])

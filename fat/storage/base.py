@@ -1,0 +1,68 @@
+"""What both storages share: the description of a leaf folder, class keys, object items, RGB decoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from .. import catalog
+from ..errors import FormatError
+
+_IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    path: str  # relative to the dataset's base, e.g. "mixed/kitchen_0"
+    kind: str  # single | mixed
+    location: str  # kitchen_0
+    scene: str  # kitchen
+    object_class: str | None  # single folders: the object's class
+    split: str  # train | test
+
+
+class Storage(Protocol):
+    """What :class:`fat.Dataset` reads through (see :mod:`fat.storage`)."""
+
+    base: Path
+    baseline: float
+    folders: dict[str, FolderInfo]
+    index_file: Path | None
+
+    def frames(self, infos: list[FolderInfo], classes: set[str] | None) -> list[tuple[str, int, tuple[str, ...]]]: ...
+
+    def folder(self, rel: str): ...
+
+    def intrinsics(self, rel: str, eye: str): ...
+
+    def annotations(self, rel: str, index: int, eye: str) -> dict: ...
+
+    def image(self, name: str, rel: str, index: int, eye: str, size: tuple[int, int]) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+def class_key(name: str) -> str:
+    """The form a class name is compared in (any spelling of a catalog object: its FAT class)."""
+    o = catalog.find(name)
+    return o.class_name.lower() if o else name.lower()
+
+
+def object_item(o, setting) -> dict:
+    """The item of one object: its annotation in metres plus its ``_object_settings.json`` entry."""
+    return {"class": o.class_name, "visibility": o.visibility, "pose": o.pose, "location": o.location,
+            "quaternion_xyzw": o.quaternion_xyzw, "cuboid": o.cuboid, "projected_cuboid": o.projected_cuboid,
+            "projected_cuboid_centroid": o.projected_cuboid_centroid, "bbox": o.bbox,
+            "dimensions": setting.dimensions, "segmentation_id": setting.segmentation_id}
+
+
+def decode_rgb(data: np.ndarray, path) -> np.ndarray:
+    """(H, W, 3) RGB from encoded image bytes; ``path`` names them in errors."""
+    img = cv2.imdecode(data, _IMREAD_RGB if _IMREAD_RGB is not None else cv2.IMREAD_COLOR)
+    if img is None:
+        raise FormatError(path, "not a readable image (truncated or corrupt)")
+    return img if _IMREAD_RGB is not None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

@@ -1,0 +1,209 @@
+"""A dataset folder as a :mod:`fat.storage`: ours or NVIDIA's FAT (``mixed/``, ``single/``, or the
+real zip's ``fat/`` and torchvision's ``FallingThings/`` around them).
+
+The list of frames is built once and cached beside the data (``.fat_index.json``; in the cache
+folder when the dataset is read-only), and checked against the folders' modification times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FatError, FormatError, OutputError
+from ..fileio import write_text_atomic
+from ..formats import fat as F
+from ..formats.fat import FRAME_RE, FatFolder, frame_file, parse_view
+from ..geometry import BASELINE_M
+from .base import _IMREAD_RGB, FolderInfo, class_key, object_item
+
+INDEX_FILE = ".fat_index.json"
+INDEX_VERSION = 2
+EYES = ("left", "right")
+_LOCATION_RE = re.compile(r"^(.+)_(\d+)$")
+
+
+class FolderStorage:
+    """The frames of a dataset folder."""
+
+    def __init__(self, root: str | Path):
+        self.base = find_base(root)
+        self.baseline = self._read_baseline()
+        self.index_file: Path | None = None
+        leaves = _leaf_folders(self.base)
+        test = _test_folders(self.base, leaves)
+        self.folders: dict[str, FolderInfo] = {}
+        for rel, k, cls in leaves:
+            loc = rel.rsplit("/", 1)[-1]
+            m = _LOCATION_RE.match(loc)
+            self.folders[rel] = FolderInfo(rel, k, loc, m.group(1) if m else loc, cls, "test" if rel in test else "train")
+        self._open: dict[str, FatFolder] = {}
+
+    def frames(self, infos: list[FolderInfo], classes: set[str] | None) -> list[tuple[str, int, tuple[str, ...]]]:
+        index = _Index(self.base, [f.path for f in infos], need_classes=classes is not None and any(f.kind == "mixed" for f in infos))
+        self.index_file = index.file
+        out = []
+        for f in infos:
+            entry = index.folders[f.path]
+            for k, i in enumerate(entry["frames"]):
+                if classes is not None:
+                    present = {class_key(f.object_class)} if f.kind == "single" else set(entry["classes"][k])
+                    if not present & classes:
+                        continue
+                out.append((f.path, i, EYES))
+        return out
+
+    def folder(self, rel: str) -> FatFolder:
+        if rel not in self._open:
+            self._open[rel] = FatFolder(self.base / rel)
+        return self._open[rel]
+
+    def intrinsics(self, rel: str, eye: str):
+        return self.folder(rel).intrinsics(eye)
+
+    def annotations(self, rel: str, index: int, eye: str) -> dict:
+        folder = self.folder(rel)
+        path = frame_file(folder.path, index, eye, "annotation")
+        raw = F.read_json(path)
+        view = parse_view(raw, path, folder.class_names)
+        return {"camera_pose": view.camera_pose,
+                "objects": [object_item(o, folder.object_setting(o.class_name)) for o in view.objects], "raw": raw}
+
+    def image(self, name: str, rel: str, index: int, eye: str, size: tuple[int, int]) -> np.ndarray:
+        return _read_image(name, frame_file(self.base / rel, index, eye, name), size)
+
+    def close(self) -> None:
+        pass
+
+    def _read_baseline(self) -> float:
+        settings = self.base / "fat_dataset.json"
+        if settings.is_file():
+            try:
+                b = float(F.read_json(settings)["settings"].get("baseline", BASELINE_M))
+                if math.isfinite(b) and b > 0:
+                    return b
+            except (FatError, ValueError, KeyError, TypeError, AttributeError, OverflowError):
+                pass  # fat validate names an unreadable fat_dataset.json
+        return BASELINE_M
+
+
+def find_base(root: str | Path) -> Path:
+    """The folder holding ``mixed/`` and/or ``single/``: ``root`` itself, ``root/fat`` (the real FAT
+    zip) or ``root/FallingThings`` (torchvision's layout)."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FormatError(root, "dataset folder not found")
+    for base in (root, root / "fat", root / "FallingThings"):
+        if (base / "mixed").is_dir() or (base / "single").is_dir():
+            return base
+    raise FormatError(root, "no FAT dataset here (expected mixed/ or single/ inside, or fat/mixed, fat/single)")
+
+
+def _leaf_folders(base: Path) -> list[tuple[str, str, str | None]]:
+    """(relative path, kind, object class) of every leaf folder, sorted."""
+    out = []
+    if (base / "mixed").is_dir():
+        out += [(f"mixed/{p.name}", "mixed", None) for p in sorted((base / "mixed").iterdir())
+                if (p / F.CAMERA_SETTINGS).is_file()]
+    if (base / "single").is_dir():
+        for obj in sorted(p for p in (base / "single").iterdir() if p.is_dir()):
+            out += [(f"single/{obj.name}/{p.name}", "single", obj.name) for p in sorted(obj.iterdir())
+                    if (p / F.CAMERA_SETTINGS).is_file()]
+    return out
+
+
+def _test_folders(base: Path, folders: list[tuple[str, str, str | None]]) -> set[str]:
+    """Test folders from ``split.json`` when the dataset has one, else the ``_4`` locations."""
+    split = base / "split.json"
+    if split.is_file():
+        try:
+            return set(F.read_json(split)["test"])
+        except (KeyError, TypeError) as e:
+            raise FormatError(split, f"not a split file: {e}") from None
+    return {rel for rel, _, _ in folders if rel.rsplit("_", 1)[-1] == "4"}
+
+
+def _read_image(name: str, path: Path, size: tuple[int, int]) -> np.ndarray:
+    if name == "rgb":
+        if _IMREAD_RGB is None:
+            return F.read_rgb(path, size)
+        img = F._decode(path, _IMREAD_RGB)
+        F._check_size(path, img, size)
+        return img
+    return {"depth": F.read_depth, "seg": F.read_seg, "instance": F.read_instance}[name](path, size)
+
+
+# ---------------------------------------------------------------------- the cached index
+class _Index:
+    """Frame indices per folder (and, when asked for, the classes in each mixed frame), cached."""
+
+    def __init__(self, base: Path, folders: list[str], need_classes: bool):
+        self.file = self._location(base)
+        cached = self._load()
+        self.folders: dict[str, dict] = {}
+        changed = False
+        for rel in folders:
+            mtime = os.stat(base / rel).st_mtime_ns
+            entry = cached.get(rel)
+            if entry is None or entry.get("mtime_ns") != mtime:
+                entry = {"mtime_ns": mtime, "frames": _scan(base / rel)}
+                changed = True
+            if need_classes and rel.startswith("mixed/") and "classes" not in entry:
+                entry["classes"] = [_frame_classes(base / rel, i) for i in entry["frames"]]
+                changed = True
+            self.folders[rel] = entry
+        if changed:
+            cached.update(self.folders)
+            self._save(cached)
+
+    @staticmethod
+    def _location(base: Path) -> Path:
+        if os.access(base, os.W_OK):
+            return base / INDEX_FILE
+        from ..cache import cache_dir
+
+        key = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:16]
+        return cache_dir() / "index" / f"{key}.json"
+
+    def _load(self) -> dict:
+        try:
+            doc = json.loads(self.file.read_text())
+            return doc["folders"] if doc.get("version") == INDEX_VERSION else {}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
+    def _save(self, folders: dict) -> None:
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(self.file, json.dumps({"version": INDEX_VERSION, "folders": folders}, separators=(",", ":")))
+        except (OSError, OutputError):
+            pass  # an index that cannot be saved is rebuilt next time
+
+
+def _scan(folder: Path) -> list[int]:
+    found = set()
+    with os.scandir(folder) as it:
+        for entry in it:
+            m = FRAME_RE.match(entry.name)
+            if m:
+                found.add(int(m.group(1)))
+    return sorted(found)
+
+
+def _frame_classes(folder: Path, index: int) -> list[str]:
+    for eye in ("left", "right"):
+        path = frame_file(folder, index, eye, "annotation")
+        if path.is_file():
+            try:
+                doc = F.read_json(path)
+                return sorted({class_key(o["class"]) for o in doc.get("objects", [])
+                               if isinstance(o, dict) and isinstance(o.get("class"), str)})
+            except (FatError, TypeError):
+                return []  # reading the frame names its problem
+    return []

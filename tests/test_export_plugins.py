@@ -1,0 +1,92 @@
+"""Export plugins: ``fat export NAME`` comes from the entry-point group ``fat.exports``. A package
+installed the usual way (a module and its ``*.dist-info`` with ``entry_points.txt`` on the path)
+adds a subcommand with its own options; a broken or unknown one is refused in one line."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PLUGIN = '''
+"""A third-party export: one line per view, the folder, frame, eye and number of objects."""
+from pathlib import Path
+
+import click
+
+from fat.exports import Export, Result
+from fat.exports.common import file_output, open_dataset, skipped, views_with_masks
+from fat.fileio import write_text_atomic
+
+
+class Listing(Export):
+    name = "listing"
+    help = "One line per view: folder, frame, eye, objects."
+    output = "file"
+    options = (click.Option(["--sep"], default=",", show_default=True, help="Field separator."),)
+
+    def run(self, dataset, out, *, overwrite=False, skip_bad=False, progress=None, sep=","):
+        out = Path(out)
+        ds = open_dataset(dataset, "the listing reads a dataset folder", skip_bad, fields=("annotations",))
+        with file_output([out], dataset, overwrite):
+            lines = [sep.join([item["folder"], str(item["index"]), item["eye"], str(len(item["objects"]))])
+                     for item, _ in views_with_masks(ds, masks=False, progress=progress)]
+            write_text_atomic(out, "\\n".join(lines) + "\\n")
+        return Result([f"{out}: {len(lines)} views"], skipped(ds))
+'''
+
+
+@pytest.fixture
+def plugin_path(tmp_path):
+    site = tmp_path / "site"
+    (site / "fat_listing-0.1.dist-info").mkdir(parents=True)
+    (site / "fat_listing.py").write_text(PLUGIN)
+    (site / "fat_listing-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fat-listing\nVersion: 0.1\n")
+    (site / "fat_listing-0.1.dist-info" / "entry_points.txt").write_text(textwrap.dedent("""\
+        [fat.exports]
+        listing = fat_listing:Listing
+        broken = fat_listing_missing:Nope
+        """))
+    return site
+
+
+def fat(site, *args):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-m", "fat.cli.main", *map(str, args)], capture_output=True, text=True, env=env)
+
+
+def test_a_third_party_export_plugin_runs_from_the_cli(plugin_path, small_dataset, tmp_path):
+    out = tmp_path / "views.txt"
+    r = fat(plugin_path, "export", "listing", small_dataset, out, "--sep", ";", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"{out}: 96 views"
+    lines = out.read_text().splitlines()
+    assert len(lines) == 96 and lines[0].split(";")[:3] == ["mixed/kitchen_0", "0", "left"]
+    assert all(int(line.split(";")[3]) >= 1 for line in lines)
+    r = fat(plugin_path, "export", "listing", small_dataset, out, "--quiet")  # the common options come with it
+    assert r.returncode == 1 and r.stderr.strip() == f"fat: error: {out}: exists; use --overwrite to replace it"
+    help_ = fat(plugin_path, "export", "--help").stdout
+    for name in ("listing", "coco", "bop", "hdf5"):
+        assert f"  {name} " in help_, help_
+    assert "One line per view" in help_ and "cannot be loaded" in help_
+    assert "--sep" in fat(plugin_path, "export", "listing", "--help").stdout
+
+
+def test_a_broken_or_unknown_plugin_is_one_line(plugin_path, small_dataset, tmp_path):
+    r = fat(plugin_path, "export", "broken", small_dataset, tmp_path / "x", "--quiet")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("fat: error: export plugin broken (fat_listing_missing:Nope) cannot be loaded: "
+                               "ModuleNotFoundError"), r.stderr
+    r = fat(plugin_path, "export", "nothing", small_dataset, tmp_path / "x")
+    assert r.returncode == 2 and r.stderr.strip() == "fat export: error: no export named 'nothing'; known: bop, broken, coco, hdf5, listing"
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_registry_loads_ours():
+    from fat import exports
+
+    assert {"coco", "bop", "hdf5"} <= set(exports.names())
+    for name in ("coco", "bop", "hdf5"):
+        plugin = exports.load(name)
+        assert plugin.help and callable(plugin.run)
