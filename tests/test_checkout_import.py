@@ -14,11 +14,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: run first in each child: forget the editable install's finders, and any installed fat
+#: run first in each child: forget the editable install's finders, any installed fat and the entry
+#: points its installation recorded (a checkout that was never installed has none)
 _AS_CHECKOUT = (
     "import sys\n"
     "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in str(getattr(f, '__module__', ''))]\n"
     "sys.path[:] = [p for p in sys.path if 'fat_datasets' not in p]\n"
+    "import importlib.metadata as _m\n"
+    "_all = _m.entry_points\n"
+    "_m.entry_points = lambda **kw: [] if kw.get('group', '').startswith('fat.') else _all(**kw)\n"
 )
 
 
@@ -48,6 +52,12 @@ def test_the_cli_runs_from_the_checkout():
     r = _python("import sys; sys.argv = ['fat', 'objects']\nfrom fat.cli.main import main\nmain()\n")
     assert r.returncode == 0, r.stderr
     assert "011_banana" in r.stdout
+
+
+def test_the_plugins_of_the_project_are_there_without_an_install():
+    r = _python("import sys; sys.argv = ['fat', 'export', '--help']\nfrom fat.cli.main import main\nmain()\n")
+    assert r.returncode == 0, r.stderr
+    assert all(f"  {name} " in r.stdout for name in ("coco", "bop", "hdf5")), r.stdout
 
 
 def test_python_m_pytest_from_the_root_collects_the_suite():

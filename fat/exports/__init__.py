@@ -18,11 +18,12 @@ shared helpers of :mod:`fat.exports.common` (atomic output, the lock, skipped vi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from ..errors import ConfigError
+from ..plugins import registered
 
 #: The entry-point group of export plugins.
 GROUP = "fat.exports"
@@ -64,11 +65,12 @@ class Export:
         raise NotImplementedError
 
 
+#: the project's own exports (also registered as entry points in pyproject.toml)
+BUILTIN = {"coco": "fat.exports.coco:Coco", "bop": "fat.exports.bop:Bop", "hdf5": "fat.exports.hdf5:Hdf5"}
+
+
 def _entry_points() -> dict[str, EntryPoint]:
-    found: dict[str, EntryPoint] = {}
-    for ep in entry_points(group=GROUP):
-        found.setdefault(ep.name, ep)  # the first distribution on the path wins, as for imports
-    return found
+    return registered(GROUP, BUILTIN)
 
 
 def names() -> list[str]:
