@@ -23,11 +23,11 @@ def objects_cmd(fat_settings: bool, fat_spelling: bool) -> None:
     if fat_spelling and not fat_settings:
         raise click.UsageError("--fat-spelling only applies with --fat-settings")
     if fat_settings:
-        emit(object_settings_json(catalog.objects(), single=False, fat_spelling=fat_spelling))
+        emit(object_settings_json(catalog.fat_objects(), single=False, fat_spelling=fat_spelling))
         return
     lines = []
     rows = [("#", "class", "seg id", "x cm", "y cm", "z cm", "mass kg")]
-    for o in catalog.objects():
+    for o in catalog.fat_objects():
         x, y, z = o.dimensions * 100
         rows.append((str(o.index + 1), o.class_name, str(o.segmentation_id), f"{x:.2f}", f"{y:.2f}", f"{z:.2f}", f"{o.mass:.3f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

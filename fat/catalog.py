@@ -133,3 +133,9 @@ def get(name: str) -> ObjectInfo:
 
 def find(name: str) -> ObjectInfo | None:
     return fat_objects().find(name)
+
+
+def dataset_objects(base) -> ObjectSet:
+    """The object set of the dataset in folder (or HDF5 file) ``base``: FAT's 21 objects, for real FAT
+    and for every dataset made of them."""
+    return fat_objects()

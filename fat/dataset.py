@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .catalog import dataset_objects
 from .errors import ConfigError, FatError, FormatError
 from .formats.fat import FatFolder
 from .geometry import BASELINE_M
@@ -61,7 +62,8 @@ class Dataset:
     skip (iteration passes over bad frames and lists them in ``skipped``).
 
     ``base`` is the folder holding ``mixed/`` and ``single/`` (or the HDF5 file), ``folders`` the
-    leaf folders' :class:`FolderInfo`, ``storage`` where the frames are read from.
+    leaf folders' :class:`FolderInfo`, ``storage`` where the frames are read from, ``objects`` the
+    dataset's :class:`~fat.catalog.ObjectSet`.
     """
 
     def __init__(self, root: str | Path, split: str = "all", kind: str = "both", scenes: Sequence[str] | None = None,
@@ -78,7 +80,8 @@ class Dataset:
         keep = [f for f in self.folders.values()
                 if (split == "all" or f.split == split) and (kind == "both" or f.kind == kind)
                 and (scenes is None or f.scene in scenes)]
-        found = self.storage.frames(keep, None if classes is None else {class_key(c) for c in classes})
+        self.objects = dataset_objects(self.base)
+        found = self.storage.frames(keep, None if classes is None else {self._class_key(c) for c in classes})
         if eyes == "stereo":
             self._refs = [(f, i) for f, i, have in found if "left" in have and "right" in have]
             self._views = [(r, "stereo") for r in self._refs]
@@ -91,6 +94,11 @@ class Dataset:
         self.index_file = self.storage.index_file  # the folder's cached frame index (None for an HDF5 export)
         if set(self.fields) & {"rgb", "depth", "seg", "instance"}:
             keep_freed_memory()
+
+    def _class_key(self, name: str) -> str:
+        """``name`` in any form the object set knows (``banana``, ``011``...) as the files' class, compared as :func:`class_key`."""
+        o = self.objects.find(name)
+        return class_key(o.class_name if o else name)
 
     # ------------------------------------------------------------------ access
     def __len__(self) -> int:

@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import catalog
+from .catalog import ObjectSet
 from .dataset import Dataset
 from .errors import OutputError
 from .fileio import inside, why, write_bytes_atomic
@@ -28,8 +28,9 @@ from .geometry import orbit_angles
 VIS_BINS = np.linspace(0, 1, 21)
 
 
-def _class_name(name: str) -> str:
-    o = catalog.find(name)
+def _class_name(objects: ObjectSet, name: str) -> str:
+    """The set's class name of ``name`` (real FAT spells one class two ways); other names as they are."""
+    o = objects.find(name)
     return o.class_name if o else name
 
 
@@ -80,7 +81,7 @@ def compute(root: Path, images: bool = False, progress: Callable[[int], None] | 
             by[k][item[k]] += 1
         per_frame[len(item["objects"])] += 1
         for o in item["objects"]:
-            c = classes[_class_name(o["class"])]
+            c = classes[_class_name(ds.objects, o["class"])]
             c["appearances"] += 1
             c["visibility_gt_25"] += o["visibility"] > 0.25
             c["visibility_gt_75"] += o["visibility"] > 0.75
@@ -107,7 +108,7 @@ def compute(root: Path, images: bool = False, progress: Callable[[int], None] | 
         az += (((angles[:, 0] - heading) + 180) % 360 - 180).tolist()
         el += angles[:, 1].tolist()
         dist += angles[:, 2].tolist()
-    order = [o.class_name for o in catalog.objects()]
+    order = [o.class_name for o in ds.objects]
     names = sorted(classes, key=lambda n: (order.index(n) if n in order else len(order), n))
     out = {
         "dataset": str(getattr(ds, "base", root)),

@@ -35,7 +35,7 @@ import click
 import cv2
 import numpy as np
 
-from .. import catalog
+from ..catalog import ObjectSet
 from ..assets import load_assets
 from ..errors import ConfigError
 from ..formats.fat import DEPTH_UNITS_PER_M, frame_file
@@ -101,7 +101,7 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
     record = ds.base / "fat_dataset.json"
     if objects_dir is None and record.is_file():
         objects_dir = json.loads(record.read_text())["settings"].get("ycb_dir")
-    infos = list(catalog.objects())
+    infos = list(ds.objects)
     assets = load_assets(infos, objects_dir)
     r = make_renderer(renderer)
     scenes, counters, used, alone = {}, {}, set(), {}
@@ -110,7 +110,7 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
     try:
         for item, _ in views_with_masks(ds, masks=False, progress=progress):  # BOP masks come from the depth test
             if per_scene and item["folder"] != last:  # views come folder by folder: the scenes before are complete
-                n_images += _write_scenes(per_scene)
+                n_images += _write_scenes(per_scene, ds.objects)
             last = item["folder"]
             key = (item["folder"], item["eye"])
             if key not in scenes:
@@ -140,7 +140,7 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
                        "date_captured": "", "license": 1, "coco_url": "", "flickr_url": ""}
             anns_amodal, anns_modal = [], []
             for k, o in enumerate(item["objects"]):
-                obj = catalog.get(o["class"])
+                obj = ds.objects.get(o["class"])
                 used.add(obj.index)
                 gts.append({"cam_R_m2c": o["pose"][:3, :3].reshape(-1).tolist(), "cam_t_m2c": (o["location"] * 1000).tolist(),
                             "obj_id": obj.index + 1})
@@ -172,17 +172,17 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
         _write_ply(out / "models" / f"obj_{o.index + 1:06d}.ply", v, m.faces)
         info[str(o.index + 1)] = _models_info(v)
     (out / "models" / "models_info.json").write_text(json.dumps(info, indent=1))
-    n_images += _write_scenes(per_scene)
+    n_images += _write_scenes(per_scene, ds.objects)
     (out / "scenes.json").write_text(json.dumps({f"{s}/{n:06d}": {"folder": f, "eye": e} for (f, e), (s, n) in scenes.items()},
                                                 indent=1))
     return {"images": n_images, "scenes": len(scenes), "skipped": skipped(ds)}
 
 
-def _write_scenes(per_scene: dict) -> int:
+def _write_scenes(per_scene: dict, objects: ObjectSet) -> int:
     """Write the JSON files of the scenes in ``per_scene`` and empty it; returns their number of images.
     ``scene_gt_coco.json`` is calc_gt_coco.py's file (boxes of the whole silhouette in the image),
     ``scene_gt_coco_modal.json`` its ``--bbox_type modal`` variant (boxes of the visible pixels)."""
-    categories = [{"id": o.index + 1, "name": str(o.index + 1), "supercategory": "fat"} for o in catalog.objects()]
+    categories = [{"id": o.index + 1, "name": str(o.index + 1), "supercategory": "fat"} for o in objects]
     n = 0
     for sdir, (cam, gt, gti, images, amodal, modal) in per_scene.items():
         docs = {"scene_camera": cam, "scene_gt": gt, "scene_gt_info": gti}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import catalog
+from ..catalog import ObjectSet
 from ..dataset import Dataset
 from ..errors import FatError, FormatError, OutputError
 from ..fileio import why, write_text_atomic
@@ -31,20 +31,21 @@ KEYPOINTS = [*CUBOID_VERTEX_NAMES, "Centroid"]
 KEYPOINT_OKS_SIGMAS = [0.1] * len(KEYPOINTS)
 
 
-def categories(spellings: dict[int, list[str]] | None = None) -> list[dict]:
-    """The 21 categories, ``id`` = FAT order + 1. ``spellings``: per catalog index, the class strings
-    the dataset uses (:func:`class_spellings`); ``name`` is the first, else the catalog's name."""
+def categories(objects: ObjectSet, spellings: dict[int, list[str]] | None = None) -> list[dict]:
+    """One category per object of the set, ``id`` = its place in the set + 1 (FAT's objects: FAT order
+    + 1), ``supercategory`` the set's. ``spellings``: per object index, the class strings the dataset
+    uses (:func:`class_spellings`); ``name`` is the first, else the set's class name."""
     skeleton = [[a + 1, b + 1] for a, b in CUBOID_EDGES]
     out = []
-    for o in catalog.objects():
+    for o in objects:
         names = (spellings or {}).get(o.index) or [o.class_name]
-        out.append({"id": o.index + 1, "name": names[0], "supercategory": "ycb", "keypoints": KEYPOINTS,
-                    "skeleton": skeleton, "class_names": names})
+        out.append({"id": o.index + 1, "name": names[0], "supercategory": objects.supercategory,
+                    "keypoints": KEYPOINTS, "skeleton": skeleton, "class_names": names})
     return out
 
 
 def class_spellings(ds: Dataset, skip_bad: bool = False) -> dict[int, list[str]]:
-    """Per catalog index, the class strings of the dataset's ``_object_settings.json`` files, each
+    """Per object index, the class strings of the dataset's ``_object_settings.json`` files, each
     once: the mixed folders' first (real FAT's mixed folders say ``006_mustard_bottle_16K``, its
     single folders ``006_mustard_bottle_16k``), then other spellings in folder order. All folders
     count, whatever the split, so every split file names its categories alike. With ``skip_bad`` a
@@ -58,7 +59,7 @@ def class_spellings(ds: Dataset, skip_bad: bool = False) -> dict[int, list[str]]
                 raise
             continue
         for name in names:
-            o = catalog.find(name)
+            o = ds.objects.find(name)
             if o is not None and name not in found.setdefault(o.index, []):
                 found[o.index].append(name)
     return found
@@ -91,14 +92,14 @@ def build(root: Path, split: str = "all", skip_bad: bool = False,
             for (u, v), vis in zip(pts, inside):
                 kp += [round(float(u), 3), round(float(v), 3), 2 if vis else 1]
             annotations.append({
-                "id": len(annotations) + 1, "image_id": image_id, "category_id": catalog.get(o["class"]).index + 1,
+                "id": len(annotations) + 1, "image_id": image_id, "category_id": ds.objects.get(o["class"]).index + 1,
                 "segmentation": enc, "area": float(rle.area(enc)), "bbox": [float(x) for x in rle.toBbox(enc)],
                 "iscrowd": 0, "keypoints": kp, "num_keypoints": len(pts),
                 "class": o["class"], "visibility": o["visibility"], "location": [float(x) for x in o["location"]],
                 "quaternion_xyzw": [float(x) for x in o["quaternion_xyzw"]],
             })
     doc = {"info": {"description": f"FAT-style dataset {ds.base}", "version": "1.0"}, "licenses": [],
-           "images": images, "annotations": annotations, "categories": categories(spellings)}
+           "images": images, "annotations": annotations, "categories": categories(ds.objects, spellings)}
     return doc, skipped(ds)
 
 

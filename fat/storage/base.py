@@ -9,7 +9,6 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from .. import catalog
 from ..errors import FormatError
 
 _IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
@@ -47,9 +46,9 @@ class Storage(Protocol):
 
 
 def class_key(name: str) -> str:
-    """The form a class name is compared in (any spelling of a catalog object: its FAT class)."""
-    o = catalog.find(name)
-    return o.class_name.lower() if o else name.lower()
+    """The form a class name of the files is compared in: lower case (real FAT spells one class
+    ``006_mustard_bottle_16K`` in mixed folders and ``006_mustard_bottle_16k`` in single ones)."""
+    return name.lower()
 
 
 def object_item(o, setting) -> dict:
