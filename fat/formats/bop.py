@@ -43,7 +43,8 @@ from ..errors import ConfigError, OutputError
 from ..geometry import Intrinsics
 from ..fileio import LOCK_FILE, TMP_SUFFIX, discard, locked_folder, temp_path, why, within
 from ..meshes import load_mesh
-from ..render import SceneState, make_renderer
+from ..frame import Frame
+from ..render import make_renderer
 from ..scene import get_location
 from .coco import views_with_masks
 from .fat import DEPTH_UNITS_PER_M, frame_file
@@ -173,8 +174,8 @@ def _export(root, out, objects_dir, renderer, skip_bad, progress) -> dict:
                 used.add(obj.index)
                 gts.append({"cam_R_m2c": o["pose"][:3, :3].reshape(-1).tolist(), "cam_t_m2c": (o["location"] * 1000).tolist(),
                             "obj_id": obj.index + 1})
-                state = SceneState(loc, [assets[obj.name]], [item["camera_pose"] @ o["pose"]])
-                out_ = r.render(state, item["camera_pose"], big)
+                frame = Frame.view(loc, [(assets[obj.name], item["camera_pose"] @ o["pose"])], item["camera_pose"], big)
+                out_ = r.render(frame)
                 depth_gt_large = np.where(out_.instance == 1, out_.depth.astype(np.float64) * 1000.0, 0.0)
                 full, vis, info_k = gt_info_of(depth_gt_large, depth_mm, K)
                 gt_info.append(info_k)
