@@ -3,7 +3,8 @@
 A :class:`Frame` holds the location (ground, props, light), the objects (asset, class name as the
 dataset writes it, segmentation id, cuboid dimensions, world pose) and the stereo camera rig (both
 eyes' world poses and the intrinsics they render with). Object ``k`` of ``objects`` is instance
-``k + 1`` of every renderer's instance map. Nothing here knows PyBullet or a file format.
+``k + 1`` of every renderer's instance map. Nothing here knows PyBullet or a file format. The values
+compare by identity (they hold arrays).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .scene import Light, Location
 EYES = ("left", "right")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FrameObject:
     asset: ObjectAsset  # meshes and the catalog entry
     class_name: str  # as written in the JSON (mixed folders: FAT's spelling)
@@ -54,7 +55,7 @@ class FrameObject:
         return np.cumsum([len(p) for p in self.parts])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CameraRig:
     """The stereo pair of one frame: world poses (OpenCV axes) and the intrinsics of both eyes."""
 
@@ -78,7 +79,7 @@ class CameraRig:
         return (("left", self.left), ("right", self.right))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Frame:
     location: Location
     objects: tuple[FrameObject, ...]  # spawn order; the same asset may appear more than once

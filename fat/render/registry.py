@@ -112,7 +112,7 @@ def check_options(name: str, given: dict[str, Any]) -> dict[str, Any]:
     opts_type = options_type(name)
     fields = {spec.key: field for field, spec in option_specs(opts_type)}
     opts = opts_type(**{fields[k]: v for k, v in given.items()})
-    opts = cls.check_options(opts) if name != AUTO else opts
+    opts = cls.check_options(opts)  # auto: gl's class and options
     return {spec.key: getattr(opts, field) for field, spec in option_specs(opts_type)
             if getattr(opts, field) is not None}
 
