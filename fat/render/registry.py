@@ -91,10 +91,8 @@ def option_table() -> tuple[tuple[str, str, OptionSpec], ...]:
     return tuple(out)
 
 
-def check_options(name: str, given: dict[str, Any]) -> dict[str, Any]:
-    """The options of renderer ``name`` from ``given`` (config key -> value), checked by the
-    renderer and normalised; None values are left out. Raises :class:`OptionError` (with the key)
-    for an option of another renderer or a bad value."""
+def _checked(name: str, given: dict[str, Any]):
+    """The Options instance of renderer ``name`` from ``given`` (config key -> value), checked."""
     _check_name(name)
     given = {k: v for k, v in given.items() if v is not None}
     table = option_table()
@@ -108,20 +106,18 @@ def check_options(name: str, given: dict[str, Any]) -> dict[str, Any]:
         r = owner[other[0]][0]
         flags = [spec.flag for rr, _, spec in table if rr == r]
         raise OptionError(other[0], f"{' and '.join(flags)} {'go' if len(flags) > 1 else 'goes'} with --renderer {r}")
-    cls = renderer_class(name)
     opts_type = options_type(name)
     fields = {spec.key: field for field, spec in option_specs(opts_type)}
-    opts = opts_type(**{fields[k]: v for k, v in given.items()})
-    opts = cls.check_options(opts)  # auto: gl's class and options
-    return {spec.key: getattr(opts, field) for field, spec in option_specs(opts_type)
+    return renderer_class(name).check_options(opts_type(**{fields[k]: v for k, v in given.items()}))  # auto: gl's
+
+
+def check_options(name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The options of renderer ``name`` from ``given`` (config key -> value), checked by the
+    renderer and normalised; None values are left out. Raises :class:`OptionError` (with the key)
+    for an unknown option, an option of another renderer or a bad value."""
+    opts = _checked(name, given)
+    return {spec.key: getattr(opts, field) for field, spec in option_specs(type(opts))
             if getattr(opts, field) is not None}
-
-
-def _options(name: str, given: dict[str, Any]):
-    opts_type = options_type(name)
-    fields = {spec.key: field for field, spec in option_specs(opts_type)}
-    opts = opts_type(**{fields[k]: v for k, v in given.items() if k in fields and v is not None})
-    return renderer_class(name).check_options(opts)
 
 
 def make(name: str, intrinsics=None, options: dict[str, Any] | None = None) -> Renderer:
@@ -135,9 +131,7 @@ def make(name: str, intrinsics=None, options: dict[str, Any] | None = None) -> R
             r = make("tiny", intrinsics)
             r.note = f"renderer auto: using TinyRenderer, since {str(e).replace('--renderer gl: ', '')}"
             return r
-    check_options(name, options)
-    cls = renderer_class(name)
-    r = cls.create(_options(name, options), intrinsics)
+    r = renderer_class(name).create(_checked(name, options), intrinsics)
     if r.intrinsics is None:
         r.intrinsics = intrinsics
     return r
