@@ -3,7 +3,7 @@
     python benchmarks/generate.py [--workers N] [--renderer gl|tiny|egl] [--objects DIR | --standins]
                                   [--frames N] [--location kitchen_0] [--width W --height H]
 
-1. End to end: ``fat.pipeline.generate`` makes ``--frames`` stereo frames of mixed drops at one
+1. End to end: ``fat.run.generate`` makes ``--frames`` stereo frames of mixed drops at one
    location with ``--workers`` processes (default: one per core), every file written, into a
    temporary folder. Its own clock covers the drops (worker start-up included, the parent's renderer
    probe not). Peak memory: the largest resident set of any worker process.
@@ -27,7 +27,10 @@ from pathlib import Path
 
 from fat.annotate import annotate_view
 from fat.formats import fat as fatfmt
-from fat.pipeline import Settings, Worker, generate, plan, validate
+from fat.plan import plan
+from fat.run import generate
+from fat.settings import Settings, validate
+from fat.worker import Worker
 
 
 def machine() -> str:
@@ -86,18 +89,17 @@ def main() -> None:
                 stage["physics"] += time.process_time() - t
                 if frame is None:
                     break
-                index, state, objs, eyes = frame
-                for eye, T_cam in eyes:
+                for eye, T_cam in frame.rig.eyes():
                     t, c = time.perf_counter(), time.process_time()
-                    out = worker.renderer.render(state, T_cam, worker.K)
+                    out = worker.renderer.render(frame, eye)
                     stage["render"] += time.perf_counter() - t
                     stage["render cpu"] += time.process_time() - c
                     views += 1
                     c = time.process_time()
-                    view, seg, inst = annotate_view(objs, T_cam, worker.K, out.instance)
+                    view, seg, inst = annotate_view(frame.objects, T_cam, worker.K, out.instance)
                     stage["annotate"] += time.process_time() - c
                     c = time.process_time()
-                    fatfmt.write_view(root / drop.folder, index, eye, view, out.rgb, out.depth, seg, inst, s.jpeg_quality)
+                    fatfmt.write_view(root / drop.folder, frame.index, eye, view, out.rgb, out.depth, seg, inst, s.jpeg_quality)
                     stage["encode + write"] += time.process_time() - c
     device = getattr(worker.renderer, "device", "")
     worker.close()

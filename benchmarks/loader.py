@@ -57,7 +57,8 @@ def main() -> None:
     tmp = None
     root = a.dataset
     if root is None:
-        from fat.pipeline import Settings, generate
+        from fat.run import generate
+        from fat.settings import Settings
 
         tmp = tempfile.TemporaryDirectory()
         root = Path(tmp.name) / "ds"

@@ -18,7 +18,8 @@ from fat.assets import load_assets
 from fat.errors import ConfigError
 from fat.geometry import FAT_INTRINSICS, right_eye_pose
 from fat.physics import TIME_STEP, Physics
-from fat.render import SceneState, make_renderer
+from fat.frame import Frame
+from fat.render import make_renderer
 from fat.sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
 from fat.scene import CameraRanges, get_location
 
@@ -37,10 +38,10 @@ def views(assets, n: int, location: str):
         phys.reset(loc)
         phys.spawn([assets[o.name] for o in infos], starts)
         phys.step(int(1.0 / TIME_STEP))
-        state = SceneState(loc, [assets[o.name] for o in infos], phys.poses())
+        objects = list(zip([assets[o.name] for o in infos], phys.poses()))
         for _ in range(5):
             cam = sample_camera(rng, loc, CameraRanges()).pose
-            out += [(state, cam), (state, right_eye_pose(cam))]
+            out += [Frame.view(loc, objects, cam, FAT_INTRINSICS), Frame.view(loc, objects, right_eye_pose(cam), FAT_INTRINSICS)]
         d += 1
     phys.close()
     return out[:n]
@@ -68,10 +69,10 @@ def main() -> None:
         except ConfigError as e:
             print(f"{name:5s}: not available ({e})")
             continue
-        r.render(*vs[0], FAT_INTRINSICS)  # uploads, first-use costs
+        r.render(vs[0])  # uploads, first-use costs
         t = time.perf_counter()
-        for state, cam in vs:
-            r.render(state, cam, FAT_INTRINSICS)
+        for frame in vs:
+            r.render(frame)
         dt = (time.perf_counter() - t) / len(vs)
         print(f"{name:5s}: {1000 * dt:7.1f} ms per view  ({getattr(r, 'device', 'PyBullet ' + name)})")
         r.close()

@@ -11,24 +11,15 @@ import click
 
 from fat.errors import ConfigError
 from fat.meshes import MeshWarning
-from fat.pipeline import FAT_PRESET, KINDS, Settings, SettingError, check_output, generate, total_frames, validate
-from fat.scene import SCENES
+from fat.plan import total_frames
+from fat.render import registry
+from fat.run import check_output, generate
+from fat.settings import EXTRA_KEYS, SettingError, config_keys, from_values, n_locations, specs, validate
 
 try:  # Python 3.11+
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     tomllib = None
-
-# config-file key -> Settings field (and how to convert the value)
-CONFIG_KEYS = {
-    "kind": "kinds", "scene": "scenes", "location": "locations", "object": "objects", "objects": "ycb_dir",
-    "frames": None, "mixed_frames": "mixed_frames", "single_frames": "single_frames",
-    "frames_per_drop": "frames_per_drop", "capture_interval": "capture_interval", "seed": "seed",
-    "renderer": "renderer", "jpeg_quality": "jpeg_quality", "width": "width", "height": "height", "fov": "fov",
-    "baseline": "baseline", "azimuth": "azimuth", "elevation": "elevation", "distance": "distance",
-    "mixed_count": "mixed_count", "test_location": "test_location", "texture_size": "texture_size",
-    "unrealcv": "unrealcv", "unreal_config": "unreal_config", "gl_device": "gl_device", "preset": None,
-}
 
 
 def read_config(path: Path) -> dict:
@@ -53,57 +44,17 @@ def read_config(path: Path) -> dict:
         raise ConfigError(f"{path}: nested too deeply to be a config file") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: expected a table of settings")
+    known = config_keys()
     for k in doc:
-        if k.replace("-", "_") not in CONFIG_KEYS:
-            raise ConfigError(f"{path}: unknown setting {k!r}; known: {', '.join(sorted(CONFIG_KEYS))}")
+        if k.replace("-", "_") not in known:
+            raise ConfigError(f"{path}: unknown setting {k!r}; known: {', '.join(sorted(known))}")
     return {k.replace("-", "_"): v for k, v in doc.items()}
 
 
-def _kinds(v):
-    if isinstance(v, str):
-        v = [v]
-    if not isinstance(v, (list, tuple)):
-        return v  # validate() names the wrong type
-    out = []
-    for k in v:
-        out += list(KINDS) if k == "both" else [k]
-    return tuple(out)
-
-
-def _listed(v):
-    """A list of values as a tuple, one value as a 1-tuple; anything else as it is, for validate()."""
-    if isinstance(v, (list, tuple)):
-        return tuple(v)
-    return (v,) if isinstance(v, str) else v
-
-
-def build_settings(values: dict) -> Settings:
+def build_settings(values: dict):
     """Settings from merged config-file and command-line values (command line wins). Values are
-    passed on as given: :func:`fat.pipeline.validate` checks their types and ranges."""
-    fields = {}
-    if values.get("preset") == "fat":
-        fields.update(FAT_PRESET)
-    elif values.get("preset") not in (None, "fat"):
-        raise ConfigError(f"unknown preset {values['preset']!r}; known: fat")
-    for key, v in values.items():
-        if v is None or key == "preset":
-            continue
-        if key == "frames":
-            fields["mixed_frames"] = fields["single_frames"] = v
-            continue
-        name = CONFIG_KEYS[key]
-        if name == "kinds":
-            v = _kinds(v)
-        elif name in ("scenes", "objects", "locations"):
-            v = _listed(v)
-        elif name == "ycb_dir" and isinstance(v, (str, Path)):
-            v = str(Path(v).expanduser())
-        fields[name] = v
-    if "frames" in values and values["frames"] is not None:
-        for k in ("mixed_frames", "single_frames"):
-            if values.get(k) is not None:
-                fields[k] = values[k]
-    return Settings(**fields)
+    passed on as given: :func:`fat.settings.validate` checks their types and ranges."""
+    return from_values(values)
 
 
 def _config_key(setting: str, values: dict, from_file: set[str]) -> str | None:
@@ -111,42 +62,78 @@ def _config_key(setting: str, values: dict, from_file: set[str]) -> str | None:
     if setting in ("mixed_frames", "single_frames") and values.get(setting) is None:
         keys = ["frames"]
     else:
-        keys = [k for k, name in CONFIG_KEYS.items() if name == setting]
+        keys = [k for k, name in config_keys().items() if name == setting]
     for k in keys:
         if values.get(k) is not None:
             return k if k in from_file else None
     return None
 
 
+def _click_type(spec):
+    if spec.type == "int":
+        return int
+    if spec.type == "float":
+        return float
+    if spec.type == "path":
+        return click.Path(path_type=Path)
+    if spec.type == "choice":
+        return click.Choice(list(spec.choices()))
+    if spec.type == "range":
+        return click.IntRange(*spec.bounds())
+    return None
+
+
+def _renderer_help() -> str:
+    parts = ["auto: gl where EGL works, else tiny"]
+    for name in registry.names()[1:]:
+        try:
+            doc = (registry.renderer_class(name).__doc__ or "").strip().splitlines()
+        except ConfigError:
+            doc = []
+        parts.append(f"{name}: {doc[0].rstrip('.')}" if doc else name)
+    return "; ".join(parts) + ". [auto]"
+
+
+def setting_options(command):
+    """The options of every setting with a flag (from the Settings schema) and of every registered
+    renderer (from the registry), each stored under its config-file key."""
+    last = n_locations() - 1
+    options = []
+    for name, spec in specs():
+        if spec.flag is None:
+            continue
+        options.append(click.option(spec.flag, spec.key, type=_click_type(spec), multiple=spec.multiple,
+                                    metavar=spec.metavar, help=_renderer_help() if name == "renderer" else
+                                    spec.help.format(last=last)))
+        if name == "renderer":
+            for _, _, o in registry.option_table():
+                kind = click.Path(dir_okay=False, path_type=Path) if o.file else None
+                options.append(click.option(o.flag, o.key, type=kind, metavar=o.metavar, help=o.help))
+        if name == "ycb_dir":
+            options.append(click.option("--frames", "frames", type=int, help=EXTRA_KEYS["frames"]))
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _given(values: dict) -> dict:
+    """Command-line values by config key; None for not given."""
+    out = {}
+    for key, v in values.items():
+        if isinstance(v, tuple):
+            v = v or None
+        elif isinstance(v, Path):
+            v = str(v)
+        out[key] = v
+    return out
+
+
 @click.command("generate")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON or TOML file of settings (keys as the long options); options given here win.")
-@click.option("--preset", type=click.Choice(["fat"]), help="fat: FAT's full plan, 61,500 stereo frames.")
-@click.option("--kind", type=click.Choice(["single", "mixed", "both"]), help="Drops of one object, of 2-10, or both. [mixed]")
-@click.option("--scene", multiple=True, type=click.Choice(SCENES), help="Repeatable. [all three]")
-@click.option("--location", multiple=True, type=click.IntRange(0, 4), help="Repeatable, 0..4. [0]")
-@click.option("--object", "object_", multiple=True, metavar="NAME",
-              help="Repeatable: FAT class, YCB name or short name (banana, 011). [all 21]")
-@click.option("--objects", "objects_dir", type=click.Path(path_type=Path),
-              help="Folder of real YCB models (google_16k layout or one folder per object). [procedural stand-ins]")
-@click.option("--frames", type=int, help="Frames per leaf folder (FAT: 2000 mixed, 100 single). [20]")
-@click.option("--mixed-frames", type=int, help="Frames per mixed folder (overrides --frames).")
-@click.option("--single-frames", type=int, help="Frames per single-object folder (overrides --frames).")
-@click.option("--frames-per-drop", type=int, help="Frames captured during one drop. [20]")
-@click.option("--seed", type=int, help="Random seed; the same seed and settings give the same bytes. [0]")
-@click.option("--renderer", type=click.Choice(["auto", "gl", "tiny", "egl", "unrealcv"]),
-              help="auto: gl where EGL works, else tiny; gl: the OpenGL renderer (fast); tiny: PyBullet TinyRenderer; "
-                   "egl: PyBullet's EGL plugin; unrealcv: an Unreal Engine 4 game. [auto]")
-@click.option("--gl-device", metavar="N", help="EGL device index for --renderer gl (or FAT_EGL_DEVICE), e.g. a GPU.")
-@click.option("--unrealcv", "unrealcv", metavar="HOST:PORT", help="The game's UnrealCV server (with --renderer unrealcv).")
-@click.option("--unreal-config", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON file mapping classes to the game's actors and locations to its levels (see docs/unreal.md).")
-@click.option("--jpeg-quality", type=click.IntRange(1, 100), help="JPEG quality of the RGB images. [95]")
-@click.option("--width", type=int, help="Image width in pixels. [960]")
-@click.option("--height", type=int, help="Image height in pixels. [540]")
-@click.option("--fov", type=float, help="Horizontal field of view in degrees. [64]")
-@click.option("--test-location", type=click.IntRange(0, 4), help="Location index held out as test in every scene. [4]")
+@click.option("--preset", type=click.Choice(["fat"]), help=EXTRA_KEYS["preset"])
+@setting_options
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Local processes making drops in parallel (the bytes do not depend on it).")
 @click.option("--dask", "dask", metavar="ADDRESS", help="Send the drops to this Dask scheduler (workers must see OUT).")
@@ -155,9 +142,7 @@ def _config_key(setting: str, values: dict, from_file: set[str]) -> str | None:
 @click.option("--repair", is_flag=True, help="On a rerun, also check the sha256 of every finished drop's files against "
               "manifest.jsonl and make again the drops whose files changed (a plain rerun remakes those with files missing).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_, objects_dir, frames, mixed_frames,
-                 single_frames, frames_per_drop, seed, renderer, gl_device, unrealcv, unreal_config, jpeg_quality, width,
-                 height, fov, test_location, workers, dask, overwrite, repair, quiet) -> None:
+def generate_cmd(out: Path, config_file, workers, dask, overwrite, repair, quiet, **settings_given) -> None:
     """Generate a FAT-style dataset in OUT: drops in PyBullet, stereo RGB, depth, segmentation, FAT JSON.
 
     \b
@@ -167,13 +152,7 @@ def generate_cmd(out: Path, config_file, preset, kind, scene, location, object_,
     """
     values = read_config(config_file) if config_file else {}
     from_file = set(values)
-    given = {
-        "preset": preset, "kind": kind, "scene": scene or None, "location": location or None,
-        "object": object_ or None, "objects": objects_dir, "frames": frames, "mixed_frames": mixed_frames,
-        "single_frames": single_frames, "frames_per_drop": frames_per_drop, "seed": seed, "renderer": renderer,
-        "jpeg_quality": jpeg_quality, "width": width, "height": height, "fov": fov, "test_location": test_location,
-        "unrealcv": unrealcv, "unreal_config": str(unreal_config) if unreal_config else None, "gl_device": gl_device,
-    }
+    given = _given(settings_given)
     values.update({k: v for k, v in given.items() if v is not None})
     from_file -= {k for k, v in given.items() if v is not None}
     if "preset" in from_file and values["preset"] not in (None, "fat"):

@@ -18,31 +18,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Sequence
 
 import cv2
 import numpy as np
 
 from .annotations import ObjectAnnotation, ViewAnnotation, annotate_object
+from .frame import FrameObject
 from .geometry import Intrinsics, cuboid_corners, invert_pose, matrix_to_quat, transform_points
 
 EDGE_PX = 2
 MIN_Z = 1e-3
-
-
-@dataclass
-class SceneObject:
-    class_name: str  # as written in the JSON (mixed folders: FAT spelling)
-    segmentation_id: int  # 255 in single folders
-    dimensions: np.ndarray
-    parts: tuple[np.ndarray, ...]  # convex collision parts, object frame (silhouette)
-    hull: np.ndarray  # vertices of the render mesh's convex hull, object frame (2D box)
-    pose: np.ndarray  # 4x4 world
-
-    def __post_init__(self):
-        # all parts' vertices in one array: one transform and one projection per view
-        self.part_points = np.concatenate(self.parts) if len(self.parts) else np.zeros((0, 3))
-        self.part_ends = np.cumsum([len(p) for p in self.parts])
 
 
 def in_frustum(corners_cam: np.ndarray, K: Intrinsics) -> bool:
@@ -93,9 +79,10 @@ def visibility(sil: np.ndarray, seen: np.ndarray) -> float:
 
 
 def annotate_view(
-    objects: list[SceneObject], T_world_cam: np.ndarray, K: Intrinsics, instance_render: np.ndarray
+    objects: Sequence[FrameObject], T_world_cam: np.ndarray, K: Intrinsics, instance_render: np.ndarray
 ) -> tuple[ViewAnnotation, np.ndarray, np.ndarray]:
-    """The view's annotation, its class segmentation (uint8) and instance map (uint16)."""
+    """The view's annotation, its class segmentation (uint8) and instance map (uint16), from the
+    frame's objects (``frame.objects``: class name, segmentation id, cuboid, parts, hull, pose)."""
     T_cam_world = invert_pose(T_world_cam)
     listed: list[ObjectAnnotation] = []
     seg_of = np.zeros(len(objects) + 1, np.uint8)  # by rendered instance (k + 1)

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import ConfigError
-from .pipeline import Drop, Settings, Worker
+from .plan import Drop
+from .settings import Settings
+from .worker import Worker
 
 
 class Local:
@@ -43,7 +45,7 @@ def _init(settings_json: str, threads: int) -> None:
     # Mesa's CPU rasteriser starts one thread per core in every process; N workers share the cores
     os.environ.setdefault("LP_NUM_THREADS", str(threads))
     try:
-        _WORKER = Worker(Settings(**_settings(settings_json)))
+        _WORKER = Worker(_settings(settings_json))
     except Exception as e:  # kept for the parent: a failing initializer would be restarted forever
         _INIT_ERROR = e
 
@@ -63,9 +65,8 @@ def _describe(_=None) -> tuple:
     return describe(_worker())
 
 
-def _settings(settings_json: str) -> dict:
-    d = json.loads(settings_json)
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+def _settings(settings_json: str) -> Settings:
+    return Settings.from_json(json.loads(settings_json))
 
 
 def _run(args) -> tuple[Drop, int, dict]:
@@ -111,7 +112,7 @@ def _dask_worker(settings_json: str) -> Worker:
     with _DASK_LOCK:
         worker = _DASK_WORKERS.get(key)
     if worker is None:
-        worker = Worker(Settings(**_settings(settings_json)))
+        worker = Worker(_settings(settings_json))
         with _DASK_LOCK:
             _DASK_WORKERS[key] = worker
     return worker

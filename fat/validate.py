@@ -191,14 +191,15 @@ MAX_PLANNED_FRAMES = 10_000_000
 
 def _planned_drops(base: Path) -> tuple[list | None, list[Problem]]:
     """The drops the settings in ``fat_dataset.json`` plan (None without a readable record)."""
-    from .pipeline import DATASET_FILE, Settings, plan
+    from .plan import plan
+    from .settings import DATASET_FILE, Settings
 
     record = base / DATASET_FILE
     if not record.is_file():
         return None, []
     try:
         settings = F.read_json(record)["settings"]
-        s = Settings(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
+        s = Settings.from_json(settings)
         per_folder = max(int(s.mixed_frames), int(s.single_frames))
         n_folders = len(s.scenes) * len(s.locations) * (len(s.objects) + 1)
         if per_folder * n_folders > MAX_PLANNED_FRAMES or int(s.frames_per_drop) < 1:

@@ -52,7 +52,8 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory):
     """A small generated dataset: both kinds, kitchen and temple, locations 0 (train) and 4 (test)."""
-    from fat.pipeline import Settings, generate
+    from fat.run import generate
+    from fat.settings import Settings
 
     out = tmp_path_factory.mktemp("small") / "ds"
     generate(Settings(kinds=("mixed", "single"), scenes=("kitchen", "temple"), locations=(0, 4),

@@ -129,7 +129,8 @@ def _recompute(bop):
 
     from fat.assets import load_assets
     from fat.geometry import Intrinsics, invert_pose, make_pose
-    from fat.render import SceneState, make_renderer
+    from fat.frame import Frame
+    from fat.render import make_renderer
     from fat.scene import get_location
 
     assets = load_assets(list(catalog.objects()))
@@ -154,7 +155,7 @@ def _recompute(bop):
                                              np.array(cams[im]["cam_t_w2c"]) / 1000.0))
                 for k, (g, info) in enumerate(zip(gt_list, infos[im])):
                     T_co = make_pose(np.array(g["cam_R_m2c"]).reshape(3, 3), np.array(g["cam_t_m2c"]) / 1000.0)
-                    out = r.render(SceneState(loc, [by_id[g["obj_id"]]], [T_wc @ T_co]), T_wc, big)
+                    out = r.render(Frame.view(loc, [(by_id[g["obj_id"]], T_wc @ T_co)], T_wc, big))
                     depth_gt_large = np.where(out.instance == 1, out.depth * 1000.0, 0.0)
                     depth_gt = depth_gt_large[H:2 * H, W:2 * W]
                     dist_gt, dist_im = _toolkit_dist(depth_gt, K), _toolkit_dist(depth, K)

@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from fat.pipeline import plan, total_frames, validate
+from fat.plan import plan, total_frames
+from fat.settings import validate
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
 SMALL = ["--frames", "2", "--frames-per-drop", "2", "--width", "320", "--height", "180", "--quiet"]

@@ -24,7 +24,9 @@ import pytest
 
 from fat import fileio, manifest
 from fat.errors import OutputError
-from fat.pipeline import Settings, generate, plan, validate
+from fat.plan import plan
+from fat.run import generate
+from fat.settings import Settings, validate
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
 S = Settings(scenes=("kitchen", "temple"), locations=(0,), mixed_frames=4, frames_per_drop=2, width=320, height=180,

@@ -9,7 +9,9 @@ import pytest
 
 from fat import catalog
 from fat.formats.fat import FatFolder
-from fat.pipeline import Settings, generate, plan, validate
+from fat.plan import plan
+from fat.run import generate
+from fat.settings import Settings, validate
 from fat.scene import get_location
 
 import geometry_checks as gc

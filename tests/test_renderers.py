@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from fat import catalog
-from fat.annotate import SceneObject, annotate_view
+from fat.annotate import annotate_view
 from fat.assets import standin_assets
 from fat.errors import ConfigError
 from fat.geometry import FAT_INTRINSICS, invert_pose, look_at, make_pose, transform_points
-from fat.render import SceneState, make_renderer
+from fat.frame import Frame, FrameObject
+from fat.render import make_renderer
 from fat.scene import get_location
 
 K = FAT_INTRINSICS
@@ -30,7 +31,7 @@ def _floor_depth_error(renderer):
     """z-depth of the floor at every pixel centre against the ray-plane intersection."""
     loc = replace(get_location("kitchen_1"), props=())
     cam = _rolled_camera(loc)
-    out = renderer.render(SceneState(loc, [], []), cam, K)
+    out = renderer.render(Frame.view(loc, [], cam, K))
     xn, yn = K.pixel_rays()
     rays = np.stack([xn, yn, np.ones_like(xn)], -1) @ cam[:3, :3].T
     t = (loc.ground_z - cam[2, 3]) / rays[..., 2]
@@ -61,9 +62,9 @@ def _object_view(renderer, assets, names):
     poses = [make_pose(np.eye(3), loc.fixation + [0.2 * (i - 1), 0.1 * (i % 2), 0.15]) for i in range(len(names))]
     objs = [assets[catalog.get(n).name] for n in names]
     cam = _rolled_camera(loc, 10)
-    out = renderer.render(SceneState(loc, objs, poses), cam, K)
+    out = renderer.render(Frame.view(loc, zip(objs, poses), cam, K))
     infos = [catalog.get(n) for n in names]
-    scene_objs = [SceneObject(o.class_name, o.segmentation_id, o.dimensions, a.parts, a.hull, T) for o, a, T in zip(infos, objs, poses)]
+    scene_objs = [FrameObject(a, o.class_name, o.segmentation_id, o.dimensions, T) for o, a, T in zip(infos, objs, poses)]
     return out, annotate_view(scene_objs, cam, K, out.instance), cam, poses, objs
 
 
@@ -137,11 +138,11 @@ def test_masks_cover_every_pixel_where_the_object_is_in_front(kind, assets):
     objs = [assets[catalog.get(n).name] for n in names]
     r = renderer_or_skip(kind)
     try:
-        out = r.render(SceneState(loc, objs, poses), cam, K)
+        out = r.render(Frame.view(loc, zip(objs, poses), cam, K))
     finally:
         r.close()
     infos = [catalog.get(n) for n in names]
-    scene_objs = [SceneObject(o.class_name, o.segmentation_id, o.dimensions, a.parts, a.hull, T)
+    scene_objs = [FrameObject(a, o.class_name, o.segmentation_id, o.dimensions, T)
                   for o, a, T in zip(infos, objs, poses)]
     view, seg, inst = annotate_view(scene_objs, cam, K, out.instance)
     assert len(view.objects) == len(names)  # all listed: instance k + 1 is object k

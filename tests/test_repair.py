@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from fat import manifest
-from fat.pipeline import Settings, generate
+from fat.run import generate
+from fat.settings import Settings
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
 

@@ -11,7 +11,10 @@ import pytest
 
 from fat import manifest
 from fat.errors import ConfigError, OutputError
-from fat.pipeline import Settings, Worker, generate, plan, validate
+from fat.plan import plan
+from fat.run import generate
+from fat.settings import Settings, validate
+from fat.worker import Worker
 
 S = Settings(scenes=("kitchen", "temple"), locations=(0,), mixed_frames=4, frames_per_drop=2, width=320, height=180,
              renderer="tiny", seed=3)
@@ -51,7 +54,7 @@ def test_one_worker_two_workers_and_dask_give_the_same_bytes(tmp_path, reference
 
 def test_a_worker_that_cannot_start_stops_the_run_with_its_error(tmp_path):
     """The workers make their own renderers: the first one's failure reaches the caller, nothing is written."""
-    bad = replace(S, renderer="gl", gl_device="99")
+    bad = replace(S, renderer="gl", renderer_options={"gl_device": "99"})
     with pytest.raises(ConfigError, match="EGL device 99"):
         generate(bad, tmp_path / "out", workers=2)
     assert not (tmp_path / "out").exists()

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from fat import catalog
-from fat.annotate import SceneObject, annotate_view
+from fat.annotate import annotate_view
 from fat.assets import standin_assets
 from fat.errors import ConfigError
 from fat.geometry import FAT_INTRINSICS, look_at, make_pose, orbit_angles
 from fat.physics import TIME_STEP, Physics
-from fat.render import SceneState, make_renderer
+from fat.frame import Frame, FrameObject
+from fat.render import make_renderer
 from fat.sampling import drop_rng, random_rotation, sample_camera, sample_objects, sample_start_poses
 from fat.scene import SCENES, CameraRanges, Prop, Surface, all_locations, check_camera_clearance, get_location, load_scene
 
@@ -188,14 +189,14 @@ def _alone_scene(props=()):
 
 def _view(loc, assets, name, T_obj, cam):
     a = assets[catalog.get(name).name]
-    state = SceneState(loc, [a], [T_obj])
+    frame = Frame.view(loc, [(a, T_obj)], cam, FAT_INTRINSICS)
     r = make_renderer("tiny")
     try:
-        out = r.render(state, cam, FAT_INTRINSICS)
+        out = r.render(frame)
     finally:
         r.close()
     o = catalog.get(name)
-    view, seg, inst = annotate_view([SceneObject(o.class_name, o.segmentation_id, o.dimensions, a.parts, a.hull, T_obj)], cam,
+    view, seg, inst = annotate_view([FrameObject(a, o.class_name, o.segmentation_id, o.dimensions, T_obj)], cam,
                                     FAT_INTRINSICS, out.instance)
     return view, seg, inst, out
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from fat import pipeline
+from fat import run
 from fat.errors import ConfigError
-from fat.pipeline import MAX_DROPS, MAX_IMAGE_SIDE, MAX_MIXED_COUNT, Settings, SettingError, validate
+from fat.settings import MAX_DROPS, MAX_IMAGE_SIDE, MAX_MIXED_COUNT, Settings, SettingError, validate
 
 from fat_cli import error_line, run_fat
 
@@ -20,7 +20,7 @@ def no_planning(monkeypatch):
     def plan(s):
         raise AssertionError("plan() was called before the settings were refused")
 
-    monkeypatch.setattr(pipeline, "plan", plan)
+    monkeypatch.setattr(run, "plan", plan)
 
 
 def refused(capfd, tmp_path, *args) -> str:
@@ -137,7 +137,7 @@ def test_command_line_wins_over_a_bad_config_value(capfd, tmp_path):
     ("texture_size", 10**6, "texture size must be at most"),
 ])
 def test_validate_checks_types_and_bounds_for_api_callers(field, value, message):
-    """``fat.pipeline.validate`` is the one check: Python callers get the same refusals, as a
+    """``fat.settings.validate`` is the one check: Python callers get the same refusals, as a
     SettingError naming the field, instead of a TypeError deep in the pipeline."""
     with pytest.raises(SettingError, match=message.replace("[", r"\[").replace("(", r"\(")) as e:
         validate(Settings(**{field: value}))

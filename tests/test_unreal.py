@@ -10,7 +10,8 @@ import pytest
 
 from fat import catalog
 from fat.assets import standin_assets
-from fat.pipeline import Settings, generate
+from fat.run import generate
+from fat.settings import Settings
 from fat.render.unreal import UnrealConfig, UnrealCVRenderer, UnrealError, mask_colour, parse_endpoint
 from fat.scene import get_location
 
@@ -47,7 +48,8 @@ def _config(tmp_path, **extra):
 
 def _settings(srv, cfg, **kw):
     base = dict(scenes=("kitchen",), locations=(0,), objects=OBJECTS, mixed_frames=4, frames_per_drop=2, seed=4,
-                renderer="unrealcv", unrealcv=srv.address, unreal_config=cfg, width=480, height=270)
+                renderer="unrealcv", renderer_options={"unrealcv": srv.address, "unreal_config": cfg}, width=480,
+                height=270)
     base.update(kw)
     return Settings(**base)
 
@@ -97,7 +99,8 @@ def test_connection_refused_is_one_clear_error_and_writes_nothing(tmp_path):
     s.close()  # nothing listens there
     cfg = _config(tmp_path, retries=1)
     with pytest.raises(UnrealError, match=rf"--unrealcv 127.0.0.1:{port}: cannot connect after 2 tries"):
-        generate(Settings(renderer="unrealcv", unrealcv=f"127.0.0.1:{port}", unreal_config=cfg, scenes=("kitchen",)),
+        generate(Settings(renderer="unrealcv", renderer_options={"unrealcv": f"127.0.0.1:{port}", "unreal_config": cfg},
+                          scenes=("kitchen",)),
                  tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -170,7 +173,7 @@ def test_a_restarted_game_gets_its_actors_spawned_again(tmp_path, assets):
     srv = _server(assets)
     cfg = UnrealConfig.load(_config(tmp_path))
     from fat.geometry import FAT_INTRINSICS, look_at
-    from fat.render import SceneState
+    from fat.frame import Frame
 
     r = UnrealCVRenderer(srv.address, cfg, FAT_INTRINSICS)
     try:
@@ -179,12 +182,12 @@ def test_a_restarted_game_gets_its_actors_spawned_again(tmp_path, assets):
         poses = [np.eye(4) for _ in range(3)]
         for k, T in enumerate(poses):
             T[:3, 3] = loc.fixation + [0.1 * (k - 1), 0, 0.05]
-        state = SceneState(loc, [mug, mug, mug], poses)
         cam = look_at(loc.fixation + [0.8, 0, 0.4], loc.fixation)
-        a = r.render(state, cam, FAT_INTRINSICS)
+        frame = Frame.view(loc, [(mug, T) for T in poses], cam, FAT_INTRINSICS)
+        a = r.render(frame)
         assert set(np.unique(a.instance)) == {0, 1, 2, 3}
         srv.restart()
-        b = r.render(state, cam, FAT_INTRINSICS)
+        b = r.render(frame)
         assert np.array_equal(a.instance, b.instance)
         assert sum(1 for x in srv.requests if x.startswith("vset /objects/spawn")) == 4  # 2 spawned twice
     finally:
@@ -237,7 +240,7 @@ def test_unknown_actor_and_unkept_colours(tmp_path, assets):
 
 def test_settings_and_config_errors(tmp_path):
     from fat.errors import ConfigError
-    from fat.pipeline import validate
+    from fat.settings import validate
 
     with pytest.raises(ConfigError, match="needs --unrealcv HOST:PORT"):
         validate(Settings(renderer="unrealcv"))
@@ -248,7 +251,7 @@ def test_settings_and_config_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"c\.json: classes: unknown object 'teapot'"):
         UnrealConfig.load(tmp_path / "c.json")
     with pytest.raises(ConfigError, match="go with --renderer unrealcv"):
-        validate(Settings(unrealcv="localhost:9000"))
+        validate(Settings(renderer_options={"unrealcv": "localhost:9000"}))
 
 
 def test_a_long_run_keeps_one_connection_and_does_not_leak(tmp_path, assets):

@@ -10,7 +10,8 @@ from fat import catalog
 from fat.assets import align_to_fat, check_ycb_folder, ycb_assets
 from fat.errors import ConfigError
 from fat.meshes import load_mesh
-from fat.pipeline import Settings, generate
+from fat.run import generate
+from fat.settings import Settings
 
 import geometry_checks as gc
 

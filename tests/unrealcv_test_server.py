@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from fat.geometry import Intrinsics, make_pose
-from fat.render import SceneState
+from fat.frame import Frame
 from fat.render.pybullet import PyBulletRenderer
 
 MAGIC = 0x9E2B83C1
@@ -126,9 +126,10 @@ class UnrealCVTestServer:
         if not hasattr(self._local, "renderer"):
             self._local.renderer = PyBulletRenderer("tiny")
         shown = [(n, a) for n, a in self.actors.items() if a.asset is not None and not a.hidden]
-        state = SceneState(self.location, [a.asset for _, a in shown], [ue4_pose(a.location, a.rotation) for _, a in shown])
         K = Intrinsics.from_fov(self.size[0], self.size[1], self.fov)
-        out = self._local.renderer.render(state, ue4_pose(self.cam_location, self.cam_rotation), K)
+        frame = Frame.view(self.location, [(a.asset, ue4_pose(a.location, a.rotation)) for _, a in shown],
+                           ue4_pose(self.cam_location, self.cam_rotation), K)
+        out = self._local.renderer.render(frame)
         return out, shown
 
     def _image(self, kind: str) -> bytes:

@@ -41,7 +41,8 @@ from ..errors import ConfigError
 from ..formats.fat import DEPTH_UNITS_PER_M, frame_file
 from ..geometry import Intrinsics
 from ..meshes import load_mesh
-from ..render import SceneState, make_renderer
+from ..frame import Frame
+from ..render import make_renderer
 from ..scene import get_location
 from . import Export, Result
 from .common import Progress, folder_output, open_dataset, skipped, views_with_masks
@@ -144,8 +145,8 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
                 used.add(obj.index)
                 gts.append({"cam_R_m2c": o["pose"][:3, :3].reshape(-1).tolist(), "cam_t_m2c": (o["location"] * 1000).tolist(),
                             "obj_id": obj.index + 1})
-                state = SceneState(loc, [assets[obj.name]], [item["camera_pose"] @ o["pose"]])
-                out_ = r.render(state, item["camera_pose"], big)
+                frame = Frame.view(loc, [(assets[obj.name], item["camera_pose"] @ o["pose"])], item["camera_pose"], big)
+                out_ = r.render(frame)
                 depth_gt_large = np.where(out_.instance == 1, out_.depth.astype(np.float64) * 1000.0, 0.0)
                 full, vis, info_k = gt_info_of(depth_gt_large, depth_mm, K)
                 gt_info.append(info_k)

@@ -16,7 +16,9 @@ GPU on a machine with several; without it EGL's default device is used.
 
 from __future__ import annotations
 
+import numbers
 import os
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -27,7 +29,9 @@ from ..meshes import Mesh, load_mesh, split_for_culling
 from ..scene import Location
 from ..textures import texture_file
 from ..assets import cache_dir
-from . import CV_TO_GL, RenderOutput, SceneState, opengl_projection
+from ..frame import Frame
+from . import CV_TO_GL, RenderOutput, opengl_projection
+from .base import Capabilities, OptionError, Renderer, option
 from .scenery import location_meshes
 
 NEAR, FAR = 0.01, 50.0
@@ -139,8 +143,33 @@ def available(device: str | int | None = None) -> str | None:
         return str(e)
 
 
-class GLRenderer:
+@dataclass(frozen=True)
+class GLOptions:
+    device: str | None = option("gl_device", "--gl-device", metavar="N",
+                                help="EGL device index for --renderer gl (or FAT_EGL_DEVICE), e.g. a GPU.")
+
+
+class GLRenderer(Renderer):
+    """The OpenGL renderer (fast): OpenGL 3.3 on EGL, a GPU or Mesa on the CPU."""
+
     name = "gl"
+    capabilities = Capabilities(instance_ids=True, shadows=True)
+    Options = GLOptions
+
+    @classmethod
+    def check_options(cls, options: GLOptions) -> GLOptions:
+        device = options.device
+        if isinstance(device, numbers.Integral) and not isinstance(device, bool):
+            device = str(int(device))
+        if device is not None and not isinstance(device, str):
+            raise OptionError("gl_device", f"gl device must be text, got {device!r}")
+        if device and not device.isdigit():
+            raise OptionError("gl_device", f"gl device must be an EGL device index (0, 1, ...), got {device!r}")
+        return GLOptions(device or None)
+
+    @classmethod
+    def create(cls, options: GLOptions, intrinsics: Intrinsics | None) -> "GLRenderer":
+        return cls(options.device, size=None if intrinsics is None else (intrinsics.width, intrinsics.height))
 
     def __init__(self, device: str | int | None = None, cull: bool = True, size: tuple[int, int] | None = None):
         try:
@@ -270,11 +299,12 @@ class GLRenderer:
         return self._fbo
 
     # ------------------------------------------------------------------ drawing
-    def render(self, state: SceneState, T_world_cam: np.ndarray, K: Intrinsics) -> RenderOutput:
+    def render(self, frame: Frame, eye: str = "left") -> RenderOutput:
         ctx = self.ctx
-        loc = state.location
+        T_world_cam, K = frame.rig.pose(eye), frame.rig.intrinsics
+        loc = frame.location
         self._set_location(loc)
-        objects = [(self._asset(a), T, k + 1) for k, (a, T) in enumerate(zip(state.objects, state.poses))]
+        objects = [(self._asset(o.asset), o.pose, k + 1) for k, o in enumerate(frame.objects)]
         scenery = [(m, np.eye(4), 0) for m in self._scenery]
         casters = [(m, np.eye(4), 0) for m in self._casters]
         light = loc.light
@@ -282,7 +312,7 @@ class GLRenderer:
         up = (0.0, 1.0, 0.0) if abs(light.direction[2]) > 0.99 else (0.0, 0.0, 1.0)
         light_vp = _ortho(SHADOW_HALF_EXTENT, 0.1, 30.0) @ CV_TO_GL @ invert_pose(look_at(eye, loc.fixation, up))
         ctx.enable(ctx.DEPTH_TEST)
-        shadow_key = (loc.name, tuple((a.folder.as_posix(), T.tobytes()) for a, T in zip(state.objects, state.poses)))
+        shadow_key = (loc.name, tuple((o.asset.folder.as_posix(), o.pose.tobytes()) for o in frame.objects))
         if light.shadows and shadow_key != self._shadow_key:  # shadow map from the sun
             self.shadow_fbo.use()
             self.shadow_fbo.clear(depth=1.0)

@@ -20,7 +20,9 @@ from ..geometry import Intrinsics, invert_pose, matrix_to_quat
 from ..meshes import Mesh, write_obj
 from ..scene import Location, Surface
 from ..textures import texture_file
-from . import CV_TO_GL, RenderOutput, SceneState, opengl_projection
+from ..frame import Frame
+from . import CV_TO_GL, RenderOutput, opengl_projection
+from .base import Capabilities, Renderer
 from .scenery import location_meshes
 
 # Near plane. EGL's depth precision goes as 1/near (median 0.1 mm at 3 cm, 0.3 mm at 1 cm). A point
@@ -59,7 +61,11 @@ def mesh_file(mesh: Mesh) -> Path:
     return path
 
 
-class PyBulletRenderer:
+class PyBulletRenderer(Renderer):
+    """PyBullet's ``getCameraImage``: ``kind`` "tiny" (TinyRenderer) or "egl" (the EGL plugin)."""
+
+    capabilities = Capabilities(instance_ids=True, shadows=True)
+
     def __init__(self, kind: str = "tiny"):
         self.name = kind
         self.near, self.far = NEAR, FAR
@@ -109,15 +115,15 @@ class PyBulletRenderer:
         self._location = loc
         self._light = loc.light
 
-    def _set_objects(self, state: SceneState) -> None:
-        names = [a.folder.as_posix() for a in state.objects]
+    def _set_objects(self, frame: Frame) -> None:
+        names = [o.asset.folder.as_posix() for o in frame.objects]
         if names == self._body_assets:
             return
         c = self.client
         for b in self._bodies:
             pb.removeBody(b, physicsClientId=c)
         self._bodies = []
-        for a in state.objects:
+        for a in frame.assets:
             key = a.folder.as_posix()
             if key not in self._shapes:
                 self._shapes[key] = pb.createVisualShape(pb.GEOM_MESH, fileName=str(a.visual), physicsClientId=c)
@@ -125,11 +131,12 @@ class PyBulletRenderer:
         self._body_assets = names
 
     # --------------------------------------------------------------------- rendering
-    def render(self, state: SceneState, T_world_cam: np.ndarray, K: Intrinsics) -> RenderOutput:
+    def render(self, frame: Frame, eye: str = "left") -> RenderOutput:
         c = self.client
-        self._set_location(state.location)
-        self._set_objects(state)
-        for b, T in zip(self._bodies, state.poses):
+        T_world_cam, K = frame.rig.pose(eye), frame.rig.intrinsics
+        self._set_location(frame.location)
+        self._set_objects(frame)
+        for b, T in zip(self._bodies, frame.poses):
             pb.resetBasePositionAndOrientation(b, T[:3, 3].tolist(), matrix_to_quat(T[:3, :3]).tolist(), physicsClientId=c)
         light = self._light
         _, _, rgba, zbuf, seg = pb.getCameraImage(
@@ -152,3 +159,21 @@ class PyBulletRenderer:
         body = np.where(seg >= 0, seg & ((1 << 24) - 1), len(lookup) - 1)
         instance = lookup[np.clip(body, 0, len(lookup) - 1)]
         return RenderOutput(rgb, depth, instance)
+
+
+class TinyRenderer(PyBulletRenderer):
+    """PyBullet TinyRenderer (software, any CPU)."""
+
+    name = "tiny"
+
+    def __init__(self):
+        super().__init__("tiny")
+
+
+class EGLRenderer(PyBulletRenderer):
+    """PyBullet's EGL plugin (OpenGL, headless)."""
+
+    name = "egl"
+
+    def __init__(self):
+        super().__init__("egl")

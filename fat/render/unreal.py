@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import math
+import os
 import re
 import socket
 import struct
@@ -32,7 +33,9 @@ from ..errors import ConfigError, FatError
 from ..geometry import Intrinsics, invert_pose, make_pose
 from ..scene import Location
 from ..ue4 import format_vector, pose_to_ue4
-from . import RenderOutput, SceneState
+from ..frame import Frame
+from . import RenderOutput
+from .base import Capabilities, OptionError, Renderer, option
 
 #: Depth values beyond this (metres) are the sky: no surface.
 SKY_M = 1000.0
@@ -226,8 +229,48 @@ def _client_class():
     return Client
 
 
-class UnrealCVRenderer:
+@dataclass(frozen=True)
+class UnrealOptions:
+    endpoint: str | None = option("unrealcv", "--unrealcv", metavar="HOST:PORT",
+                                  help="The game's UnrealCV server (with --renderer unrealcv).")
+    config: str | None = option("unreal_config", "--unreal-config", file=True,
+                                help="JSON file mapping classes to the game's actors and locations to its levels "
+                                     "(see docs/unreal.md).")
+
+
+def _text(key: str, label: str, v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, os.PathLike):
+        v = os.fspath(v)
+    if not isinstance(v, str):
+        raise OptionError(key, f"{label} must be text, got {v!r}")
+    return v
+
+
+class UnrealCVRenderer(Renderer):
+    """An Unreal Engine 4 game with the UnrealCV plugin (--unrealcv HOST:PORT)."""
+
     name = "unrealcv"
+    capabilities = Capabilities(instance_ids=True, shadows=True, materials=True, environment_lighting=True,
+                                needs_game=True)
+    Options = UnrealOptions
+
+    @classmethod
+    def check_options(cls, options: UnrealOptions) -> UnrealOptions:
+        endpoint = _text("unrealcv", "unrealcv", options.endpoint)
+        config = _text("unreal_config", "unreal config", options.config)
+        if not endpoint:
+            raise OptionError("unrealcv", "--renderer unrealcv needs --unrealcv HOST:PORT")
+        parse_endpoint(endpoint)
+        UnrealConfig.load(config)
+        return UnrealOptions(endpoint, config)
+
+    @classmethod
+    def create(cls, options: UnrealOptions, intrinsics: Intrinsics | None) -> "UnrealCVRenderer":
+        from ..geometry import FAT_INTRINSICS
+
+        return cls(options.endpoint, UnrealConfig.load(options.config), intrinsics or FAT_INTRINSICS)
 
     def __init__(self, endpoint: str, config: UnrealConfig, intrinsics: Intrinsics):
         self.endpoint = endpoint
@@ -364,9 +407,9 @@ class UnrealCVRenderer:
             actors = sorted(a for a in self._actors if a.lower().startswith(prefix))
         return actors + sorted(a for a in self._spawned if a.startswith(f"fat_{info.name}_")), (m.spawn_class if m else None)
 
-    def _assign(self, state: SceneState) -> list[str]:
+    def _assign(self, frame: Frame) -> list[str]:
         out, used = [], {}
-        for a in state.objects:
+        for a in frame.assets:
             name = a.info.class_name
             actors, spawn = self._class_actors(name)
             j = used.get(name, 0)
@@ -404,15 +447,15 @@ class UnrealCVRenderer:
         game_frame = make_pose(np.array([[math.cos(h), -math.sin(h), 0], [math.sin(h), math.cos(h), 0], [0, 0, 1]]), fix)
         return game_frame @ invert_pose(loc.frame)
 
-    def _prepare(self, state: SceneState) -> None:
-        loc = state.location
+    def _prepare(self, frame: Frame) -> None:
+        loc = frame.location
         if self._location != loc.name:
             m = self.cfg.levels.get(loc.name)
             if m is not None and m.level:
                 self._request(f"vset /action/game/level {m.level}")
                 self._actors = self._request("vget /objects").split()
             self._location, self._assigned, self._coloured = loc.name, [], {}
-        assigned = self._assign(state)
+        assigned = self._assign(frame)
         if assigned != self._assigned:
             for actor in sorted(self._managed_actors() - set(assigned)):
                 self._request(f"vset /object/{actor}/hide")
@@ -444,11 +487,11 @@ class UnrealCVRenderer:
             raise _Lost("the lit image could not be decoded (truncated answer)")
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
-    def _capture(self, state: SceneState, T_world_cam: np.ndarray) -> RenderOutput:
+    def _capture(self, frame: Frame, T_world_cam: np.ndarray) -> RenderOutput:
         c = self.cfg.camera_id
-        self._prepare(state)
-        G = self._level_transform(state.location)
-        for actor, T in zip(self._assigned, state.poses):
+        self._prepare(frame)
+        G = self._level_transform(frame.location)
+        for actor, T in zip(self._assigned, frame.poses):
             loc, rot = pose_to_ue4(G @ T)
             self._request(f"vset /object/{actor}/location {format_vector(loc)}")
             self._request(f"vset /object/{actor}/rotation {format_vector(rot)}")
@@ -481,5 +524,7 @@ class UnrealCVRenderer:
             instance[key == ((r << 16) | (g << 8) | b)] = k + 1
         return RenderOutput(rgb, depth, instance)
 
-    def render(self, state: SceneState, T_world_cam: np.ndarray, K: Intrinsics) -> RenderOutput:
-        return self._retrying(lambda: self._capture(state, T_world_cam))
+    def render(self, frame: Frame, eye: str = "left") -> RenderOutput:
+        """The game renders with its own camera (``intrinsics``), whatever the rig's says."""
+        T_world_cam = frame.rig.pose(eye)
+        return self._retrying(lambda: self._capture(frame, T_world_cam))

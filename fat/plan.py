@@ -1,0 +1,97 @@
+"""Settings -> the plan: every leaf folder and every drop of a dataset, as pure descriptions.
+
+A dataset is a list of drops. Each drop (kind, location, object, index, first frame) makes
+``frames_per_drop`` consecutive frames of one leaf folder. Its random choices come from
+``SeedSequence(seed, drop.key)``, and the key is made from names (kind, scene, location index,
+object class, drop number), never from positions in a list: adding a scene or an object changes
+no other drop's draws.
+
+The functions take validated :class:`fat.settings.Settings` (this module sits below it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from . import catalog
+from .scene import SCENES
+
+KINDS = ("single", "mixed")
+SPLIT_FILE = "split.json"
+
+
+def drop_key(kind: str, scene: str, location: int, object_class: str | None, index: int) -> tuple[int, ...]:
+    """A drop's spawn key: the sha256 of its names as canonical JSON, as eight 32-bit integers."""
+    text = json.dumps({"kind": kind, "scene": scene, "location": int(location), "object": object_class,
+                       "drop": int(index)}, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 32, 4))
+
+
+@dataclass(frozen=True)
+class Drop:
+    kind: str
+    location: str
+    object_name: str | None  # single drops: the object
+    index: int  # drop number within its folder
+    folder: str  # relative leaf folder, e.g. "mixed/kitchen_0"
+    first_frame: int
+    n_frames: int
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        scene, _, i = self.location.rpartition("_")
+        obj = None if self.object_name is None else catalog.get(self.object_name).class_name
+        return drop_key(self.kind, scene, int(i), obj, self.index)
+
+
+@dataclass(frozen=True)
+class Folder:
+    path: str
+    kind: str
+    location: str
+    objects: tuple[str, ...]  # settings entries: the one object (single) or the pool (mixed)
+    n_frames: int
+
+
+def locations_of(s) -> list[str]:
+    return [f"{sc}_{i}" for sc in s.scenes for i in s.locations]
+
+
+def count_drops(s) -> int:
+    """How many drops :func:`plan` makes, without making them (``s`` validated or not)."""
+    per_folder = {k: -(-n // s.frames_per_drop) for k, n in (("mixed", s.mixed_frames), ("single", s.single_frames))}
+    return len(locations_of(s)) * sum(per_folder[k] * (1 if k == "mixed" else len(s.objects)) for k in s.kinds)
+
+
+def total_frames(s) -> int:
+    """Frames :func:`plan` makes, counted without making the plan."""
+    return len(locations_of(s)) * sum(s.mixed_frames if k == "mixed" else s.single_frames * len(s.objects)
+                                      for k in s.kinds)
+
+
+def plan(s) -> tuple[list[Folder], list[Drop]]:
+    """Every folder and drop of the dataset, in memory: :func:`fat.settings.validate` refuses plans
+    of more than ``MAX_DROPS`` drops (count them first with :func:`count_drops`)."""
+    folders, drops = [], []
+    for kind in s.kinds:
+        for loc in locations_of(s):
+            groups = [(f"mixed/{loc}", None)] if kind == "mixed" else \
+                [(f"single/{catalog.get(n).class_name}/{loc}", n) for n in s.objects]
+            for path, obj in groups:
+                n = s.mixed_frames if kind == "mixed" else s.single_frames
+                folders.append(Folder(path, kind, loc, (obj,) if obj else s.objects, n))
+                for d, first in enumerate(range(0, n, s.frames_per_drop)):
+                    drops.append(Drop(kind, loc, obj, d, path, first, min(s.frames_per_drop, n - first)))
+    return folders, drops
+
+
+def split_of(s, folders: list[Folder]) -> dict:
+    test = [f"{sc}_{s.test_location}" for sc in SCENES]
+    return {
+        "test_locations": test,
+        "train": [f.path for f in folders if f.location not in test],
+        "test": [f.path for f in folders if f.location in test],
+    }

@@ -1,0 +1,140 @@
+"""The renderer interface: a frame record and one eye in, RGB, z-depth and instance ids out.
+
+A renderer is a subclass of :class:`Renderer` (the model is bop_toolkit's ``rendering/renderer.py``)
+that declares its ``name``, its :class:`Capabilities` and an ``Options`` dataclass, and is registered
+under the entry point group ``fat.renderers`` (see :mod:`fat.render.registry` and docs/renderers.md).
+It sees a :class:`fat.frame.Frame` (location, objects, camera rig) and knows nothing of physics or of
+file formats.
+
+Options are fields of a frozen dataclass made with :func:`option`: each names its config-file key,
+its command-line flag and its help, so ``fat generate`` offers them without any list kept by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+import numpy as np
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..frame import Frame
+    from ..geometry import Intrinsics
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a renderer can do and needs (declared, so callers need not probe)."""
+
+    instance_ids: bool = True  # writes the instance map (the annotator's visibility needs it)
+    shadows: bool = False  # casts the sun's shadows
+    materials: bool = False  # physically based materials beyond a texture and a Phong term
+    environment_lighting: bool = False  # lighting from an environment map or a game's level
+    needs_gpu: bool = False  # cannot run on a CPU alone
+    needs_game: bool = False  # renders in a running game (an external program)
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """A renderer without options."""
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """How one renderer option is given: config-file key, command-line flag, help."""
+
+    key: str  # config-file key; also the key in Settings.renderer_options
+    flag: str  # command-line option, e.g. --gl-device
+    help: str = ""
+    metavar: str | None = None
+    file: bool = False  # a file path (the command line checks it is not a folder)
+
+
+def option(key: str, flag: str | None = None, help: str = "", metavar: str | None = None, file: bool = False,
+           default: Any = None):
+    """A field of a renderer's Options dataclass: ``key`` in the config file, ``flag`` on the
+    command line (default ``--`` + key with dashes)."""
+    spec = OptionSpec(key, flag or "--" + key.replace("_", "-"), help, metavar, file)
+    return dataclasses.field(default=default, metadata={"fat": spec})
+
+
+def option_specs(options_type: type) -> list[tuple[str, OptionSpec]]:
+    """(field name, spec) of each option of an Options dataclass."""
+    out = []
+    for f in dataclasses.fields(options_type):
+        spec = f.metadata.get("fat")
+        if spec is None:
+            spec = OptionSpec(f.name, "--" + f.name.replace("_", "-"))
+        out.append((f.name, spec))
+    return out
+
+
+class OptionError(ConfigError):
+    """A bad value of one renderer option; ``key`` is its config-file key."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(message)
+
+
+@dataclass
+class RenderOutput:
+    rgb: np.ndarray  # (H, W, 3) uint8
+    depth: np.ndarray  # (H, W) float32 z-depth in metres, 0 where there is no surface
+    instance: np.ndarray  # (H, W) int32: k + 1 where frame.objects[k] is seen, 0 elsewhere
+
+
+class Renderer(ABC):
+    """Base of every renderer.
+
+    * ``name``: the name it is registered under (``--renderer NAME``).
+    * ``capabilities``: a :class:`Capabilities`.
+    * ``Options``: a frozen dataclass of :func:`option` fields (:class:`NoOptions` by default);
+      :meth:`check_options` refuses bad values with an :class:`OptionError`.
+    * :meth:`create`: the factory the registry calls with the checked options and the intrinsics
+      asked for.
+    * ``intrinsics``: the camera it really renders with (a game may not take the size asked for);
+      the dataset records these.
+    * ``note``: None, or one line for the user (``auto`` says what it chose and why).
+    * :meth:`render` and :meth:`close`.
+    """
+
+    name: ClassVar[str] = "?"
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    Options: ClassVar[type] = NoOptions
+    intrinsics: "Intrinsics | None" = None
+    note: str | None = None
+
+    @classmethod
+    def check_options(cls, options: Any) -> Any:
+        """Options with their values checked and normalised; raise :class:`OptionError` naming the
+        option's key for a bad one. Must not start anything (it runs before the output is touched)."""
+        return options
+
+    @classmethod
+    def create(cls, options: Any, intrinsics: "Intrinsics") -> "Renderer":
+        """A started renderer for ``options`` (checked) and the intrinsics asked for."""
+        return cls()
+
+    @abstractmethod
+    def render(self, frame: "Frame", eye: str = "left") -> RenderOutput:
+        """RGB, z-depth and instance ids of ``frame`` seen by ``eye`` of its camera rig, with the
+        rig's intrinsics (or, for a renderer that cannot take them, its own ``intrinsics``)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Free what the renderer holds (contexts, connections); safe to call twice."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+#: what a registry entry point loads: a Renderer subclass (or a callable returning one)
+RendererClass = Callable[..., Renderer]

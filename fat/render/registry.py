@@ -1,0 +1,141 @@
+"""Which renderers there are: ours and those other packages register under the entry point group
+``fat.renderers`` (``name = "module:Class"``, the class a :class:`fat.render.base.Renderer`).
+
+``auto`` is the registry's own: ``gl`` where it starts, else ``tiny`` with a note saying why. The
+``--renderer`` choices, the renderer options of ``fat generate`` and of the config file, and their
+checks all come from here.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+from importlib import metadata
+from typing import Any
+
+from ..errors import ConfigError
+from .base import NoOptions, OptionError, OptionSpec, Renderer, option_specs
+
+GROUP = "fat.renderers"
+AUTO = "auto"
+#: ours, as pyproject.toml registers them; also found when fat runs from a checkout not installed
+BUILTIN = {
+    "gl": "fat.render.gl:GLRenderer",
+    "tiny": "fat.render.pybullet:TinyRenderer",
+    "egl": "fat.render.pybullet:EGLRenderer",
+    "unrealcv": "fat.render.unreal:UnrealCVRenderer",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _found() -> dict[str, str]:
+    """Renderer name -> "module:attribute". A package cannot take the name of one of ours or ``auto``."""
+    found = dict(BUILTIN)
+    for ep in sorted(metadata.entry_points(group=GROUP), key=lambda e: e.name):
+        if ep.name == AUTO or (ep.name in BUILTIN and ep.value != BUILTIN[ep.name]):
+            print(f"fat: warning: renderer entry point {ep.name} = {ep.value} ignored: the name is fat's own",
+                  file=sys.stderr)
+            continue
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
+def names() -> tuple[str, ...]:
+    """``auto``, ours, then the others by name."""
+    return (AUTO, *BUILTIN, *sorted(n for n in _found() if n not in BUILTIN))
+
+
+def _check_name(name: str) -> None:
+    if name not in names():
+        raise ConfigError(f"unknown renderer {name!r}; choose from {', '.join(names())}")
+
+
+@functools.lru_cache(maxsize=None)
+def renderer_class(name: str) -> type[Renderer]:
+    """The class registered as ``name`` (``auto``: gl's)."""
+    _check_name(name)
+    value = _found()["gl" if name == AUTO else name]
+    module, _, attr = value.partition(":")
+    try:
+        obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except Exception as e:
+        raise ConfigError(f"renderer {name}: cannot load {value} ({type(e).__name__}: {e})") from None
+    if not (isinstance(obj, type) and issubclass(obj, Renderer)):
+        raise ConfigError(f"renderer {name}: {value} is not a fat.render.base.Renderer")
+    return obj
+
+
+def options_type(name: str) -> type:
+    return renderer_class(name).Options if name != AUTO else renderer_class("gl").Options
+
+
+@functools.lru_cache(maxsize=1)
+def option_table() -> tuple[tuple[str, str, OptionSpec], ...]:
+    """(renderer, field, spec) of every option of every renderer that loads; a key two renderers
+    declare belongs to the first (ours come first)."""
+    out, keys = [], set()
+    for name in names():
+        if name == AUTO:
+            continue
+        try:
+            specs = option_specs(options_type(name))
+        except ConfigError:
+            continue  # a plugin that does not load: refused when chosen, not here
+        for field, spec in specs:
+            if spec.key not in keys:
+                keys.add(spec.key)
+                out.append((name, field, spec))
+    return tuple(out)
+
+
+def _checked(name: str, given: dict[str, Any]):
+    """The Options instance of renderer ``name`` from ``given`` (config key -> value), checked."""
+    _check_name(name)
+    given = {k: v for k, v in given.items() if v is not None}
+    table = option_table()
+    owner = {spec.key: (r, field, spec) for r, field, spec in table}
+    for key in given:
+        if key not in owner:
+            raise OptionError(key, f"unknown renderer option {key!r}; known: {', '.join(sorted(owner)) or 'none'}")
+    mine = "gl" if name == AUTO else name
+    other = [k for k in given if owner[k][0] != mine]
+    if other:
+        r = owner[other[0]][0]
+        flags = [spec.flag for rr, _, spec in table if rr == r]
+        raise OptionError(other[0], f"{' and '.join(flags)} {'go' if len(flags) > 1 else 'goes'} with --renderer {r}")
+    opts_type = options_type(name)
+    fields = {spec.key: field for field, spec in option_specs(opts_type)}
+    return renderer_class(name).check_options(opts_type(**{fields[k]: v for k, v in given.items()}))  # auto: gl's
+
+
+def check_options(name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The options of renderer ``name`` from ``given`` (config key -> value), checked by the
+    renderer and normalised; None values are left out. Raises :class:`OptionError` (with the key)
+    for an unknown option, an option of another renderer or a bad value."""
+    opts = _checked(name, given)
+    return {spec.key: getattr(opts, field) for field, spec in option_specs(type(opts))
+            if getattr(opts, field) is not None}
+
+
+def make(name: str, intrinsics=None, options: dict[str, Any] | None = None) -> Renderer:
+    """A started renderer. ``options``: config key -> value (see :func:`check_options`)."""
+    _check_name(name)
+    options = dict(options or {})
+    if name == AUTO:
+        try:
+            return make("gl", intrinsics, options)
+        except ConfigError as e:
+            r = make("tiny", intrinsics)
+            r.note = f"renderer auto: using TinyRenderer, since {str(e).replace('--renderer gl: ', '')}"
+            return r
+    r = renderer_class(name).create(_checked(name, options), intrinsics)
+    if r.intrinsics is None:
+        r.intrinsics = intrinsics
+    return r
+
+
+__all__ = ["GROUP", "AUTO", "BUILTIN", "names", "renderer_class", "options_type", "option_table", "check_options",
+           "make", "NoOptions"]

@@ -1,0 +1,406 @@
+"""The settings of a dataset: one schema, its checks, its bounds.
+
+Each :class:`Settings` field carries a :class:`Spec` in its metadata: the config-file key, the
+command-line flag (or none: config file only), the help text, how a value given on the command line
+or in a file becomes the field's value (``parse``) and how it is checked (``check``). ``fat
+generate``'s options and the config file's keys are made from it; renderer options come from the
+renderer registry (:mod:`fat.render.registry`) and live in ``renderer_options``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import numbers
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from . import catalog
+from . import scene as scenes
+from .assets import DEFAULT_TEXTURE_SIZE, check_ycb_folder
+from .catalog import ObjectInfo
+from .errors import ConfigError
+from .geometry import BASELINE_M, Intrinsics
+from .plan import KINDS, count_drops, locations_of
+from .render import registry
+from .render.base import OptionError
+from .scene import SCENES, CameraRanges, check_camera_clearance, get_location
+
+#: The settings version written in fat_dataset.json. 2: random streams keyed by names (scene,
+#: location index, object class), not by positions in lists. A folder of another version is not resumed.
+SETTINGS_VERSION = 2
+DATASET_FILE = "fat_dataset.json"
+
+#: Largest image width or height, pixels (FAT: 960 x 540); every renderer and encoder handles it.
+MAX_IMAGE_SIDE = 8192
+#: Largest texture side kept for real YCB models, pixels.
+MAX_TEXTURE_SIZE = 8192
+#: Frames in one leaf folder at most: frame files are numbered with six digits (000000 to 999999).
+MAX_FOLDER_FRAMES = 1_000_000
+#: Drops in one plan at most (FAT's full plan: 3,075); the plan is held in memory, about 200 bytes a drop.
+MAX_DROPS = 200_000
+#: Objects in one mixed drop at most (FAT: 2 to 10); releasing them takes time that grows fast with their number.
+MAX_MIXED_COUNT = 30
+#: Largest seed: seeds are 0 .. 2**63 - 1 (a signed 64-bit integer, as every reader of the settings can hold).
+MAX_SEED = 2**63 - 1
+
+
+def n_locations() -> int:
+    """Locations per scene (the one place that asks the scene module)."""
+    return scenes.N_LOCATIONS
+
+
+class SettingError(ConfigError):
+    """A bad value of one setting; ``setting`` is the name of the :class:`Settings` field (or, for
+    a renderer option, its config key)."""
+
+    def __init__(self, setting: str, message: str):
+        self.setting = setting
+        super().__init__(message)
+
+
+# ----------------------------------------------------------------------------- value checks
+def _integer(setting: str, label: str, v, lo: int, hi: int | None = None, why: str = "") -> int:
+    """``v`` as an int within [lo, hi]; a whole float (4.0) is taken, 4.7 or a string is refused."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or \
+            (not isinstance(v, numbers.Integral) and not (math.isfinite(v) and float(v).is_integer())):
+        raise SettingError(setting, f"{label} must be an integer, got {v!r}")
+    v = int(v)
+    if v < lo:
+        raise SettingError(setting, f"{label} must be an integer >= {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise SettingError(setting, f"{label} must be at most {hi:,}{why}, got {v}")
+    return v
+
+
+def _number(setting: str, label: str, v) -> float:
+    """``v`` if it is a finite number (an int stays an int: the settings are recorded as given)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise SettingError(setting, f"{label} must be a finite number, got {v!r}")
+    return v if type(v) in (int, float) else float(v)
+
+
+def _pair(setting: str, label: str, v, item) -> tuple:
+    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)) or len(v) != 2:
+        raise SettingError(setting, f"{label} must be two numbers [min, max], got {v!r}")
+    return tuple(item(setting, label, x) for x in v)
+
+
+def _names(setting: str, label: str, v) -> tuple[str, ...]:
+    v = (v,) if isinstance(v, str) else v
+    if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+        raise SettingError(setting, f"{label} must be a name or a list of names, got {v!r}")
+    return tuple(v)
+
+
+def _text(setting: str, label: str, v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, os.PathLike):
+        v = os.fspath(v)
+    if not isinstance(v, str):
+        raise SettingError(setting, f"{label} must be text, got {v!r}")
+    return v
+
+
+def _check_kinds(k, v):
+    kinds = _names(k, "kind", v)
+    if not kinds or any(x not in KINDS for x in kinds):
+        raise SettingError(k, f"kind must be single, mixed or both, got {list(kinds)}")
+    return tuple(x for x in KINDS if x in kinds)
+
+
+def _check_scenes(k, v):
+    names = _names(k, "scene", v)
+    if not names:
+        raise SettingError(k, "no scene chosen")
+    for sc in names:
+        if sc not in SCENES:
+            raise SettingError(k, f"unknown scene {sc!r}; known: {', '.join(SCENES)}")
+    return tuple(dict.fromkeys(names))
+
+
+def _check_locations(k, v):
+    last = n_locations() - 1
+    locations = (v,) if isinstance(v, numbers.Number) else v
+    if not isinstance(locations, (list, tuple)):
+        raise SettingError(k, f"location must be an index 0..{last} or a list of them, got {locations!r}")
+    if not locations:
+        raise SettingError(k, f"locations must be 0..{last}, got []")
+    return tuple(sorted({_integer(k, "location", i, 0, last) for i in locations}))
+
+
+def _check_objects(k, v):
+    objects = _names(k, "object", v)
+    if not objects:
+        raise SettingError(k, "no object chosen")
+    try:
+        return tuple(dict.fromkeys(catalog.get(n).name for n in objects))
+    except ConfigError as e:
+        raise SettingError(k, str(e)) from None
+
+
+def _frames(label):
+    return lambda k, v: _integer(k, label, v, 1, MAX_FOLDER_FRAMES, " (frame files have six digits)")
+
+
+def _check_interval(k, v):
+    v = _number(k, "capture interval", v)
+    if not 0 < v <= 10:
+        raise SettingError(k, f"capture interval must be in (0, 10] seconds, got {v}")
+    return v
+
+
+def _check_mixed_count(k, v):
+    lo, hi = _pair(k, "objects per mixed drop", v, lambda k, label, x: _integer(k, label, x, 1, MAX_MIXED_COUNT))
+    if lo > hi:
+        raise SettingError(k, f"objects per mixed drop must be a range 1 <= min <= max, got [{lo}, {hi}]")
+    return lo, hi
+
+
+def _check_renderer(k, v):
+    v = _text(k, "renderer", v)
+    if v not in registry.names():
+        raise SettingError(k, f"unknown renderer {v!r}; choose from {', '.join(registry.names())}")
+    return v
+
+
+def _check_fov(k, v):
+    v = _number(k, "field of view", v)
+    if not 0 < v < 180:
+        raise SettingError(k, f"field of view must be in (0, 180) degrees, got {v}")
+    return v
+
+
+def _check_baseline(k, v):
+    v = _number(k, "stereo baseline", v)
+    if v <= 0:
+        raise SettingError(k, f"stereo baseline must be positive, got {v}")
+    return v
+
+
+def _camera(k, v):
+    return _pair(k, f"camera {k}", v, _number)
+
+
+# ----------------------------------------------------------------------------- how values arrive
+def _kinds(v):
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, (list, tuple)):
+        return v  # validate() names the wrong type
+    out = []
+    for k in v:
+        out += list(KINDS) if k == "both" else [k]
+    return tuple(out)
+
+
+def _listed(v):
+    """A list of values as a tuple, one value as a 1-tuple; anything else as it is, for validate()."""
+    if isinstance(v, (list, tuple)):
+        return tuple(v)
+    return (v,) if isinstance(v, str) else v
+
+
+def _folder(v):
+    return str(Path(v).expanduser()) if isinstance(v, (str, Path)) else v
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting's schema: where it comes from and how it is checked."""
+
+    key: str  # config-file key
+    flag: str | None = None  # command-line option; None: config file only
+    help: str = ""  # "{last}" stands for the last location index
+    type: str = "text"  # command-line type: text, int, float, path, choice, range
+    choices: Callable[[], tuple] | None = None  # type choice: the values offered
+    bounds: Callable[[], tuple[int, int]] | None = None  # type range: inclusive integer bounds
+    multiple: bool = False  # the flag may be repeated
+    metavar: str | None = None
+    parse: Callable[[Any], Any] | None = None  # given value -> field value (checked later by ``check``)
+    check: Callable[[str, Any], Any] | None = None  # (field, value) -> normalised value, or SettingError
+
+
+def setting(default=dataclasses.MISSING, *, default_factory=dataclasses.MISSING, **spec):
+    return dataclasses.field(default=default, default_factory=default_factory, metadata={"fat": Spec(**spec)})
+
+
+def _location_bounds():
+    return 0, n_locations() - 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    kinds: tuple[str, ...] = setting(("mixed",), key="kind", flag="--kind", type="choice",
+                                     choices=lambda: ("single", "mixed", "both"), parse=_kinds, check=_check_kinds,
+                                     help="Drops of one object, of 2-10, or both. [mixed]")
+    scenes: tuple[str, ...] = setting(SCENES, key="scene", flag="--scene", type="choice", choices=lambda: SCENES,
+                                      multiple=True, parse=_listed, check=_check_scenes, help="Repeatable. [all three]")
+    locations: tuple[int, ...] = setting((0,), key="location", flag="--location", type="range", bounds=_location_bounds,
+                                         multiple=True, parse=_listed, check=_check_locations,
+                                         help="Repeatable, 0..{last}. [0]")
+    objects: tuple[str, ...] = setting(tuple(o.name for o in catalog.objects()), key="object", flag="--object",
+                                       multiple=True, metavar="NAME", parse=_listed, check=_check_objects,
+                                       help="Repeatable: FAT class, YCB name or short name (banana, 011). [all 21]")
+    ycb_dir: str | None = setting(None, key="objects", flag="--objects", type="path", parse=_folder,
+                                  check=lambda k, v: _text(k, "objects folder", v),
+                                  help="Folder of real YCB models (google_16k layout or one folder per object). "
+                                       "[procedural stand-ins]")
+    mixed_frames: int = setting(20, key="mixed_frames", flag="--mixed-frames", type="int", check=_frames("mixed frames"),
+                                help="Frames per mixed folder (overrides --frames).")
+    single_frames: int = setting(20, key="single_frames", flag="--single-frames", type="int",
+                                 check=_frames("single frames"),
+                                 help="Frames per single-object folder (overrides --frames).")
+    frames_per_drop: int = setting(20, key="frames_per_drop", flag="--frames-per-drop", type="int",
+                                   check=lambda k, v: _integer(k, "frames per drop", v, 1),
+                                   help="Frames captured during one drop. [20]")
+    capture_interval: float = setting(1.0 / 15.0, key="capture_interval", check=_check_interval,
+                                      help="Seconds of simulated time between captured frames.")
+    mixed_count: tuple[int, int] = setting((2, 10), key="mixed_count", check=_check_mixed_count,
+                                           help="Objects per mixed drop, [min, max].")
+    seed: int = setting(0, key="seed", flag="--seed", type="int", check=lambda k, v: _integer(k, "seed", v, 0, MAX_SEED),
+                        help="Random seed; the same seed and settings give the same bytes. [0]")
+    renderer: str = setting("auto", key="renderer", flag="--renderer", type="choice", choices=registry.names,
+                            check=_check_renderer, help="")  # the help comes from the registry
+    #: the renderer's options by config key (gl_device, unrealcv, unreal_config...), checked by the renderer
+    renderer_options: dict = dataclasses.field(default_factory=dict)
+    jpeg_quality: int = setting(95, key="jpeg_quality", flag="--jpeg-quality", type="range", bounds=lambda: (1, 100),
+                                check=lambda k, v: _integer(k, "JPEG quality", v, 1, 100),
+                                help="JPEG quality of the RGB images. [95]")
+    width: int = setting(960, key="width", flag="--width", type="int",
+                         check=lambda k, v: _integer(k, "width", v, 16, MAX_IMAGE_SIDE, " pixels"),
+                         help="Image width in pixels. [960]")
+    height: int = setting(540, key="height", flag="--height", type="int",
+                          check=lambda k, v: _integer(k, "height", v, 16, MAX_IMAGE_SIDE, " pixels"),
+                          help="Image height in pixels. [540]")
+    fov: float = setting(64.0, key="fov", flag="--fov", type="float", check=_check_fov,
+                         help="Horizontal field of view in degrees. [64]")
+    baseline: float = setting(BASELINE_M, key="baseline", check=_check_baseline, help="Stereo baseline, metres.")
+    azimuth: tuple[float, float] = setting((-120.0, 120.0), key="azimuth", check=_camera,
+                                           help="Camera azimuth range, degrees.")
+    elevation: tuple[float, float] = setting((5.0, 85.0), key="elevation", check=_camera,
+                                             help="Camera elevation range, degrees.")
+    distance: tuple[float, float] = setting((0.5, 1.5), key="distance", check=_camera,
+                                            help="Camera distance range, metres.")
+    test_location: int = setting(4, key="test_location", flag="--test-location", type="range", bounds=_location_bounds,
+                                 check=lambda k, v: _integer(k, "test location", v, 0, n_locations() - 1),
+                                 help="Location index held out as test in every scene. [4]")
+    texture_size: int = setting(DEFAULT_TEXTURE_SIZE, key="texture_size",
+                                check=lambda k, v: _integer(k, "texture size", v, 16, MAX_TEXTURE_SIZE, " pixels"),
+                                help="Largest texture side kept for real YCB models, pixels.")
+
+    @property
+    def camera(self) -> CameraRanges:
+        return CameraRanges(tuple(self.azimuth), tuple(self.elevation), tuple(self.distance))
+
+    @property
+    def intrinsics(self) -> Intrinsics:
+        return Intrinsics.from_fov(self.width, self.height, self.fov)
+
+    def object_infos(self) -> list[ObjectInfo]:
+        return [catalog.get(n) for n in self.objects]
+
+    def to_json(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, dict) else v)
+                for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Settings":
+        """Settings from :meth:`to_json`'s form (lists back to tuples); the renderer options of
+        version 1 (``gl_device``, ``unrealcv``, ``unreal_config`` as fields) are taken too."""
+        d = dict(d)
+        options = dict(d.pop("renderer_options", None) or {})
+        for key in ("gl_device", "unrealcv", "unreal_config"):
+            if key in d:
+                v = d.pop(key)
+                if v is not None:
+                    options[key] = v
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}, renderer_options=options)
+
+
+def specs() -> list[tuple[str, Spec]]:
+    """(field, spec) of every setting with a schema, in field order."""
+    return [(f.name, f.metadata["fat"]) for f in dataclasses.fields(Settings) if "fat" in f.metadata]
+
+
+#: config-file keys that are not one field: ``frames`` sets mixed and single frames, ``preset`` a plan
+EXTRA_KEYS = {"frames": "Frames per leaf folder (FAT: 2000 mixed, 100 single). [20]",
+              "preset": "fat: FAT's full plan, 61,500 stereo frames."}
+
+
+def config_keys() -> dict[str, str | None]:
+    """Config-file key -> the Settings field it sets (a renderer option: its own key; None: see
+    :data:`EXTRA_KEYS`)."""
+    keys = {spec.key: name for name, spec in specs()}
+    keys.update({spec.key: spec.key for _, _, spec in registry.option_table()})
+    keys.update(dict.fromkeys(EXTRA_KEYS))
+    return keys
+
+
+#: FAT's full plan: 21 objects x 15 locations x 100 single frames + 15 x 2000 mixed frames = 61,500.
+FAT_PRESET = dict(kinds=KINDS, scenes=SCENES, locations=tuple(range(n_locations())), mixed_frames=2000,
+                  single_frames=100)
+
+
+def from_values(values: dict) -> Settings:
+    """Settings from config-file keys and values (a config file merged with command-line values,
+    None for not given). Values are passed on as given: :func:`validate` checks them."""
+    fields, options = {}, {}
+    if values.get("preset") == "fat":
+        fields.update(FAT_PRESET)
+    elif values.get("preset") is not None:
+        raise ConfigError(f"unknown preset {values['preset']!r}; known: fat")
+    if values.get("frames") is not None:
+        fields["mixed_frames"] = fields["single_frames"] = values["frames"]
+    schema = {spec.key: (name, spec) for name, spec in specs()}
+    option_keys = {spec.key for _, _, spec in registry.option_table()}
+    for key, v in values.items():
+        if v is None or key in EXTRA_KEYS:
+            continue
+        if key in schema:
+            name, spec = schema[key]
+            fields[name] = spec.parse(v) if spec.parse else v
+        elif key in option_keys:
+            options[key] = v
+        else:
+            raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(config_keys()))}")
+    return Settings(**fields, renderer_options=options)
+
+
+# ----------------------------------------------------------------------------- validate
+@functools.lru_cache(maxsize=64)
+def _check_clearance(location: str, ranges: CameraRanges) -> None:
+    """check_camera_clearance, once per process for a location and ranges (it samples the whole
+    camera region: seconds per location, and validate() runs again in generate())."""
+    check_camera_clearance(get_location(location), ranges)
+
+
+def validate(s: Settings) -> Settings:
+    """Check every setting's type and value; raise :class:`SettingError` (a ConfigError naming the
+    setting) for the first bad one, before anything is planned or written. Returns normalised settings."""
+    checked = {name: spec.check(name, getattr(s, name)) for name, spec in specs()}
+    given = s.renderer_options
+    if not isinstance(given, dict):
+        raise SettingError("renderer_options", f"renderer options must be a table, got {given!r}")
+    try:
+        options = registry.check_options(checked["renderer"], given)
+    except OptionError as e:
+        raise SettingError(e.key, str(e)) from None
+    try:
+        ranges = CameraRanges(checked["azimuth"], checked["elevation"], checked["distance"])  # raises on empty ranges
+    except ConfigError as e:
+        raise SettingError(next(n for n in ("azimuth", "elevation", "distance") if n in str(e)), str(e)) from None
+    s = replace(s, **checked, renderer_options=options)
+    drops = count_drops(s)
+    if drops > MAX_DROPS:
+        raise SettingError("frames_per_drop", f"the plan would hold {drops:,} drops, more than {MAX_DROPS:,}; "
+                           "use more --frames-per-drop or fewer frames, locations or objects")
+    for loc in locations_of(s):
+        _check_clearance(loc, ranges)
+    if s.ycb_dir is not None:
+        check_ycb_folder(Path(s.ycb_dir), s.object_infos())
+    return s

@@ -1,0 +1,98 @@
+"""What one process keeps between drops (physics, renderer, loaded assets), and how it runs a drop:
+simulate, render, annotate, write."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+from . import catalog
+from .annotate import annotate_view
+from .assets import ObjectAsset, load_assets
+from .catalog import SINGLE_SEGMENTATION_ID
+from .formats import fat as fatfmt
+from .frame import CameraRig, Frame, FrameObject
+from .geometry import right_eye_pose
+from .physics import TIME_STEP, Physics
+from .plan import Drop
+from .render import make_renderer
+from .sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
+from .scene import get_location
+from .settings import Settings
+
+
+class Worker:
+    """What a process keeps between drops: physics client, renderer, loaded assets.
+
+    ``K`` is the camera the renderer really renders with (a game may render another size or field
+    of view than asked), ``note`` the renderer's note (``auto``: what it chose and why)."""
+
+    def __init__(self, s: Settings):
+        self.s = s
+        self.assets: dict[str, ObjectAsset] = load_assets(s.object_infos(), s.ycb_dir, s.texture_size)
+        self.physics = Physics()
+        self.renderer = make_renderer(s.renderer, s.intrinsics, s.renderer_options)
+        self.note = self.renderer.note
+        self.K = self.renderer.intrinsics or s.intrinsics
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fat-writer")
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self.physics.close()
+        self.renderer.close()
+
+    def scenes(self, drop: Drop) -> Iterator[Frame]:
+        """Simulate one drop and yield its frames (:class:`fat.frame.Frame`: index in the folder,
+        location, objects with their poses, camera rig). The physics advances as the caller asks for
+        the next frame."""
+        s = self.s
+        rng = drop_rng(s.seed, drop.key)
+        loc = get_location(drop.location)
+        pool = [catalog.get(drop.object_name)] if drop.kind == "single" else s.object_infos()
+        infos = sample_objects(rng, pool, drop.kind, s.mixed_count)
+        starts = sample_start_poses(rng, loc, len(infos))
+        cams = [sample_camera(rng, loc, s.camera) for _ in range(drop.n_frames)]
+        assets = [self.assets[o.name] for o in infos]
+        self.physics.reset(loc)
+        self.physics.spawn(assets, starts)
+        single = drop.kind == "single"
+        names = [(fatfmt.class_name(o, single), SINGLE_SEGMENTATION_ID if single else o.segmentation_id) for o in infos]
+        start = self.physics.steps  # capture begins when the last object is released
+        for f, cam in enumerate(cams):
+            target = start + int(round(f * s.capture_interval / TIME_STEP))
+            self.physics.step(target - self.physics.steps)
+            objects = tuple(FrameObject(a, name, seg, o.dimensions, T)
+                            for o, a, (name, seg), T in zip(infos, assets, names, self.physics.poses()))
+            rig = CameraRig(cam.pose, right_eye_pose(cam.pose, s.baseline), self.K)
+            yield Frame(loc, objects, rig, drop.first_frame + f)
+
+    def run(self, drop: Drop, root: Path) -> tuple[int, dict[str, str]]:
+        """Simulate, render, annotate and write one drop. Returns the number of frames and the sha256
+        of every file written, by path relative to ``root``. Annotating, encoding and writing run on
+        a second thread while the next frame is simulated and rendered."""
+        folder = root / drop.folder
+        hashes: dict[str, str] = {}
+        pending = None
+        try:
+            for frame in self.scenes(drop):
+                outs = [self.renderer.render(frame, eye) for eye, _ in frame.rig.eyes()]  # both eyes before any file
+                if pending is not None:
+                    hashes.update(pending.result())
+                pending = self._writer.submit(self._write_frame, folder, frame, outs, root)
+            if pending is not None:
+                hashes.update(pending.result())
+                pending = None
+        finally:
+            if pending is not None:
+                pending.result()
+        return drop.n_frames, hashes
+
+    def _write_frame(self, folder: Path, frame: Frame, outs, root: Path) -> dict[str, str]:
+        K, written = frame.rig.intrinsics, {}
+        for (eye, T_cam), out in zip(frame.rig.eyes(), outs):
+            view, seg, inst = annotate_view(frame.objects, T_cam, K, out.instance)
+            for p, h in fatfmt.write_view(folder, frame.index, eye, view, out.rgb, out.depth, seg, inst,
+                                          self.s.jpeg_quality).items():
+                written[p.relative_to(root).as_posix()] = h
+        return written
