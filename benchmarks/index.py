@@ -15,13 +15,13 @@ from pathlib import Path
 import fat
 from fat import catalog
 from fat.formats.fat import EYES, SUFFIXES
-from fat.scene import SCENES
+from fat.scene import scene_names
 
 
 def build(base: Path) -> int:
-    names = [f"{s}_{i}" for s in SCENES for i in range(5)]
+    names = [f"{s}_{i}" for s in scene_names() for i in range(5)]
     folders = [(base / "mixed" / n, 2000) for n in names]
-    folders += [(base / "single" / o.class_name / n, 100) for o in catalog.objects() for n in names]
+    folders += [(base / "single" / o.class_name / n, 100) for o in catalog.fat_objects() for n in names]
     total = 0
     for path, n in folders:
         path.mkdir(parents=True)

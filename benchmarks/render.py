@@ -33,7 +33,7 @@ def views(assets, n: int, location: str):
     d = 0
     while len(out) < n:
         rng = drop_rng(0, (9, d))
-        infos = sample_objects(rng, list(catalog.objects()), "mixed")
+        infos = sample_objects(rng, list(catalog.fat_objects()), "mixed")
         starts = sample_start_poses(rng, loc, len(infos))
         phys.reset(loc)
         phys.spawn([assets[o.name] for o in infos], starts)
@@ -59,7 +59,7 @@ def main() -> None:
     shared = Path(__file__).resolve().parents[2] / "shared" / "ycb"
     if ycb is None and not a.standins and shared.is_dir():
         ycb = str(shared)
-    assets = load_assets(list(catalog.objects()), ycb)
+    assets = load_assets(list(catalog.fat_objects()), ycb)
     vs = views(assets, a.views, a.location)
     print(f"machine : {machine()}")
     print(f"views   : {len(vs)} at {a.location}, 960x540, mixed drops of {'YCB scans' if ycb else 'stand-ins'}")

@@ -122,19 +122,6 @@ def fat_objects() -> ObjectSet:
     return ObjectSet("fat", tuple(out), supercategory="ycb", meshes="standins", about=raw.get("about", ""))
 
 
-def objects() -> tuple[ObjectInfo, ...]:
-    """All 21 FAT objects, in FAT order."""
-    return fat_objects().objects
-
-
-def get(name: str) -> ObjectInfo:
-    return fat_objects().get(name)
-
-
-def find(name: str) -> ObjectInfo | None:
-    return fat_objects().find(name)
-
-
 def dataset_objects(base) -> ObjectSet:
     """The object set of the dataset in folder (or HDF5 file) ``base``: FAT's 21 objects, for real FAT
     and for every dataset made of them."""

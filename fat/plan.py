@@ -15,8 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from . import catalog
-from .scene import SCENES
+from .scene import n_locations, scene_names
 
 KINDS = ("single", "mixed")
 SPLIT_FILE = "split.json"
@@ -39,12 +38,12 @@ class Drop:
     folder: str  # relative leaf folder, e.g. "mixed/kitchen_0"
     first_frame: int
     n_frames: int
+    object_class: str | None = None  # single drops: the object's class, which keys its random stream
 
     @property
     def key(self) -> tuple[int, ...]:
         scene, _, i = self.location.rpartition("_")
-        obj = None if self.object_name is None else catalog.get(self.object_name).class_name
-        return drop_key(self.kind, scene, int(i), obj, self.index)
+        return drop_key(self.kind, scene, int(i), self.object_class, self.index)
 
 
 @dataclass(frozen=True)
@@ -76,20 +75,21 @@ def plan(s) -> tuple[list[Folder], list[Drop]]:
     """Every folder and drop of the dataset, in memory: :func:`fat.settings.validate` refuses plans
     of more than ``MAX_DROPS`` drops (count them first with :func:`count_drops`)."""
     folders, drops = [], []
+    objects = s.object_set()
     for kind in s.kinds:
         for loc in locations_of(s):
-            groups = [(f"mixed/{loc}", None)] if kind == "mixed" else \
-                [(f"single/{catalog.get(n).class_name}/{loc}", n) for n in s.objects]
-            for path, obj in groups:
+            groups = [(f"mixed/{loc}", None, None)] if kind == "mixed" else \
+                [(f"single/{o.class_name}/{loc}", n, o.class_name) for n, o in zip(s.objects, objects.subset(s.objects))]
+            for path, obj, cls in groups:
                 n = s.mixed_frames if kind == "mixed" else s.single_frames
                 folders.append(Folder(path, kind, loc, (obj,) if obj else s.objects, n))
                 for d, first in enumerate(range(0, n, s.frames_per_drop)):
-                    drops.append(Drop(kind, loc, obj, d, path, first, min(s.frames_per_drop, n - first)))
+                    drops.append(Drop(kind, loc, obj, d, path, first, min(s.frames_per_drop, n - first), cls))
     return folders, drops
 
 
 def split_of(s, folders: list[Folder]) -> dict:
-    test = [f"{sc}_{s.test_location}" for sc in SCENES]
+    test = [f"{sc}_{s.test_location}" for sc in scene_names() if s.test_location < n_locations(sc)]
     return {
         "test_locations": test,
         "train": [f.path for f in folders if f.location not in test],

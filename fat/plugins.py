@@ -1,23 +1,27 @@
-"""Plugin registries: entry points of a group, plus the project's own plugins.
+"""Plugin registries: the project's own plugins, then the entry points other packages register.
 
 Renderers (group ``fat.renderers``) and exports (group ``fat.exports``) are found through entry
-points, ours among them (pyproject.toml registers them). The project's own are also known by name
-here, so that a source checkout that was never installed (``python -m pytest`` or a notebook at the
-repository root, where no entry points are recorded) still has them; an installed distribution's
-entry point of the same name comes first.
+points, ours among them (pyproject.toml registers them). Ours are also known by name here, so that
+a source checkout that was never installed (``python -m pytest`` or a notebook at the repository
+root, where no entry points are recorded) has them too. A package cannot take one of our names: its
+entry point is ignored, with a warning on standard error.
 """
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import EntryPoint, entry_points
 
 
-def registered(group: str, builtin: dict[str, str]) -> dict[str, EntryPoint]:
-    """Name -> entry point of ``group``: the installed ones (the first distribution on the path wins
-    a name, as for imports), then ``builtin`` (name -> ``module:attribute``) for names not installed."""
-    found: dict[str, EntryPoint] = {}
-    for ep in entry_points(group=group):
+def registered(group: str, builtin: dict[str, str], reserved: tuple[str, ...] = ()) -> dict[str, EntryPoint]:
+    """Name -> entry point of ``group``: ``builtin`` (name -> ``module:attribute``), then the
+    installed entry points under other names (sorted by name; the first distribution on the path
+    wins a name, as for imports). ``reserved`` names are taken by the registry itself."""
+    found = {name: EntryPoint(name, value, group) for name, value in builtin.items()}
+    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        if ep.name in reserved or (ep.name in builtin and ep.value != builtin[ep.name]):
+            print(f"fat: warning: {group} entry point {ep.name} = {ep.value} ignored: the name is fat's own",
+                  file=sys.stderr)
+            continue
         found.setdefault(ep.name, ep)
-    for name, value in builtin.items():
-        found.setdefault(name, EntryPoint(name, value, group))
     return found

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, catalog, executors, manifest
+from . import __version__, executors, manifest
 from .errors import ConfigError, OutputError
 from .fileio import LOCK_FILE, TMP_SUFFIX, inside, locked_folder, make_folder, remove_temporaries, write_text_atomic
 from .formats import fat as fatfmt
@@ -136,7 +136,7 @@ def write_folder_settings(root: Path, folders: list[Folder], s: Settings, K: Int
     for f in folders:
         path = make_folder(root, f.path)  # refuses a symbolic link out of the dataset
         fatfmt.write_camera_settings(path, K)
-        fatfmt.write_object_settings(path, [catalog.get(n) for n in f.objects], single=f.kind == "single")
+        fatfmt.write_object_settings(path, s.object_set().subset(f.objects), single=f.kind == "single")
 
 
 def finished_drops(out: Path, drops: list[Drop], repair: bool = False,

@@ -35,11 +35,6 @@ def scene_names() -> tuple[str, ...]:
     return tuple(sorted(f.name[: -len(".json")] for f in scenes_folder().iterdir()
                         if f.name.endswith(".json") and not f.name.startswith((".", "_"))))
 
-
-#: the scenes found (FAT's three: kitchen, kitedemo, temple)
-SCENES = scene_names()
-#: locations of each of FAT's scenes; a scene file may hold any number (see :func:`n_locations`)
-N_LOCATIONS = 5
 #: How close (metres) a sampled camera may come to a prop surface (more than the near plane).
 CAMERA_MARGIN = 0.04
 

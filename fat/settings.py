@@ -18,16 +18,15 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from . import catalog
 from . import scene as scenes
 from .assets import DEFAULT_TEXTURE_SIZE, check_ycb_folder
-from .catalog import ObjectInfo
+from .catalog import ObjectInfo, ObjectSet, fat_objects
 from .errors import ConfigError
 from .geometry import BASELINE_M, Intrinsics
 from .plan import KINDS, count_drops, locations_of
 from .render import registry
 from .render.base import OptionError
-from .scene import SCENES, CameraRanges, check_camera_clearance, get_location
+from .scene import CameraRanges, check_camera_clearance, get_location
 
 #: The settings version written in fat_dataset.json. 2: random streams keyed by names (scene,
 #: location index, object class), not by positions in lists. A folder of another version is not resumed.
@@ -49,8 +48,9 @@ MAX_SEED = 2**63 - 1
 
 
 def n_locations() -> int:
-    """Locations per scene (the one place that asks the scene module)."""
-    return scenes.N_LOCATIONS
+    """Locations of the scene with the most (FAT's: 5): the command line's range of location indices.
+    Each chosen scene must have every chosen location (:func:`validate`)."""
+    return max(scenes.n_locations(sc) for sc in scenes.scene_names())
 
 
 class SettingError(ConfigError):
@@ -118,8 +118,8 @@ def _check_scenes(k, v):
     if not names:
         raise SettingError(k, "no scene chosen")
     for sc in names:
-        if sc not in SCENES:
-            raise SettingError(k, f"unknown scene {sc!r}; known: {', '.join(SCENES)}")
+        if sc not in scenes.scene_names():
+            raise SettingError(k, f"unknown scene {sc!r}; known: {', '.join(scenes.scene_names())}")
     return tuple(dict.fromkeys(names))
 
 
@@ -137,10 +137,7 @@ def _check_objects(k, v):
     objects = _names(k, "object", v)
     if not objects:
         raise SettingError(k, "no object chosen")
-    try:
-        return tuple(dict.fromkeys(catalog.get(n).name for n in objects))
-    except ConfigError as e:
-        raise SettingError(k, str(e)) from None
+    return objects  # validate() looks them up in the object set
 
 
 def _frames(label):
@@ -238,12 +235,12 @@ class Settings:
     kinds: tuple[str, ...] = setting(("mixed",), key="kind", flag="--kind", type="choice",
                                      choices=lambda: ("single", "mixed", "both"), parse=_kinds, check=_check_kinds,
                                      help="Drops of one object, of 2-10, or both. [mixed]")
-    scenes: tuple[str, ...] = setting(SCENES, key="scene", flag="--scene", type="choice", choices=lambda: SCENES,
+    scenes: tuple[str, ...] = setting(scenes.scene_names(), key="scene", flag="--scene", type="choice", choices=scenes.scene_names,
                                       multiple=True, parse=_listed, check=_check_scenes, help="Repeatable. [all three]")
     locations: tuple[int, ...] = setting((0,), key="location", flag="--location", type="range", bounds=_location_bounds,
                                          multiple=True, parse=_listed, check=_check_locations,
                                          help="Repeatable, 0..{last}. [0]")
-    objects: tuple[str, ...] = setting(tuple(o.name for o in catalog.objects()), key="object", flag="--object",
+    objects: tuple[str, ...] = setting(fat_objects().names, key="object", flag="--object",
                                        multiple=True, metavar="NAME", parse=_listed, check=_check_objects,
                                        help="Repeatable: FAT class, YCB name or short name (banana, 011). [all 21]")
     ycb_dir: str | None = setting(None, key="objects", flag="--objects", type="path", parse=_folder,
@@ -301,8 +298,13 @@ class Settings:
     def intrinsics(self) -> Intrinsics:
         return Intrinsics.from_fov(self.width, self.height, self.fov)
 
-    def object_infos(self) -> list[ObjectInfo]:
-        return [catalog.get(n) for n in self.objects]
+    def object_set(self) -> ObjectSet:
+        """The object set the dataset draws from: FAT's 21 YCB objects."""
+        return fat_objects()
+
+    def object_infos(self) -> tuple[ObjectInfo, ...]:
+        """The chosen objects, as the object set describes them."""
+        return self.object_set().subset(self.objects)
 
     def to_json(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, dict) else v)
@@ -342,7 +344,7 @@ def config_keys() -> dict[str, str | None]:
 
 
 #: FAT's full plan: 21 objects x 15 locations x 100 single frames + 15 x 2000 mixed frames = 61,500.
-FAT_PRESET = dict(kinds=KINDS, scenes=SCENES, locations=tuple(range(n_locations())), mixed_frames=2000,
+FAT_PRESET = dict(kinds=KINDS, scenes=("kitchen", "kitedemo", "temple"), locations=(0, 1, 2, 3, 4), mixed_frames=2000,
                   single_frames=100)
 
 
@@ -387,13 +389,22 @@ def validate(s: Settings) -> Settings:
     if not isinstance(given, dict):
         raise SettingError("renderer_options", f"renderer options must be a table, got {given!r}")
     try:
-        options = registry.check_options(checked["renderer"], given)
+        options = registry.check_options(checked["renderer"], given, s.object_set())
     except OptionError as e:
         raise SettingError(e.key, str(e)) from None
     try:
         ranges = CameraRanges(checked["azimuth"], checked["elevation"], checked["distance"])  # raises on empty ranges
     except ConfigError as e:
         raise SettingError(next(n for n in ("azimuth", "elevation", "distance") if n in str(e)), str(e)) from None
+    try:
+        checked["objects"] = tuple(dict.fromkeys(o.name for o in s.object_set().subset(checked["objects"])))
+    except ConfigError as e:
+        raise SettingError("objects", str(e)) from None
+    for sc in checked["scenes"]:  # each scene has its own number of locations
+        n = scenes.n_locations(sc)
+        bad = [i for i in checked["locations"] if i >= n]
+        if bad:
+            raise SettingError("locations", f"scene {sc} has locations 0..{n - 1}, got location {bad[0]}")
     s = replace(s, **checked, renderer_options=options)
     drops = count_drops(s)
     if drops > MAX_DROPS:

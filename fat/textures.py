@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .fileio import write_bytes_atomic
+
 SIZE = 512
 _SOURCE = Path(__file__).read_bytes()  # textures change when this code does
 
@@ -130,7 +132,8 @@ def texture_file(folder: str, kind: str, colors: tuple, seed: int = 0) -> Path:
     path = Path(folder) / f"{kind}-{key}.png"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{np.random.default_rng().integers(1 << 30)}.png")
-        cv2.imwrite(str(tmp), cv2.cvtColor(make(kind, [list(c) for c in colors], seed), cv2.COLOR_RGB2BGR))
-        tmp.replace(path)
+        ok, png = cv2.imencode(".png", cv2.cvtColor(make(kind, [list(c) for c in colors], seed), cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise OSError(f"{path}: could not encode the texture")
+        write_bytes_atomic(path, png.tobytes())
     return path

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
-from . import catalog
 from .annotate import annotate_view
 from .assets import ObjectAsset, load_assets
 from .catalog import SINGLE_SEGMENTATION_ID
@@ -30,9 +29,10 @@ class Worker:
 
     def __init__(self, s: Settings):
         self.s = s
+        self.objects = s.object_set()
         self.assets: dict[str, ObjectAsset] = load_assets(s.object_infos(), s.ycb_dir, s.texture_size)
         self.physics = Physics()
-        self.renderer = make_renderer(s.renderer, s.intrinsics, s.renderer_options)
+        self.renderer = make_renderer(s.renderer, s.intrinsics, s.renderer_options, self.objects)
         self.note = self.renderer.note
         self.K = self.renderer.intrinsics or s.intrinsics
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fat-writer")
@@ -49,7 +49,7 @@ class Worker:
         s = self.s
         rng = drop_rng(s.seed, drop.key)
         loc = get_location(drop.location)
-        pool = [catalog.get(drop.object_name)] if drop.kind == "single" else s.object_infos()
+        pool = [self.objects.get(drop.object_name)] if drop.kind == "single" else s.object_infos()
         infos = sample_objects(rng, pool, drop.kind, s.mixed_count)
         starts = sample_start_poses(rng, loc, len(infos))
         cams = [sample_camera(rng, loc, s.camera) for _ in range(drop.n_frames)]

@@ -4,6 +4,7 @@ machines, real YCB models; set FAT_SHARED to point elsewhere. Tests that need th
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -84,9 +85,9 @@ def fat_tree(tmp_path, reference):
         d = root / rel
         d.mkdir(parents=True)
         shutil.copy(reference("fat_camera_settings.json"), d / "_camera_settings.json")
-        objs = [catalog.get("banana")] if single else list(catalog.objects())
+        objs = [catalog.fat_objects().get("banana")] if single else list(catalog.fat_objects().objects)
         (d / "_object_settings.json").write_text(F.object_settings_json(objs, single=single))
-        sid = 255 if single else catalog.get("mustard_bottle").segmentation_id
+        sid = 255 if single else catalog.fat_objects().get("mustard_bottle").segmentation_id
         (y0, x0), (y1, x1) = doc["objects"][0]["bounding_box"]["top_left"], doc["objects"][0]["bounding_box"]["bottom_right"]
         seg = np.zeros((540, 960), np.uint8)
         seg[int(np.ceil(y0)) + 1:int(y1) - 1, int(np.ceil(x0)) + 1:int(x1) - 1] = sid
@@ -117,3 +118,18 @@ def gl_available() -> str | None:
     from fat.render.gl import available
 
     return available()
+
+
+@pytest.fixture
+def scenes_dir(tmp_path, monkeypatch):
+    """A scenes folder (``fat.scene.scenes_folder``) of our own: FAT's three scene files and whatever a test adds."""
+    folder = tmp_path / "scenes"
+    from fat import scene
+
+    shutil.copytree(scene.scenes_folder(), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    monkeypatch.setattr(scene, "scenes_folder", lambda: folder)
+    for f in (scene.scene_names, scene.load_scene):
+        f.cache_clear()
+    yield folder
+    for f in (scene.scene_names, scene.load_scene):
+        f.cache_clear()

@@ -30,9 +30,9 @@ def test_layout_and_models(bop):
     assert sorted(p.name for p in bop.iterdir()) == ["models", "scenes.json", "test_left", "test_right", "train_left",
                                                       "train_right"]
     info = json.loads((bop / "models/models_info.json").read_text())
-    used = {catalog.get(n).index + 1 for n in ("banana", "mug", "mustard_bottle", "wood_block")}
+    used = {catalog.fat_objects().get(n).index + 1 for n in ("banana", "mug", "mustard_bottle", "wood_block")}
     assert set(map(int, info)) == used  # the objects of the dataset
-    for o in (o for o in catalog.objects() if o.index + 1 in used):
+    for o in (o for o in catalog.fat_objects().objects if o.index + 1 in used):
         i = info[str(o.index + 1)]
         assert np.allclose([i["size_x"], i["size_y"], i["size_z"]], o.dimensions * 1000, atol=0.01)
         assert i["diameter"] >= max(i["size_x"], i["size_y"], i["size_z"])
@@ -61,11 +61,11 @@ def test_scenes_read_back_against_the_source_frames(bop, small_dataset):
             assert cam[im]["depth_scale"] == 0.1 and np.array(cam[im]["cam_K"]).reshape(3, 3)[0, 2] == 160
             assert len(gt[im]) == len(frame["objects"]) == len(info[im])
             for k, (g, o) in enumerate(zip(gt[im], frame["objects"])):
-                assert g["obj_id"] == catalog.get(o["class"]).index + 1
+                assert g["obj_id"] == catalog.fat_objects().get(o["class"]).index + 1
                 assert np.allclose(g["cam_t_m2c"], np.array(o["location"]) * 10)  # cm -> mm
                 R = np.array(g["cam_R_m2c"]).reshape(3, 3)
                 assert np.allclose(R @ R.T, np.eye(3), atol=1e-6)
-                corner = R @ (np.array([1, -1, 1]) * catalog.get(o["class"]).dimensions * 500) + g["cam_t_m2c"]
+                corner = R @ (np.array([1, -1, 1]) * catalog.fat_objects().get(o["class"]).dimensions * 500) + g["cam_t_m2c"]
                 assert np.allclose(corner / 10, o["cuboid"][0], atol=0.002)  # FrontTopRight, cm
                 visib = cv2.imread(str(sdir / f"mask_visib/{im:06d}_{k:06d}.png"), 0) > 0
                 full = cv2.imread(str(sdir / f"mask/{im:06d}_{k:06d}.png"), 0) > 0
@@ -133,8 +133,8 @@ def _recompute(bop):
     from fat.render import make_renderer
     from fat.scene import get_location
 
-    assets = load_assets(list(catalog.objects()))
-    by_id = {o.index + 1: assets[o.name] for o in catalog.objects()}
+    assets = load_assets(list(catalog.fat_objects().objects))
+    by_id = {o.index + 1: assets[o.name] for o in catalog.fat_objects().objects}
     scenes = json.loads((bop / "scenes.json").read_text())
     r = make_renderer("tiny")
     rows = []

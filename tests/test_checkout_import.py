@@ -37,7 +37,7 @@ def test_import_fat_from_the_checkout_finds_the_mapped_packages():
         "from importlib import resources\n"
         "from fat import catalog\n"
         "print(fat.__file__); print(fat.objects.__file__); print(fat.cli.main.__file__)\n"
-        "print(len(catalog.objects()))\n"
+        "print(len(catalog.fat_objects().objects))\n"
         "print(len(resources.files('fat.scenes').joinpath('kitchen.json').read_text('utf-8')) > 0)\n"
     )
     assert r.returncode == 0, r.stderr

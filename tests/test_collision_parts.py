@@ -66,12 +66,12 @@ def check_collision(asset):
 
 
 def test_standin_collision_parts():
-    for a in standin_assets(catalog.objects()).values():
+    for a in standin_assets(catalog.fat_objects().objects).values():
         check_collision(a)
 
 
 def test_ycb_collision_parts_are_fewer_and_tight(ycb_dir):
     counts = {o.name: check_collision(a) for o, a in
-              ((catalog.get(n), a) for n, a in ycb_assets(ycb_dir, [catalog.get(n) for n in ("mug", "bowl", "master_chef_can", "cracker_box")]).items())}
+              ((catalog.fat_objects().get(n), a) for n, a in ycb_assets(ycb_dir, [catalog.fat_objects().get(n) for n in ("mug", "bowl", "master_chef_can", "cracker_box")]).items())}
     assert counts["003_cracker_box"] <= MAX_COLLISION_PARTS  # a box: its 64 parts merge freely
     assert counts["024_bowl"] > MAX_COLLISION_PARTS  # the bowl's hollow would cost too much volume

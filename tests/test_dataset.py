@@ -38,8 +38,8 @@ def test_items_fields_and_units(small_dataset):
             assert np.allclose(o["pose"][:3, 3], o["location"]) and np.allclose(o["cuboid"] * 100, r["cuboid"])
             (y0, x0), (y1, x1) = r["bounding_box"]["top_left"], r["bounding_box"]["bottom_right"]
             assert np.allclose(o["bbox"], [x0, y0, x1, y1])
-            assert o["segmentation_id"] in (255, catalog.get(o["class"]).segmentation_id)
-            assert np.allclose(o["dimensions"], catalog.get(o["class"]).dimensions, atol=1e-6)
+            assert o["segmentation_id"] in (255, catalog.fat_objects().get(o["class"]).segmentation_id)
+            assert np.allclose(o["dimensions"], catalog.fat_objects().get(o["class"]).dimensions, atol=1e-6)
 
 
 def _quat_matrix(x, y, z, w):

@@ -48,7 +48,7 @@ def test_banana_frame_derivation_from_pose_alone(reference):
     """From the object pose, K and the banana's cuboid, recompute every pose-derived field."""
     view = F.read_view_annotation(reference(BANANA))
     (rec,) = view.objects
-    banana = catalog.get("banana")
+    banana = catalog.fat_objects().get("banana")
     T = make_pose(rec.rotation, rec.location)
     ann = annotate_object(rec.class_name, T, banana.dimensions, FAT_INTRINSICS, rec.bbox, rec.visibility)
     cm = 100
@@ -70,7 +70,7 @@ def test_banana_right_view_through_the_baseline(reference):
     (rec,) = left.objects
     T_world_obj = left.camera_pose @ rec.pose
     T_right = right_eye_pose(left.camera_pose)
-    ann = annotate_object(rec.class_name, invert_pose(T_right) @ T_world_obj, catalog.get("banana").dimensions,
+    ann = annotate_object(rec.class_name, invert_pose(T_right) @ T_world_obj, catalog.fat_objects().get("banana").dimensions,
                           FAT_INTRINSICS, rec.bbox, rec.visibility)
     assert np.allclose(ann.location * 100, [4.002, 11.864, 97.936], atol=0.002)
     assert np.allclose(ann.projected_cuboid_centroid, [511.389404296875, 363.05450439453125], atol=0.02)
@@ -85,7 +85,7 @@ def _synthetic_view(rng, n_objects=3):
     cam = look_at([0.8, -0.5, 0.6], [0, 0, 0.05])
     objs = []
     for i in range(n_objects):
-        o = catalog.objects()[int(rng.integers(21))]
+        o = catalog.fat_objects().objects[int(rng.integers(21))]
         R = np.linalg.qr(rng.normal(size=(3, 3)))[0]
         R *= np.linalg.det(R)
         T_world = make_pose(R, rng.uniform(-0.1, 0.1, 3))
@@ -112,7 +112,7 @@ def _images(rng, h=540, w=960):
 def test_write_then_read_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     F.write_camera_settings(tmp_path, FAT_INTRINSICS)
-    F.write_object_settings(tmp_path, catalog.objects(), single=False)
+    F.write_object_settings(tmp_path, catalog.fat_objects().objects, single=False)
     view = _synthetic_view(rng)
     rgb, depth, seg, inst = _images(rng)
     F.write_view(tmp_path, 7, "left", view, rgb, depth, seg, inst, jpeg_quality=95)
@@ -195,7 +195,7 @@ def banana_folder(tmp_path, reference):
     folder = tmp_path / "fat" / "single" / "011_banana_16k" / "kitchen_0"
     folder.mkdir(parents=True)
     shutil.copy(reference("fat_camera_settings.json"), folder / "_camera_settings.json")
-    (folder / "_object_settings.json").write_text(F.object_settings_json([catalog.get("banana")], single=True))
+    (folder / "_object_settings.json").write_text(F.object_settings_json([catalog.fat_objects().get("banana")], single=True))
     shutil.copy(reference(BANANA), folder / "000000.left.json")
     rgb, depth, seg, inst = _images(np.random.default_rng(2))
     files = F.encode_images(rgb, depth, seg, inst)

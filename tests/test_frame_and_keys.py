@@ -11,7 +11,8 @@ from fat import catalog, manifest
 from fat.errors import OutputError
 from fat.frame import CameraRig, Frame, FrameObject
 from fat.geometry import right_eye_pose
-from fat.plan import Drop, drop_key, plan
+from fat.plan import Drop, drop_key, locations_of, plan, split_of
+from fat.scene import scene_names
 from fat.run import check_output, generate
 from fat.settings import FAT_PRESET, SETTINGS_VERSION, Settings, SettingError, validate
 from fat.worker import Worker
@@ -53,12 +54,12 @@ def test_frame_helpers():
     from fat.geometry import FAT_INTRINSICS
     from fat.scene import get_location
 
-    assets = standin_assets([catalog.get("mug")])
-    mug = assets[catalog.get("mug").name]
+    assets = standin_assets([catalog.fat_objects().get("mug")])
+    mug = assets[catalog.fat_objects().get("mug").name]
     T = np.eye(4)
     frame = Frame.view(get_location("temple_2"), [(mug, T)], T, FAT_INTRINSICS)
     (o,) = frame.objects
-    assert o.class_name == catalog.get("mug").class_name and o.segmentation_id == catalog.get("mug").segmentation_id
+    assert o.class_name == catalog.fat_objects().get("mug").class_name and o.segmentation_id == catalog.fat_objects().get("mug").segmentation_id
     assert len(o.part_points) == sum(len(p) for p in o.parts) and o.part_ends[-1] == len(o.part_points)
     assert frame.assets == [mug] and frame.poses[0] is T and frame.rig.pose("right") is T
     with pytest.raises(ValueError, match="unknown eye 'middle'"):
@@ -68,8 +69,12 @@ def test_frame_helpers():
 
 # ----------------------------------------------------------------------------- keys by names
 def test_a_drops_key_is_made_of_names():
-    d = Drop("single", "temple_3", "mug", 4, "single/x/temple_3", 80, 20)
-    assert d.key == drop_key("single", "temple", 3, catalog.get("mug").class_name, 4)
+    mug = catalog.fat_objects().get("mug").class_name
+    d = Drop("single", "temple_3", "025_mug", 4, f"single/{mug}/temple_3", 80, 20, mug)
+    assert d.key == drop_key("single", "temple", 3, mug, 4)
+    planned = plan(validate(Settings(kinds=("single",), scenes=("temple",), locations=(3,), objects=("mug",),
+                                     single_frames=100)))[1]
+    assert planned[4] == d  # the plan names the drop's class
     assert len(d.key) == 8 and all(0 <= k < 2**32 for k in d.key)
     assert Drop("mixed", "temple_3", None, 4, "mixed/temple_3", 80, 20).key == drop_key("mixed", "temple", 3, None, 4)
     # no two drops of FAT's full plan share a key
@@ -77,18 +82,16 @@ def test_a_drops_key_is_made_of_names():
     assert len(set(keys)) == len(keys) == 3075
 
 
-def test_other_scenes_and_objects_in_the_plan_change_no_drops_key(monkeypatch):
-    import fat.plan
-    import fat.scene
-
+def test_other_scenes_and_objects_in_the_plan_change_no_drops_key(scenes_dir):
     small = validate(replace(S, scenes=("temple",), objects=("mug",)))
     big = validate(replace(S, scenes=("kitchen", "kitedemo", "temple"), objects=("banana", "mug", "bowl")))
     keys = {(d.folder, d.index): d.key for d in plan(small)[1]}
     big_keys = {(d.folder, d.index): d.key for d in plan(big)[1]}
     assert keys and all(big_keys[k] == v for k, v in keys.items())
-    # a scene added before the others in the list of scenes: the same keys
-    monkeypatch.setattr(fat.scene, "SCENES", ("attic", *fat.scene.SCENES))
-    monkeypatch.setattr(fat.plan, "SCENES", fat.scene.SCENES)
+    # a scene file added, first of the scenes by name: the same keys
+    (scenes_dir / "attic.json").write_text((scenes_dir / "kitchen.json").read_text())
+    scene_names.cache_clear()  # the scenes are found once per process
+    assert scene_names()[0] == "attic"
     assert {(d.folder, d.index): d.key for d in plan(small)[1]} == keys
 
 
@@ -126,11 +129,16 @@ def test_settings_of_version_1_are_read():
     assert s.renderer_options == {"gl_device": "0"} and s.objects == validate(S).objects
 
 
-def test_the_number_of_locations_comes_from_the_scene_module(monkeypatch):
-    import fat.scene
-
-    monkeypatch.setattr(fat.scene, "N_LOCATIONS", 3)
-    with pytest.raises(SettingError, match="location must be at most 2, got 3"):
-        validate(Settings(locations=(3,)))
-    with pytest.raises(SettingError, match="test location must be at most 2, got 4"):
-        validate(Settings())
+def test_each_scene_has_the_locations_of_its_file(scenes_dir):
+    doc = json.loads((scenes_dir / "kitchen.json").read_text())
+    doc["locations"] = doc["locations"][:3]
+    (scenes_dir / "garage.json").write_text(json.dumps(doc))
+    with pytest.raises(SettingError, match="scene garage has locations 0..2, got location 3"):
+        validate(Settings(scenes=("kitchen", "garage"), locations=(0, 3)))
+    s = validate(Settings(scenes=("kitchen", "garage"), locations=(0, 2), test_location=2))
+    assert locations_of(s) == ["kitchen_0", "kitchen_2", "garage_0", "garage_2"]
+    s4 = validate(Settings(scenes=("kitchen", "garage"), locations=(0,)))  # test location 4: garage has none
+    assert "garage_4" not in split_of(s4, plan(s4)[0])["test_locations"]
+    assert split_of(s4, plan(s4)[0])["test_locations"][-3:] == ["kitchen_4", "kitedemo_4", "temple_4"]
+    with pytest.raises(SettingError, match="location must be at most 4, got 5"):
+        validate(Settings(locations=(5,)))

@@ -36,7 +36,7 @@ class DimRenderer(Renderer):
     Options = DimOptions
 
     @classmethod
-    def check_options(cls, options):
+    def check_options(cls, options, objects):
         gain = 1.0 if options.gain is None else options.gain
         try:
             gain = float(gain)
@@ -47,7 +47,7 @@ class DimRenderer(Renderer):
         return DimOptions(gain)
 
     @classmethod
-    def create(cls, options, intrinsics):
+    def create(cls, options, intrinsics, objects):
         return cls(options.gain)
 
     def __init__(self, gain=1.0):

@@ -54,16 +54,16 @@ def test_depth_is_z_depth_at_pixel_centres(kind):
 
 @pytest.fixture(scope="module")
 def assets():
-    return standin_assets(list(catalog.objects()))
+    return standin_assets(list(catalog.fat_objects().objects))
 
 
 def _object_view(renderer, assets, names):
     loc = replace(get_location("kitchen_1"), props=())
     poses = [make_pose(np.eye(3), loc.fixation + [0.2 * (i - 1), 0.1 * (i % 2), 0.15]) for i in range(len(names))]
-    objs = [assets[catalog.get(n).name] for n in names]
+    objs = [assets[catalog.fat_objects().get(n).name] for n in names]
     cam = _rolled_camera(loc, 10)
     out = renderer.render(Frame.view(loc, zip(objs, poses), cam, K))
-    infos = [catalog.get(n) for n in names]
+    infos = [catalog.fat_objects().get(n) for n in names]
     scene_objs = [FrameObject(a, o.class_name, o.segmentation_id, o.dimensions, T) for o, a, T in zip(infos, objs, poses)]
     return out, annotate_view(scene_objs, cam, K, out.instance), cam, poses, objs
 
@@ -135,13 +135,13 @@ def test_masks_cover_every_pixel_where_the_object_is_in_front(kind, assets):
     wall = Prop("wall", "box", make_pose(cam[:3, :3], target + toward * 0.55 - side * 0.2), np.array([0.3, 1.0, 0.01]),
                 Surface("plain", ((200, 200, 200),)))
     loc = replace(base, props=(wall,))
-    objs = [assets[catalog.get(n).name] for n in names]
+    objs = [assets[catalog.fat_objects().get(n).name] for n in names]
     r = renderer_or_skip(kind)
     try:
         out = r.render(Frame.view(loc, zip(objs, poses), cam, K))
     finally:
         r.close()
-    infos = [catalog.get(n) for n in names]
+    infos = [catalog.fat_objects().get(n) for n in names]
     scene_objs = [FrameObject(a, o.class_name, o.segmentation_id, o.dimensions, T)
                   for o, a, T in zip(infos, objs, poses)]
     view, seg, inst = annotate_view(scene_objs, cam, K, out.instance)
@@ -251,7 +251,7 @@ def test_gl_culling_leaves_no_holes_in_the_scans(ycb_dir):
 
     renderer_or_skip("gl").close()
     names = ["mug", "bowl", "power_drill", "tomato_soup_can", "large_clamp"]  # hollow, thin, a few flipped faces
-    scans = ycb_assets(ycb_dir, [catalog.get(n) for n in names], texture_size=256)
+    scans = ycb_assets(ycb_dir, [catalog.fat_objects().get(n) for n in names], texture_size=256)
     outs = []
     for cull in (True, False):
         r = GLRenderer(cull=cull)

@@ -5,7 +5,6 @@ renderers' scenery and the physics all use."""
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -20,20 +19,7 @@ from fat.physics import TIME_STEP, Physics
 from fat.props import PROP_SHAPES, Collision, PropShape
 from fat.render.scenery import location_meshes
 from fat.sampling import drop_rng, sample_start_poses
-from fat.scene import CameraRanges, Prop, Surface, check_camera_clearance, get_location
-
-
-@pytest.fixture
-def scenes_dir(tmp_path, monkeypatch):
-    """A scenes folder of our own: FAT's three scene files and whatever a test adds."""
-    folder = tmp_path / "scenes"
-    shutil.copytree(scene.scenes_folder(), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    monkeypatch.setattr(scene, "scenes_folder", lambda: folder)
-    for f in (scene.scene_names, scene.load_scene):
-        f.cache_clear()
-    yield folder
-    for f in (scene.scene_names, scene.load_scene):
-        f.cache_clear()
+from fat.scene import CameraRanges, check_camera_clearance, get_location
 
 
 def test_fat_scenes_are_found_from_their_files():
@@ -110,7 +96,7 @@ def test_a_new_prop_shape_is_read_drawn_kept_clear_of_and_collided_with(scenes_d
 
     # collided with: a can dropped above the dome lands on it and never enters it (without the ball's
     # collision shape it would fall through to the floor, 5 cm lower, its hull deep inside the ball)
-    asset = standin_assets([catalog.get("master_chef_can")])["002_master_chef_can"]
+    asset = standin_assets([catalog.fat_objects().get("master_chef_can")])["002_master_chef_can"]
     hull = np.concatenate(asset.parts)
     phys = Physics()
     gaps = []

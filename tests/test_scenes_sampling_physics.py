@@ -15,12 +15,12 @@ from fat.physics import TIME_STEP, Physics
 from fat.frame import Frame, FrameObject
 from fat.render import make_renderer
 from fat.sampling import drop_rng, random_rotation, sample_camera, sample_objects, sample_start_poses
-from fat.scene import SCENES, CameraRanges, Prop, Surface, all_locations, check_camera_clearance, get_location, load_scene
+from fat.scene import CameraRanges, Prop, Surface, all_locations, check_camera_clearance, get_location, load_scene, scene_names
 
 
 def test_three_scenes_five_locations_each():
     locs = all_locations()
-    assert [l.name for l in locs] == [f"{s}_{i}" for s in SCENES for i in range(5)]
+    assert [l.name for l in locs] == [f"{s}_{i}" for s in scene_names() for i in range(5)]
     assert len({tuple(l.fixation) for l in locs}) == 15
     grounds = {l.ground.texture for l in locs}
     assert {"tiles", "grass", "stone", "sand"} <= grounds
@@ -70,7 +70,7 @@ def test_camera_samples_in_range_and_looking_at_the_fixation():
 
 
 def test_mixed_drops_hold_2_to_10_objects_with_replacement():
-    pool = list(catalog.objects())
+    pool = list(catalog.fat_objects().objects)
     counts, dup = [], 0
     for k in range(400):
         objs = sample_objects(drop_rng(0, (k,)), pool, "mixed")
@@ -78,7 +78,7 @@ def test_mixed_drops_hold_2_to_10_objects_with_replacement():
         dup += len({o.name for o in objs}) < len(objs)
     assert min(counts) == 2 and max(counts) == 10 and set(counts) == set(range(2, 11))
     assert dup > 50  # sampled with replacement
-    assert sample_objects(drop_rng(0, (1,)), [catalog.get("mug")], "single") == [catalog.get("mug")]
+    assert sample_objects(drop_rng(0, (1,)), [catalog.fat_objects().get("mug")], "single") == [catalog.fat_objects().get("mug")]
 
 
 def test_start_poses_inside_the_drop_cylinder():
@@ -94,7 +94,7 @@ def test_start_poses_inside_the_drop_cylinder():
 
 @pytest.fixture(scope="module")
 def assets():
-    return standin_assets(list(catalog.objects()))
+    return standin_assets(list(catalog.fat_objects().objects))
 
 
 class _ReleaseWatch:
@@ -133,7 +133,7 @@ def _drop(assets, loc, names, seed, monkeypatch):
     watch = _ReleaseWatch(fat.physics.pb)
     monkeypatch.setattr(fat.physics, "pb", watch)
     phys = Physics()
-    infos = [catalog.get(n) for n in names]
+    infos = [catalog.fat_objects().get(n) for n in names]
     starts = sample_start_poses(drop_rng(seed, (0,)), loc, len(infos))
     phys.reset(loc)
     dropped = phys.spawn([assets[o.name] for o in infos], starts)
@@ -188,14 +188,14 @@ def _alone_scene(props=()):
 
 
 def _view(loc, assets, name, T_obj, cam):
-    a = assets[catalog.get(name).name]
+    a = assets[catalog.fat_objects().get(name).name]
     frame = Frame.view(loc, [(a, T_obj)], cam, FAT_INTRINSICS)
     r = make_renderer("tiny")
     try:
         out = r.render(frame)
     finally:
         r.close()
-    o = catalog.get(name)
+    o = catalog.fat_objects().get(name)
     view, seg, inst = annotate_view([FrameObject(a, o.class_name, o.segmentation_id, o.dimensions, T_obj)], cam,
                                     FAT_INTRINSICS, out.instance)
     return view, seg, inst, out

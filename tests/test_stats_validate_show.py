@@ -37,7 +37,7 @@ def test_stats_report_matches_a_direct_count(tmp_path, small_dataset):
         kinds[rel.split("/")[0]] += 1
         per_frame[str(len(objs))] += 1
         for o in objs:
-            name = catalog.get(o["class"]).class_name
+            name = catalog.fat_objects().get(o["class"]).class_name
             classes[name] += 1
             vis25[name] += o["visibility"] > 0.25
     assert s["frames"]["total"] == frames == 48

@@ -25,12 +25,12 @@ OBJECTS = ("banana", "mug", "power_drill", "cracker_box")
 
 @pytest.fixture(scope="module")
 def assets():
-    return standin_assets([catalog.get(o) for o in OBJECTS])
+    return standin_assets([catalog.fat_objects().get(o) for o in OBJECTS])
 
 
 def _server(assets, **kw):
-    placed = {catalog.get(o).name: assets[catalog.get(o).name] for o in OBJECTS}
-    spawn = {f"BP_{catalog.get(o).short_name}": assets[catalog.get(o).name] for o in OBJECTS}
+    placed = {catalog.fat_objects().get(o).name: assets[catalog.fat_objects().get(o).name] for o in OBJECTS}
+    spawn = {f"BP_{catalog.fat_objects().get(o).short_name}": assets[catalog.fat_objects().get(o).name] for o in OBJECTS}
     # the level's own actors are drawn in a colour one step from object 0's: exact matching only
     kw.setdefault("background", tuple(c + 1 for c in mask_colour(0)))
     srv = UnrealCVTestServer(get_location("kitchen_0"), placed, spawn, **kw)
@@ -39,7 +39,7 @@ def _server(assets, **kw):
 
 
 def _config(tmp_path, **extra):
-    cfg = {"classes": {catalog.get(o).class_name: {"spawn_class": f"BP_{catalog.get(o).short_name}"} for o in OBJECTS},
+    cfg = {"classes": {catalog.fat_objects().get(o).class_name: {"spawn_class": f"BP_{catalog.fat_objects().get(o).short_name}"} for o in OBJECTS},
            "timeout": 5, "retries": 3, "backoff": 0.05, **extra}
     p = tmp_path / "unreal.json"
     p.write_text(json.dumps(cfg))
@@ -178,7 +178,7 @@ def test_a_restarted_game_gets_its_actors_spawned_again(tmp_path, assets):
     r = UnrealCVRenderer(srv.address, cfg, FAT_INTRINSICS)
     try:
         loc = get_location("kitchen_0")
-        mug = assets[catalog.get("mug").name]
+        mug = assets[catalog.fat_objects().get("mug").name]
         poses = [np.eye(4) for _ in range(3)]
         for k, T in enumerate(poses):
             T[:3, 3] = loc.fixation + [0.1 * (k - 1), 0, 0.05]

@@ -24,7 +24,7 @@ def test_official_google_16k_layout(tmp_path, ycb_dir):
         d.mkdir(parents=True)
         for f in ("textured.obj", "textured.mtl", "texture_map.jpg"):
             (d / f).symlink_to(ycb_dir / name / f)
-    infos = [catalog.get("banana"), catalog.get("mug")]
+    infos = [catalog.fat_objects().get("banana"), catalog.fat_objects().get("mug")]
     assets = ycb_assets(tmp_path, infos, texture_size=256)
     for o in infos:
         a = assets[o.name]
@@ -37,7 +37,7 @@ def test_official_google_16k_layout(tmp_path, ycb_dir):
 
 
 def test_flat_layout_uses_the_vhacd_parts(ycb_dir):
-    infos = [catalog.get(n) for n in NAMES]
+    infos = [catalog.fat_objects().get(n) for n in NAMES]
     assets = ycb_assets(ycb_dir, infos)
     for o in infos:
         a = assets[o.name]
@@ -50,7 +50,7 @@ def test_flat_layout_uses_the_vhacd_parts(ycb_dir):
 
 
 def test_wood_block_needs_the_extra_rotation(ycb_dir):
-    o = catalog.get("wood_block")
+    o = catalog.fat_objects().get("wood_block")
     v = load_mesh(ycb_dir / o.name / "textured.obj").vertices
     T, note = align_to_fat(o, v)
     angle = float(re.search(r"([-\d.]+) deg", note).group(1))
@@ -58,16 +58,16 @@ def test_wood_block_needs_the_extra_rotation(ycb_dir):
     p = v @ T[:3, :3].T + T[:3, 3]
     assert np.allclose(p.max(0) - p.min(0), o.dimensions, atol=0.0006)
     assert np.isclose(np.linalg.det(T[:3, :3]), 1)
-    T0, note0 = align_to_fat(catalog.get("banana"), load_mesh(ycb_dir / "011_banana" / "textured.obj").vertices)
-    assert note0 == "fixed_model_transform" and np.array_equal(T0, catalog.get("banana").model_transform)
+    T0, note0 = align_to_fat(catalog.fat_objects().get("banana"), load_mesh(ycb_dir / "011_banana" / "textured.obj").vertices)
+    assert note0 == "fixed_model_transform" and np.array_equal(T0, catalog.fat_objects().get("banana").model_transform)
 
 
 def test_a_folder_without_meshes_is_refused(tmp_path):
     (tmp_path / "011_banana").mkdir()
     with pytest.raises(ConfigError, match=r"no textured\.obj for 011_banana"):
-        check_ycb_folder(tmp_path, [catalog.get("banana")])
+        check_ycb_folder(tmp_path, [catalog.fat_objects().get("banana")])
     with pytest.raises(ConfigError, match="not a folder"):
-        check_ycb_folder(tmp_path / "missing", [catalog.get("banana")])
+        check_ycb_folder(tmp_path / "missing", [catalog.fat_objects().get("banana")])
 
 
 def test_a_mesh_that_is_not_the_object_is_refused(tmp_path, ycb_dir):
@@ -75,7 +75,7 @@ def test_a_mesh_that_is_not_the_object_is_refused(tmp_path, ycb_dir):
     d.mkdir()
     (d / "textured.obj").symlink_to(ycb_dir / "025_mug" / "textured.obj")  # a mug where the banana should be
     with pytest.raises(ConfigError, match="011_banana: mesh does not fit the FAT cuboid"):
-        ycb_assets(tmp_path, [catalog.get("banana")])
+        ycb_assets(tmp_path, [catalog.fat_objects().get("banana")])
 
 
 def test_generate_with_real_models(tmp_path, ycb_dir):

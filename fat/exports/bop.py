@@ -42,7 +42,7 @@ from ..formats.fat import DEPTH_UNITS_PER_M, frame_file
 from ..geometry import Intrinsics
 from ..meshes import load_mesh
 from ..frame import Frame
-from ..render import make_renderer
+from ..render import make_renderer, registry
 from ..scene import get_location
 from . import Export, Result
 from .common import Progress, folder_output, open_dataset, skipped, views_with_masks
@@ -87,10 +87,30 @@ def export(root: Path, out: Path, objects_dir: Path | None = None, renderer: str
     """Write the BOP folder ``out`` (absent or empty; with ``overwrite``, one holding an earlier BOP
     export, whose entries are replaced). The export is built in a hidden temporary folder inside
     ``out`` and moved in place when complete, so a failed export leaves nothing behind."""
+    check_renderer(renderer)
     ds = open_dataset(root, "the BOP export copies the dataset's image files, which an export does not keep",
                       skip_bad, fields=("seg", "depth", "annotations"))
     with folder_output(out, root, overwrite, "BOP", _OURS, "scenes.json") as tmp:
         return _export(ds, tmp, objects_dir, renderer, progress)
+
+
+def _draws_alone(name: str) -> bool:
+    """Whether renderer ``name`` can draw one object alone at any image size, with instance ids (a game cannot)."""
+    caps = registry.renderer_class(name).capabilities
+    return caps.instance_ids and not caps.needs_game
+
+
+def check_renderer(name: str) -> None:
+    """Refuse a renderer the BOP export cannot use, naming those it can."""
+    if not _draws_alone(name):
+        usable = []
+        for n in registry.names():
+            try:
+                usable += [n] if _draws_alone(n) else []
+            except ConfigError:  # a plugin that does not load
+                pass
+        raise ConfigError(f"--renderer {name}: the BOP export renders each object alone on a canvas three times "
+                          f"the image size, with instance ids; use {', '.join(usable)}")
 
 
 def _imwrite(path: Path, image: np.ndarray) -> None:
@@ -287,7 +307,7 @@ class Bop(Export):
         click.Option(["--objects", "objects_dir"], type=click.Path(path_type=Path),
                      help="The YCB models the dataset was made with (default: those in its fat_dataset.json, "
                           "else stand-ins)."),
-        click.Option(["--renderer"], type=click.Choice(["auto", "gl", "tiny"]), default="auto", show_default=True,
+        click.Option(["--renderer"], type=click.Choice(registry.names()), default="auto", show_default=True,
                      help="Renders each object alone for BOP's masks and scene_gt_info (bop_toolkit's 3x canvas)."),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..catalog import ObjectSet
 from ..geometry import Intrinsics
 from . import registry
 from .base import Capabilities, Renderer, RenderOutput
@@ -33,13 +34,15 @@ def opengl_projection(K: Intrinsics, near: float, far: float, offset=(0.0, 0.0))
     ])
 
 
-def make_renderer(name: str, intrinsics: Intrinsics | None = None, options: dict | None = None) -> Renderer:
+def make_renderer(name: str, intrinsics: Intrinsics | None = None, options: dict | None = None,
+                  objects: ObjectSet | None = None) -> Renderer:
     """A started renderer by registered name (see :mod:`fat.render.registry`): ``gl`` (the project's
     OpenGL renderer on EGL), ``tiny`` (PyBullet TinyRenderer, any CPU), ``egl`` (PyBullet's EGL
     plugin), ``unrealcv`` (an Unreal Engine 4 game), a plugin's, or ``auto``: ``gl`` where EGL
     works, else ``tiny``, with ``note`` saying why. ``options``: the renderer's options by config
-    key (``gl_device``, ``unrealcv``, ``unreal_config``...)."""
-    return registry.make(name, intrinsics, options)
+    key (``gl_device``, ``unrealcv``, ``unreal_config``...); ``objects``: the object set of the
+    frames it will render (None: FAT's 21 objects)."""
+    return registry.make(name, intrinsics, options, objects)
 
 
 __all__ = ["Renderer", "Capabilities", "RenderOutput", "make_renderer", "Intrinsics"]

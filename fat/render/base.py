@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..catalog import ObjectSet
     from ..frame import Frame
     from ..geometry import Intrinsics
 
@@ -110,14 +111,16 @@ class Renderer(ABC):
     note: str | None = None
 
     @classmethod
-    def check_options(cls, options: Any) -> Any:
+    def check_options(cls, options: Any, objects: "ObjectSet") -> Any:
         """Options with their values checked and normalised; raise :class:`OptionError` naming the
-        option's key for a bad one. Must not start anything (it runs before the output is touched)."""
+        option's key for a bad one. ``objects``: the dataset's object set (the classes its frames
+        hold). Must not start anything (it runs before the output is touched)."""
         return options
 
     @classmethod
-    def create(cls, options: Any, intrinsics: "Intrinsics") -> "Renderer":
-        """A started renderer for ``options`` (checked) and the intrinsics asked for."""
+    def create(cls, options: Any, intrinsics: "Intrinsics", objects: "ObjectSet") -> "Renderer":
+        """A started renderer for ``options`` (checked), the intrinsics asked for and the dataset's
+        object set."""
         return cls()
 
     @abstractmethod

@@ -28,7 +28,7 @@ from ..geometry import Intrinsics, invert_pose, look_at
 from ..meshes import Mesh, load_mesh, split_for_culling
 from ..scene import Location
 from ..textures import texture_file
-from ..assets import cache_dir
+from ..cache import cache_dir
 from ..frame import Frame
 from . import CV_TO_GL, RenderOutput, opengl_projection
 from .base import Capabilities, OptionError, Renderer, option
@@ -157,7 +157,7 @@ class GLRenderer(Renderer):
     Options = GLOptions
 
     @classmethod
-    def check_options(cls, options: GLOptions) -> GLOptions:
+    def check_options(cls, options: GLOptions, objects=None) -> GLOptions:
         device = options.device
         if isinstance(device, numbers.Integral) and not isinstance(device, bool):
             device = str(int(device))
@@ -168,7 +168,7 @@ class GLRenderer(Renderer):
         return GLOptions(device or None)
 
     @classmethod
-    def create(cls, options: GLOptions, intrinsics: Intrinsics | None) -> "GLRenderer":
+    def create(cls, options: GLOptions, intrinsics: Intrinsics | None, objects=None) -> "GLRenderer":
         return cls(options.device, size=None if intrinsics is None else (intrinsics.width, intrinsics.height))
 
     def __init__(self, device: str | int | None = None, cull: bool = True, size: tuple[int, int] | None = None):

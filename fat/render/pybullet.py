@@ -7,14 +7,14 @@ and props (textured), and one body per scene object whose pose is set before eac
 from __future__ import annotations
 
 import hashlib
-import os
 import pkgutil
 from pathlib import Path
 
 import numpy as np
 from .._pybullet import pb
 
-from ..assets import cache_dir
+from ..cache import cache_dir
+from ..fileio import writing
 from ..errors import ConfigError
 from ..geometry import Intrinsics, invert_pose, matrix_to_quat
 from ..meshes import Mesh, write_obj
@@ -55,9 +55,8 @@ def mesh_file(mesh: Mesh) -> Path:
     path = cache_dir() / "meshes" / f"{h.hexdigest()[:20]}.obj"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        write_obj(tmp, [mesh])
-        os.replace(tmp, path)
+        with writing(path) as tmp:
+            write_obj(tmp, [mesh])
     return path
 
 

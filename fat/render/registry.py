@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import importlib
-import sys
-from importlib import metadata
 from typing import Any
 
+from ..catalog import ObjectSet, fat_objects
 from ..errors import ConfigError
+from ..plugins import registered
 from .base import NoOptions, OptionError, OptionSpec, Renderer, option_specs
 
 GROUP = "fat.renderers"
@@ -31,14 +31,7 @@ BUILTIN = {
 @functools.lru_cache(maxsize=1)
 def _found() -> dict[str, str]:
     """Renderer name -> "module:attribute". A package cannot take the name of one of ours or ``auto``."""
-    found = dict(BUILTIN)
-    for ep in sorted(metadata.entry_points(group=GROUP), key=lambda e: e.name):
-        if ep.name == AUTO or (ep.name in BUILTIN and ep.value != BUILTIN[ep.name]):
-            print(f"fat: warning: renderer entry point {ep.name} = {ep.value} ignored: the name is fat's own",
-                  file=sys.stderr)
-            continue
-        found.setdefault(ep.name, ep.value)
-    return found
+    return {name: ep.value for name, ep in registered(GROUP, BUILTIN, reserved=(AUTO,)).items()}
 
 
 def names() -> tuple[str, ...]:
@@ -91,7 +84,7 @@ def option_table() -> tuple[tuple[str, str, OptionSpec], ...]:
     return tuple(out)
 
 
-def _checked(name: str, given: dict[str, Any]):
+def _checked(name: str, given: dict[str, Any], objects: ObjectSet):
     """The Options instance of renderer ``name`` from ``given`` (config key -> value), checked."""
     _check_name(name)
     given = {k: v for k, v in given.items() if v is not None}
@@ -108,30 +101,34 @@ def _checked(name: str, given: dict[str, Any]):
         raise OptionError(other[0], f"{' and '.join(flags)} {'go' if len(flags) > 1 else 'goes'} with --renderer {r}")
     opts_type = options_type(name)
     fields = {spec.key: field for field, spec in option_specs(opts_type)}
-    return renderer_class(name).check_options(opts_type(**{fields[k]: v for k, v in given.items()}))  # auto: gl's
+    return renderer_class(name).check_options(opts_type(**{fields[k]: v for k, v in given.items()}),  # auto: gl's
+                                              objects)
 
 
-def check_options(name: str, given: dict[str, Any]) -> dict[str, Any]:
+def check_options(name: str, given: dict[str, Any], objects: ObjectSet) -> dict[str, Any]:
     """The options of renderer ``name`` from ``given`` (config key -> value), checked by the
-    renderer and normalised; None values are left out. Raises :class:`OptionError` (with the key)
-    for an unknown option, an option of another renderer or a bad value."""
-    opts = _checked(name, given)
+    renderer (for the object set ``objects``) and normalised; None values are left out. Raises
+    :class:`OptionError` (with the key) for an unknown option, an option of another renderer or a
+    bad value."""
+    opts = _checked(name, given, objects)
     return {spec.key: getattr(opts, field) for field, spec in option_specs(type(opts))
             if getattr(opts, field) is not None}
 
 
-def make(name: str, intrinsics=None, options: dict[str, Any] | None = None) -> Renderer:
-    """A started renderer. ``options``: config key -> value (see :func:`check_options`)."""
+def make(name: str, intrinsics=None, options: dict[str, Any] | None = None, objects: ObjectSet | None = None) -> Renderer:
+    """A started renderer. ``options``: config key -> value (see :func:`check_options`);
+    ``objects``: the object set of the frames it will render (None: FAT's 21 objects)."""
     _check_name(name)
     options = dict(options or {})
+    objects = fat_objects() if objects is None else objects
     if name == AUTO:
         try:
-            return make("gl", intrinsics, options)
+            return make("gl", intrinsics, options, objects)
         except ConfigError as e:
-            r = make("tiny", intrinsics)
+            r = make("tiny", intrinsics, None, objects)
             r.note = f"renderer auto: using TinyRenderer, since {str(e).replace('--renderer gl: ', '')}"
             return r
-    r = renderer_class(name).create(_checked(name, options), intrinsics)
+    r = renderer_class(name).create(_checked(name, options, objects), intrinsics, objects)
     if r.intrinsics is None:
         r.intrinsics = intrinsics
     return r

@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..catalog import ObjectInfo, ObjectSet, fat_objects
 from ..errors import ConfigError, FatError
 from ..geometry import Intrinsics, invert_pose, make_pose
 from ..scene import Location
@@ -112,7 +113,7 @@ class UnrealConfig:
     levels: dict = field(default_factory=dict)  # location name -> LevelMapping
 
     @classmethod
-    def load(cls, path: str | Path | None) -> "UnrealConfig":
+    def load(cls, path: str | Path | None, objects: ObjectSet | None = None) -> "UnrealConfig":
         if path is None:
             return cls()
         path = Path(path)
@@ -142,16 +143,15 @@ class UnrealConfig:
                 raise ConfigError(f"{path}: {k} must be a {'table' if kind is dict else 'list'}, got {doc[k]!r}")
         if doc.get("depth", "plane") not in ("plane", "point"):
             raise ConfigError(f"{path}: depth must be 'plane' or 'point', got {doc['depth']!r}")
-        from .. import catalog
-
+        objects = fat_objects() if objects is None else objects
         classes = {}
         for name, m in doc.get("classes", {}).items():
-            if catalog.find(name) is None:
-                raise ConfigError(f"{path}: classes: unknown object {name!r}")
+            if objects.find(name) is None:
+                raise ConfigError(f"{path}: classes: unknown object {name!r} (object set {objects.name})")
             extra = set(m) - {"actors", "spawn_class"}
             if extra:
                 raise ConfigError(f"{path}: classes.{name}: unknown keys {sorted(extra)}")
-            classes[catalog.get(name).class_name] = ClassMapping(tuple(m.get("actors", ())), m.get("spawn_class"))
+            classes[objects.get(name).class_name] = ClassMapping(tuple(m.get("actors", ())), m.get("spawn_class"))
         levels = {}
         for name, m in doc.get("levels", {}).items():
             fix = m.get("fixation_cm")
@@ -257,22 +257,23 @@ class UnrealCVRenderer(Renderer):
     Options = UnrealOptions
 
     @classmethod
-    def check_options(cls, options: UnrealOptions) -> UnrealOptions:
+    def check_options(cls, options: UnrealOptions, objects: ObjectSet) -> UnrealOptions:
         endpoint = _text("unrealcv", "unrealcv", options.endpoint)
         config = _text("unreal_config", "unreal config", options.config)
         if not endpoint:
             raise OptionError("unrealcv", "--renderer unrealcv needs --unrealcv HOST:PORT")
         parse_endpoint(endpoint)
-        UnrealConfig.load(config)
+        UnrealConfig.load(config, objects)
         return UnrealOptions(endpoint, config)
 
     @classmethod
-    def create(cls, options: UnrealOptions, intrinsics: Intrinsics | None) -> "UnrealCVRenderer":
+    def create(cls, options: UnrealOptions, intrinsics: Intrinsics | None, objects: ObjectSet) -> "UnrealCVRenderer":
         from ..geometry import FAT_INTRINSICS
 
-        return cls(options.endpoint, UnrealConfig.load(options.config), intrinsics or FAT_INTRINSICS)
+        return cls(options.endpoint, UnrealConfig.load(options.config, objects), intrinsics or FAT_INTRINSICS, objects)
 
-    def __init__(self, endpoint: str, config: UnrealConfig, intrinsics: Intrinsics):
+    def __init__(self, endpoint: str, config: UnrealConfig, intrinsics: Intrinsics, objects: ObjectSet | None = None):
+        self.objects = fat_objects() if objects is None else objects
         self.endpoint = endpoint
         self.host, self.port = parse_endpoint(endpoint)
         self.cfg = config
@@ -395,10 +396,7 @@ class UnrealCVRenderer(Renderer):
         self._request(f"vrun r.setres {K.width}x{K.height}w")
         self._request(f"vset /camera/{self.cfg.camera_id}/{self._fov_cmd} {K.hfov:.6f}")
 
-    def _class_actors(self, class_name: str) -> tuple[list[str], str | None]:
-        from .. import catalog
-
-        info = catalog.get(class_name)
+    def _class_actors(self, info: ObjectInfo) -> tuple[list[str], str | None]:
         m = self.cfg.classes.get(info.class_name)
         if m is not None and m.actors:
             actors = list(m.actors)
@@ -411,7 +409,7 @@ class UnrealCVRenderer(Renderer):
         out, used = [], {}
         for a in frame.assets:
             name = a.info.class_name
-            actors, spawn = self._class_actors(name)
+            actors, spawn = self._class_actors(a.info)
             j = used.get(name, 0)
             used[name] = j + 1
             if j < len(actors):
@@ -430,11 +428,9 @@ class UnrealCVRenderer(Renderer):
         return out
 
     def _managed_actors(self) -> set[str]:
-        from .. import catalog
-
         out = set(self._spawned) | set(self.cfg.hide)
-        for o in catalog.objects():
-            out |= set(self._class_actors(o.class_name)[0])
+        for o in self.objects:
+            out |= set(self._class_actors(o)[0])
         return out & (set(self._actors) | self._spawned)
 
     def _level_transform(self, loc: Location) -> np.ndarray:
