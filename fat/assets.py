@@ -40,7 +40,7 @@ from .atlas import prepare_atlas
 from .cache import cache_dir
 from .catalog import ObjectInfo
 from .errors import ConfigError
-from .fileio import commit_folder, discard, temp_folder
+from .fileio import commit_folder, discard, locked, temp_folder
 from .meshes import (Mesh, MeshWarning, concatenate, convex_hull, load_mesh, merge_convex_parts, open_edges,
                      split_closed_parts, write_mtl, write_obj)
 
@@ -293,7 +293,9 @@ def _load(info: ObjectInfo, folder: Path, source: str) -> ObjectAsset:
 
 def _cached(key: str, info: ObjectInfo, build, source: str) -> ObjectAsset:
     """The asset from the cache, built first when absent, rebuilt when a cached file cannot be read
-    (the new folder takes the old one's place by renames: readers see one or the other, whole)."""
+    (the new folder takes the old one's place by renames: readers see one or the other, whole).
+    One process builds an asset at a time: the others wait for it and then load its folder (worker
+    processes that start together on an empty cache build each asset once)."""
     final = cache_dir() / "assets" / key / info.name
     if (final / "parts.npz").is_file():
         try:
@@ -301,13 +303,18 @@ def _cached(key: str, info: ObjectInfo, build, source: str) -> ObjectAsset:
         except _BrokenAsset:
             pass
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_folder(final)
-    try:
-        build(tmp)
-        _load(info, tmp, source)  # what was just built reads back
-        commit_folder(tmp, final)  # False: built meanwhile by another process, whose folder serves
-    finally:
-        discard(tmp)
+    with locked(final.parent / f".{info.name}.lock", final, wait=True):
+        try:
+            return _load(info, final, source)  # built by another process while this one waited
+        except _BrokenAsset:
+            pass
+        tmp = temp_folder(final)
+        try:
+            build(tmp)
+            _load(info, tmp, source)  # what was just built reads back
+            commit_folder(tmp, final)
+        finally:
+            discard(tmp)
     try:
         return _load(info, final, source)
     except _BrokenAsset as e:

@@ -219,10 +219,10 @@ def make_folder(root: str | os.PathLike, rel: str | os.PathLike) -> Path:
 
 # ------------------------------------------------------------------ one run per output
 @contextlib.contextmanager
-def locked(lock: str | os.PathLike, what: str | os.PathLike):
+def locked(lock: str | os.PathLike, what: str | os.PathLike, wait: bool = False):
     """Hold an exclusive lock on the file ``lock`` (created if needed) while the block runs; if
-    another process holds it, raise OutputError saying ``what`` is in use. The lock file is removed
-    at the end; one left by a killed run is simply reused."""
+    another process holds it, raise OutputError saying ``what`` is in use (``wait``: wait for it
+    instead). The lock file is removed at the end; one left by a killed run is simply reused."""
     lock = Path(lock)
     for _ in range(20):
         try:
@@ -232,7 +232,7 @@ def locked(lock: str | os.PathLike, what: str | os.PathLike):
                 raise OutputError(f"{lock}: is a symbolic link; refusing to use it as the lock file") from None
             raise OutputError(f"{lock}: cannot create the lock file: {why(e)}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except OSError as e:
             os.close(fd)
             if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):

@@ -1,6 +1,7 @@
 """Broken object files: a truncated STL, an OBJ cut short, a garbage file in the asset cache. Real
 YCB scans are copied into the test's folder and damaged there, never in place."""
 
+import os
 import shutil
 
 import numpy as np
@@ -80,3 +81,39 @@ def test_garbage_cache_file_is_rebuilt(capfd, tmp_path, monkeypatch):
     second = {p.relative_to(tmp_path / "second"): p.read_bytes() for p in (tmp_path / "second").rglob("*") if p.is_file()}
     assert first == second
     assert not [p for p in parts.parent.parent.iterdir() if p.name.startswith(".")], "temporary folders left"
+
+
+_BUILDER = """
+import sys, time
+import fat.assets as A
+from fat.catalog import fat_objects
+
+log = sys.argv[1]
+build = A._build_standin
+
+def slow_build(info, folder):  # a build long enough for the other processes to reach the cache meanwhile
+    build(info, folder)
+    with open(log, "a") as f:
+        f.write(info.name + "\\n")
+    time.sleep(1.0)
+
+A._build_standin = slow_build
+assets = A.standin_assets(fat_objects().subset(["mug", "bowl"]))
+assert all(a.folder.is_dir() and len(a.parts) > 0 for a in assets.values())
+"""
+
+
+def test_processes_starting_on_an_empty_cache_build_each_asset_once(tmp_path):
+    """Worker processes start together on an empty asset cache (``fat generate --workers N`` after an
+    update): one builds each asset, the others wait and load its folder. Catches builders that
+    replace each other's finished folders (a worker then finds the asset missing and fails)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FAT_CACHE_DIR": str(tmp_path / "cache")}
+    log = tmp_path / "builds.log"
+    procs = [subprocess.Popen([sys.executable, "-c", _BUILDER, str(log)], env=env, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    assert sorted(log.read_text().split()) == ["024_bowl", "025_mug"]  # each built once, by one process

@@ -118,15 +118,20 @@ def _leaf_folders(base: Path) -> list[tuple[str, str, str | None]]:
     return out
 
 
+#: the location index real FAT holds out for test in every scene (its files have no split.json)
+FAT_TEST_LOCATION = "4"
+
+
 def _test_folders(base: Path, folders: list[tuple[str, str, str | None]]) -> set[str]:
-    """Test folders from ``split.json`` when the dataset has one, else the ``_4`` locations."""
+    """Test folders from ``split.json`` when the dataset has one (every dataset of ours), else real
+    FAT's: the locations of index :data:`FAT_TEST_LOCATION`."""
     split = base / "split.json"
     if split.is_file():
         try:
             return set(F.read_json(split)["test"])
         except (KeyError, TypeError) as e:
             raise FormatError(split, f"not a split file: {e}") from None
-    return {rel for rel, _, _ in folders if rel.rsplit("_", 1)[-1] == "4"}
+    return {rel for rel, _, _ in folders if rel.rsplit("_", 1)[-1] == FAT_TEST_LOCATION}
 
 
 def _read_image(name: str, path: Path, size: tuple[int, int]) -> np.ndarray:
