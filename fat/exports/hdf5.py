@@ -1,18 +1,7 @@
-"""HDF5 export: a dataset in one file, read by ``fat.Dataset("file.h5")`` like the folder (the reader
-is :class:`fat.storage.hdf5.H5Storage`).
-
-Layout (one row per eye of each frame):
-
-```
-/rgb        (N,) bytes               the JPEG files as they are (decoding beats decompressing raw RGB)
-/depth      (N, H, W)    uint16      FAT's counts of 0.1 mm (0 and 65535 = no value)
-/seg        (N, H, W)    uint8
-/instance   (N, H, W)    uint16      when the dataset has instance maps
-/views/{folder, eye, kind, scene, location, split}  (N,) strings;  /views/frame (N,) int32
-/views/annotation        (N,) string  the frame JSON as written (FAT's units and fields)
-/folders/{name, camera_settings, object_settings}  one row per leaf folder (the settings files)
-```
-"""
+"""HDF5 export: a dataset in one file, read by ``fat.Dataset("file.h5")`` like the folder. The file's
+layout (one row per eye of each frame: the JPEG bytes, depth, segmentation, instance maps, the frame
+JSON as written, the leaf folders' settings files) is described with its reader,
+:mod:`fat.storage.hdf5`."""
 
 from __future__ import annotations
 
