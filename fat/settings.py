@@ -235,8 +235,9 @@ class Settings:
     kinds: tuple[str, ...] = setting(("mixed",), key="kind", flag="--kind", type="choice",
                                      choices=lambda: ("single", "mixed", "both"), parse=_kinds, check=_check_kinds,
                                      help="Drops of one object, of 2-10, or both. [mixed]")
-    scenes: tuple[str, ...] = setting(scenes.scene_names(), key="scene", flag="--scene", type="choice", choices=scenes.scene_names,
-                                      multiple=True, parse=_listed, check=_check_scenes, help="Repeatable. [all three]")
+    scenes: tuple[str, ...] = setting(scenes.scene_names(), key="scene", flag="--scene", type="choice",
+                                      choices=scenes.scene_names, multiple=True, parse=_listed, check=_check_scenes,
+                                      help="Repeatable: a scene of scenes/ (FAT's: kitchen, kitedemo, temple). [all]")
     locations: tuple[int, ...] = setting((0,), key="location", flag="--location", type="range", bounds=_location_bounds,
                                          multiple=True, parse=_listed, check=_check_locations,
                                          help="Repeatable, 0..{last}. [0]")
