@@ -51,12 +51,6 @@ def read_config(path: Path) -> dict:
     return {k.replace("-", "_"): v for k, v in doc.items()}
 
 
-def build_settings(values: dict):
-    """Settings from merged config-file and command-line values (command line wins). Values are
-    passed on as given: :func:`fat.settings.validate` checks their types and ranges."""
-    return from_values(values)
-
-
 def _config_key(setting: str, values: dict, from_file: set[str]) -> str | None:
     """The config-file key that gave the value of ``setting``, if it came from the file."""
     if setting in ("mixed_frames", "single_frames") and values.get(setting) is None:
@@ -158,7 +152,7 @@ def generate_cmd(out: Path, config_file, workers, dask, overwrite, repair, quiet
     if "preset" in from_file and values["preset"] not in (None, "fat"):
         raise ConfigError(f"{config_file}: preset: unknown preset {values['preset']!r}; known: fat")
     try:
-        settings = validate(build_settings(values))
+        settings = validate(from_values(values))
     except SettingError as e:
         key = _config_key(e.setting, values, from_file)
         if key is None:

@@ -56,9 +56,9 @@ def test_config_file_and_overrides(tmp_path):
 
 
 def test_fat_preset_plan():
-    from fat.cli.generate import build_settings
+    from fat.settings import from_values
 
-    s = validate(build_settings({"preset": "fat"}))
+    s = validate(from_values({"preset": "fat"}))
     folders, drops = plan(s)
     assert total_frames(s) == 61_500 and len(folders) == 330
     assert sum(f.n_frames for f in folders if f.kind == "mixed") == 30_000

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -138,6 +138,3 @@ class Renderer(ABC):
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-#: what a registry entry point loads: a Renderer subclass (or a callable returning one)
-RendererClass = Callable[..., Renderer]
