@@ -67,7 +67,7 @@ def main() -> None:
         ycb = str(shared)
     scene, _, loc = a.location.rpartition("_")
     s = validate(Settings(scenes=(scene,), locations=(int(loc),), mixed_frames=a.frames, renderer=a.renderer,
-                          ycb_dir=ycb, width=a.width, height=a.height))
+                          object_source=ycb, width=a.width, height=a.height))
 
     with tempfile.TemporaryDirectory() as tmp:
         summary = generate(s, Path(tmp) / "out", workers=a.workers, notify=lambda m: None)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 from pathlib import Path
 
 import click
 
 from fat.errors import ConfigError
-from fat.meshes import MeshWarning
 from fat.plan import total_frames
 from fat.render import registry
 from fat.run import check_output, generate
 from fat.settings import EXTRA_KEYS, SettingError, config_keys, from_values, n_locations, specs, validate
+
 
 try:  # Python 3.11+
     import tomllib
@@ -103,7 +102,7 @@ def setting_options(command):
             for _, _, o in registry.option_table():
                 kind = click.Path(dir_okay=False, path_type=Path) if o.file else None
                 options.append(click.option(o.flag, o.key, type=kind, metavar=o.metavar, help=o.help))
-        if name == "ycb_dir":
+        if name == "class_names":
             options.append(click.option("--frames", "frames", type=int, help=EXTRA_KEYS["frames"]))
     for option in reversed(options):
         command = option(command)
@@ -171,19 +170,9 @@ def generate_cmd(out: Path, config_file, workers, dask, overwrite, repair, quiet
 
         bar = tqdm(total=total, unit="frame", desc="generate", file=sys.stderr, dynamic_ncols=True)
     try:
-        with warnings.catch_warnings():
-            shown = warnings.showwarning
-
-            def show(message, category, *args, **kwargs):  # a damaged-looking mesh: one line, as errors are
-                if issubclass(category, MeshWarning):
-                    click.echo(f"fat: warning: {message}", err=True)
-                else:
-                    shown(message, category, *args, **kwargs)
-
-            warnings.showwarning = show
-            summary = generate(settings, out, overwrite=overwrite, progress=bar.update if bar else None,
-                               notify=lambda m: click.echo(f"fat: {m}", err=True), workers=workers, dask=dask,
-                               repair=repair)
+        summary = generate(settings, out, overwrite=overwrite, progress=bar.update if bar else None,
+                           notify=lambda m: click.echo(f"fat: {m}", err=True), workers=workers, dask=dask,
+                           repair=repair)
     finally:
         if bar:
             bar.close()
@@ -191,4 +180,11 @@ def generate_cmd(out: Path, config_file, workers, dask, overwrite, repair, quiet
     resumed = f", {summary['skipped']} done before" if summary["skipped"] else ""
     click.echo(f"wrote {summary['frames']} stereo frames{resumed} in {summary['folders']} folders to {out} "
                f"in {summary['seconds']:.1f} s ({rate:.2f} frames/s, renderer {summary['renderer']}, "
-               f"{'YCB models' if settings.ycb_dir else 'stand-in objects'})")
+               f"{_objects_note(settings)})")
+
+
+def _objects_note(s) -> str:
+    objects = s.object_set()
+    if objects.meshes == "standins":
+        return "stand-in objects"
+    return "YCB models" if objects.meshes != "files" else f"{len(s.objects)} objects of {objects.name}"

@@ -12,6 +12,7 @@ from fat.errors import FatError
 from .export import export_cmd
 from .generate import generate_cmd
 from .inspect import show_cmd, stats_cmd, validate_cmd
+from .messages import mesh_warnings
 from .objects import objects_cmd
 
 
@@ -35,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        rc = cli.main(args=args, prog_name="fat", standalone_mode=False)
+        with mesh_warnings():
+            rc = cli.main(args=args, prog_name="fat", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("fat: interrupted", err=True)
         sys.exit(130)

@@ -255,6 +255,101 @@ def _build_ycb(info: ObjectInfo, src: YcbSource, folder: Path, texture_size: int
     return note
 
 
+# ----------------------------------------------------------------------------- the user's meshes
+#: A closed mesh whose volume is at least this fraction of its convex hull's is collided as its hull.
+CONVEX_FRACTION = 0.95
+#: V-HACD's voxel budget for concave meshes (its default is 100,000; half is as good at object sizes).
+VHACD_RESOLUTION = 50_000
+
+
+def _vhacd(mesh: Mesh, folder: Path) -> list[np.ndarray]:
+    """Convex parts of ``mesh`` (FAT frame, metres) by PyBullet's V-HACD. The library prints its
+    progress on the process's standard output: that is sent to the log file instead."""
+    import os
+    import sys
+
+    import pybullet
+
+    src, out, log = folder / "vhacd_in.obj", folder / "vhacd_out.obj", folder / "vhacd.log"
+    write_obj(src, [Mesh(mesh.vertices, mesh.faces)])
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(log, "ab") as f:
+            os.dup2(f.fileno(), 1)
+            pybullet.vhacd(str(src), str(out), str(log), resolution=VHACD_RESOLUTION)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    parts = []
+    if out.is_file() and out.stat().st_size:
+        parts = [convex_hull(p.vertices).vertices for p in split_closed_parts(load_mesh(out)) if len(p.vertices) >= 4]
+    for p in (src, out, log):
+        p.unlink(missing_ok=True)
+    return parts
+
+
+def collision_parts(visual: Mesh, closed: bool, folder: Path) -> list[np.ndarray]:
+    """The convex hull of a convex mesh; V-HACD's parts of a concave or open one (its hull when
+    V-HACD finds none)."""
+    import trimesh
+
+    hull = convex_hull(visual.vertices)
+    if closed:
+        tm = trimesh.Trimesh(visual.vertices, visual.faces, process=False)
+        h = trimesh.Trimesh(hull.vertices, hull.faces, process=False)
+        if h.volume > 0 and abs(tm.volume) >= CONVEX_FRACTION * h.volume:
+            return [hull.vertices]
+    parts = _vhacd(visual, folder)
+    return parts or [hull.vertices]
+
+
+def _build_file(info: ObjectInfo, folder: Path, texture_size: int) -> None:
+    """An asset from the object's own mesh file (:mod:`fat.mesh_reading`), moved into the FAT frame by
+    its ``model_transform``; collision from its collision file, else :func:`collision_parts`."""
+    from .mesh_reading import read_mesh_file
+
+    mf = read_mesh_file(info.mesh)
+    T = np.asarray(info.model_transform, dtype=np.float64)
+    visual = mf.mesh.transformed(T).with_vertex_normals(weld=True)
+    img = mf.texture
+    if mf.colour_source == "texture":
+        img = prepare_atlas(img, visual.uvs, visual.faces, texture_size)
+    cv2.imwrite(str(folder / "texture.png"), img)
+    write_mtl(folder / "visual.mtl", "texture.png")
+    write_obj(folder / "visual.obj", [visual], mtl="visual.mtl")
+    if info.collision:
+        try:
+            raw = load_mesh(Path(info.collision))
+        except ConfigError:
+            raise
+        except Exception as e:
+            raise ConfigError(f"{info.collision}: cannot read the collision mesh: {e}") from None
+        parts = [convex_hull(m.transformed(T).vertices).vertices for m in split_closed_parts(raw)]
+        if not parts:
+            raise ConfigError(f"{info.collision}: the collision mesh holds no convex part")
+    else:
+        parts = collision_parts(visual, mf.closed, folder)
+    _save_parts(folder, parts, visual.vertices)
+
+
+def file_assets(objects: list[ObjectInfo], texture_size: int = DEFAULT_TEXTURE_SIZE) -> dict[str, ObjectAsset]:
+    """The assets of objects with their own mesh files, converted once and cached (the key holds the
+    files' sizes and times, the transform and the texture size)."""
+    out = {}
+    for o in objects:
+        h = hashlib.sha256(f"{ASSET_VERSION}|{texture_size}|file".encode())
+        for p in (o.mesh, o.collision):
+            if p:
+                st = Path(p).stat()
+                h.update(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+        h.update(np.ascontiguousarray(o.model_transform, dtype=np.float64).tobytes())
+        h.update(_source_hash().encode())
+        key = "file-" + h.hexdigest()[:16]
+        out[o.name] = _cached(key, o, lambda d, o=o: _build_file(o, d, texture_size), o.mesh)
+    return out
+
+
 # ----------------------------------------------------------------------------- cache
 def _save_parts(folder: Path, parts: list[np.ndarray], render_vertices: np.ndarray) -> None:
     """parts.npz (all parts, render hull) and collision.obj (the parts merged for the physics)."""
@@ -375,8 +470,12 @@ def ycb_assets(root: Path, objects: list[ObjectInfo], texture_size: int = DEFAUL
     return out
 
 
-def load_assets(objects: list[ObjectInfo], ycb_dir: Path | None = None, texture_size: int = DEFAULT_TEXTURE_SIZE) -> dict[str, ObjectAsset]:
-    if ycb_dir is None:
+def load_assets(objects, meshes: str = "standins", texture_size: int = DEFAULT_TEXTURE_SIZE) -> dict[str, ObjectAsset]:
+    """The assets of ``objects`` (ObjectInfos of one set) by their set's ``meshes``: ``standins``,
+    ``files`` (each object's mesh file) or a folder of YCB models."""
+    objects = list(objects)
+    if meshes == "standins":
         return standin_assets(objects)
-    return ycb_assets(Path(ycb_dir), objects, texture_size)
-
+    if meshes == "files":
+        return file_assets(objects, texture_size)
+    return ycb_assets(Path(meshes), objects, texture_size)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
@@ -40,6 +40,9 @@ class ObjectInfo:
     model_transform: np.ndarray  # (4, 4)
     mass: float  # kg
     mixed_spelling: str = ""  # the class as written inside mixed folders, when it differs (FAT: 006_mustard_bottle_16K)
+    mesh: str = ""  # the source mesh file ("": FAT's objects, found in the set's YCB folder or built as stand-ins)
+    collision: str = ""  # a collision mesh file of convex parts ("": the hull, or V-HACD parts when concave)
+    symmetry: dict | None = field(default=None, compare=False)  # BOP's symmetries_discrete / _continuous, if known
 
     @property
     def short_name(self) -> str:
@@ -65,7 +68,8 @@ class ObjectSet:
     name: str  # "fat"
     objects: tuple[ObjectInfo, ...]
     supercategory: str = "ycb"  # COCO's supercategory of every class
-    meshes: str = "standins"  # where meshes come from: "standins" (built-in procedural meshes) or a folder
+    meshes: str = "standins"  # where meshes come from: "standins" (built-in procedural meshes), "files"
+    #                           (each object's ``mesh``) or a folder of YCB models
     about: str = ""
 
     def __post_init__(self):
@@ -120,9 +124,3 @@ def fat_objects() -> ObjectSet:
         out.append(ObjectInfo(i, o["name"], o["class"], int(o["segmentation_class_id"]), dims, T, float(o["mass_kg"]),
                               spelling.get(o["class"], "")))
     return ObjectSet("fat", tuple(out), supercategory="ycb", meshes="standins", about=raw.get("about", ""))
-
-
-def dataset_objects(base) -> ObjectSet:
-    """The object set of the dataset in folder (or HDF5 file) ``base``: FAT's 21 objects, for real FAT
-    and for every dataset made of them."""
-    return fat_objects()

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .catalog import dataset_objects
+from .objectsets.recorded import dataset_objects
 from .errors import ConfigError, FatError, FormatError
 from .formats.fat import FatFolder
 from .geometry import BASELINE_M
@@ -80,7 +80,7 @@ class Dataset:
         keep = [f for f in self.folders.values()
                 if (split == "all" or f.split == split) and (kind == "both" or f.kind == kind)
                 and (scenes is None or f.scene in scenes)]
-        self.objects = dataset_objects(self.base)
+        self.objects = dataset_objects(self.storage)
         found = self.storage.frames(keep, None if classes is None else {self._class_key(c) for c in classes})
         if eyes == "stereo":
             self._refs = [(f, i) for f, i, have in found if "left" in have and "right" in have]

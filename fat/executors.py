@@ -10,10 +10,12 @@ import json
 import multiprocessing as mp
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Iterator
 
 from .errors import ConfigError
+from .meshes import MeshWarning
 from .plan import Drop
 from .settings import Settings
 from .worker import Worker
@@ -44,6 +46,7 @@ def _init(settings_json: str, threads: int) -> None:
     global _WORKER, _INIT_ERROR
     # Mesa's CPU rasteriser starts one thread per core in every process; N workers share the cores
     os.environ.setdefault("LP_NUM_THREADS", str(threads))
+    warnings.simplefilter("ignore", MeshWarning)  # the parent has shown each mesh's warnings once
     try:
         _WORKER = Worker(_settings(settings_json))
     except Exception as e:  # kept for the parent: a failing initializer would be restarted forever

@@ -71,11 +71,12 @@ def total_frames(s) -> int:
                                       for k in s.kinds)
 
 
-def plan(s) -> tuple[list[Folder], list[Drop]]:
+def plan(s, objects=None) -> tuple[list[Folder], list[Drop]]:
     """Every folder and drop of the dataset, in memory: :func:`fat.settings.validate` refuses plans
-    of more than ``MAX_DROPS`` drops (count them first with :func:`count_drops`)."""
+    of more than ``MAX_DROPS`` drops (count them first with :func:`count_drops`). ``objects``: the
+    object set naming the single folders (default: the settings'; a dataset's own when checking it)."""
     folders, drops = [], []
-    objects = s.object_set()
+    objects = s.object_set() if objects is None else objects
     for kind in s.kinds:
         for loc in locations_of(s):
             groups = [(f"mixed/{loc}", None, None)] if kind == "mixed" else \

@@ -24,8 +24,13 @@ from .settings import DATASET_FILE, SETTINGS_VERSION, Settings, validate
 
 
 def _record(s: Settings, renderer: str) -> dict:
-    return {"fat_version": __version__, "settings_version": SETTINGS_VERSION, "renderer": renderer,
-            "settings": s.to_json()}
+    doc = {"fat_version": __version__, "settings_version": SETTINGS_VERSION, "renderer": renderer,
+           "settings": s.to_json()}
+    objects = s.object_set()
+    if objects.name != "fat":  # another set: its names and order (fat.objectsets.recorded reads them)
+        doc["object_set"] = {"name": objects.name, "supercategory": objects.supercategory,
+                             "objects": [{"name": o.name, "class": o.class_name} for o in objects]}
+    return doc
 
 
 def check_output(root: Path, overwrite: bool, s: Settings) -> str:
@@ -52,6 +57,10 @@ def check_output(root: Path, overwrite: bool, s: Settings) -> str:
         raise OutputError(f"{root}: holds a dataset of settings version {version!r}, this fat makes version "
                           f"{SETTINGS_VERSION} (other random draws); use --overwrite to start over, or another folder")
     new = s.to_json()
+    try:  # a record of an earlier release: renamed fields under their new names, new fields at their defaults
+        old = Settings.from_json(old).to_json()
+    except (TypeError, ValueError, AttributeError):
+        pass
     changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
     if changed:
         diff = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:3])

@@ -20,7 +20,9 @@ from typing import Any, Callable
 
 from . import scene as scenes
 from .assets import DEFAULT_TEXTURE_SIZE, check_ycb_folder
-from .catalog import ObjectInfo, ObjectSet, fat_objects
+from . import objectsets
+from .catalog import ObjectInfo, ObjectSet
+from .objectsets.build import ALIGNMENTS, UNITS
 from .errors import ConfigError
 from .geometry import BASELINE_M, Intrinsics
 from .plan import KINDS, count_drops, locations_of
@@ -134,10 +136,26 @@ def _check_locations(k, v):
 
 
 def _check_objects(k, v):
-    objects = _names(k, "object", v)
-    if not objects:
-        raise SettingError(k, "no object chosen")
-    return objects  # validate() looks them up in the object set
+    return _names(k, "object", v)  # validate() looks them up in the object set; none: all of it
+
+
+def _choice(k, label, v, choices):
+    if v not in choices:
+        raise SettingError(k, f"{label} must be one of {', '.join(choices)}, got {v!r}")
+    return v
+
+
+def _object_set(source, units, align, class_names) -> ObjectSet:
+    try:
+        mtime = Path(source).expanduser().stat().st_mtime_ns if source else 0
+    except OSError:
+        mtime = -1
+    return _object_set_cached(source, units, align, class_names, mtime)
+
+
+@functools.lru_cache(maxsize=16)
+def _object_set_cached(source, units, align, class_names, mtime) -> ObjectSet:
+    return objectsets.load(source, objectsets.Options(units, align, class_names))
 
 
 def _frames(label):
@@ -241,13 +259,25 @@ class Settings:
     locations: tuple[int, ...] = setting((0,), key="location", flag="--location", type="range", bounds=_location_bounds,
                                          multiple=True, parse=_listed, check=_check_locations,
                                          help="Repeatable, 0..{last}. [0]")
-    objects: tuple[str, ...] = setting(fat_objects().names, key="object", flag="--object",
+    objects: tuple[str, ...] = setting((), key="object", flag="--object",
                                        multiple=True, metavar="NAME", parse=_listed, check=_check_objects,
-                                       help="Repeatable: FAT class, YCB name or short name (banana, 011). [all 21]")
-    ycb_dir: str | None = setting(None, key="objects", flag="--objects", type="path", parse=_folder,
-                                  check=lambda k, v: _text(k, "objects folder", v),
-                                  help="Folder of real YCB models (google_16k layout or one folder per object). "
-                                       "[procedural stand-ins]")
+                                       help="Repeatable: an object of the set by class, name, short name or "
+                                            "number (banana, 011). [all of the set]")
+    object_source: str | None = setting(None, key="objects", flag="--objects", type="path", parse=_folder,
+                                        check=lambda k, v: _text(k, "objects", v),
+                                        help="The object set: a folder of YCB models, a folder of meshes (OBJ, PLY, "
+                                             "glTF/GLB, STL), a BOP models/ folder or an object-set file (TOML, "
+                                             "JSON). [FAT's 21 objects as procedural stand-ins]")
+    units: str = setting("m", key="units", flag="--units", type="choice", choices=lambda: tuple(UNITS),
+                         check=lambda k, v: _choice(k, "units", v, tuple(UNITS)),
+                         help="Units of mesh files that do not say (OBJ, PLY, STL). [m]")
+    align: str = setting("aabb", key="align", flag="--align", type="choice", choices=lambda: ALIGNMENTS,
+                         check=lambda k, v: _choice(k, "align", v, ALIGNMENTS),
+                         help="The objects' cuboids: aabb, each mesh's own axis-aligned box (NDDS), or obb, "
+                              "its smallest oriented box. [aabb]")
+    class_names: str | None = setting(None, key="class_names", flag="--class-names", type="path", parse=_folder,
+                                      check=lambda k, v: _text(k, "class names file", v),
+                                      help="JSON file naming a BOP models folder's objects by id (1: ape, ...).")
     mixed_frames: int = setting(20, key="mixed_frames", flag="--mixed-frames", type="int", check=_frames("mixed frames"),
                                 help="Frames per mixed folder (overrides --frames).")
     single_frames: int = setting(20, key="single_frames", flag="--single-frames", type="int",
@@ -300,8 +330,9 @@ class Settings:
         return Intrinsics.from_fov(self.width, self.height, self.fov)
 
     def object_set(self) -> ObjectSet:
-        """The object set the dataset draws from: FAT's 21 YCB objects."""
-        return fat_objects()
+        """The object set the dataset draws from (:mod:`fat.objectsets`): FAT's 21 objects without
+        ``object_source``."""
+        return _object_set(self.object_source, self.units, self.align, self.class_names)
 
     def object_infos(self) -> tuple[ObjectInfo, ...]:
         """The chosen objects, as the object set describes them."""
@@ -314,8 +345,11 @@ class Settings:
     @classmethod
     def from_json(cls, d: dict) -> "Settings":
         """Settings from :meth:`to_json`'s form (lists back to tuples); the renderer options of
-        version 1 (``gl_device``, ``unrealcv``, ``unreal_config`` as fields) are taken too."""
+        version 1 (``gl_device``, ``unrealcv``, ``unreal_config`` as fields) and the objects folder
+        of earlier releases (``ycb_dir``) are taken too; fields not recorded take their defaults."""
         d = dict(d)
+        if "ycb_dir" in d:  # before object sets, the objects folder was a folder of YCB models
+            d["object_source"] = d.pop("ycb_dir")
         options = dict(d.pop("renderer_options", None) or {})
         for key in ("gl_device", "unrealcv", "unreal_config"):
             if key in d:
@@ -390,7 +424,11 @@ def validate(s: Settings) -> Settings:
     if not isinstance(given, dict):
         raise SettingError("renderer_options", f"renderer options must be a table, got {given!r}")
     try:
-        options = registry.check_options(checked["renderer"], given, s.object_set())
+        objects = _object_set(checked["object_source"], checked["units"], checked["align"], checked["class_names"])
+    except ConfigError as e:
+        raise SettingError("object_source", str(e)) from None
+    try:
+        options = registry.check_options(checked["renderer"], given, objects)
     except OptionError as e:
         raise SettingError(e.key, str(e)) from None
     try:
@@ -398,7 +436,8 @@ def validate(s: Settings) -> Settings:
     except ConfigError as e:
         raise SettingError(next(n for n in ("azimuth", "elevation", "distance") if n in str(e)), str(e)) from None
     try:
-        checked["objects"] = tuple(dict.fromkeys(o.name for o in s.object_set().subset(checked["objects"])))
+        chosen = objects.subset(checked["objects"]) if checked["objects"] else objects.objects
+        checked["objects"] = tuple(dict.fromkeys(o.name for o in chosen))
     except ConfigError as e:
         raise SettingError("objects", str(e)) from None
     for sc in checked["scenes"]:  # each scene has its own number of locations
@@ -413,6 +452,6 @@ def validate(s: Settings) -> Settings:
                            "use more --frames-per-drop or fewer frames, locations or objects")
     for loc in locations_of(s):
         _check_clearance(loc, ranges)
-    if s.ycb_dir is not None:
-        check_ycb_folder(Path(s.ycb_dir), s.object_infos())
+    if objects.meshes not in ("standins", "files"):  # a folder of YCB models: every chosen object in it
+        check_ycb_folder(Path(objects.meshes), s.object_infos())
     return s

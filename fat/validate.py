@@ -205,7 +205,10 @@ def _planned_drops(base: Path) -> tuple[list | None, list[Problem]]:
         if per_folder * n_folders > MAX_PLANNED_FRAMES or int(s.frames_per_drop) < 1:
             return None, [Problem(record, f"settings plan more than {MAX_PLANNED_FRAMES} frames "
                                           "or an empty drop; frames the plan expects are not checked")]
-        return plan(s)[1], []
+        from .storage.folder import FolderStorage
+        from .objectsets.recorded import dataset_objects
+
+        return plan(s, dataset_objects(FolderStorage(base)))[1], []
     except FatError as e:
         return None, [Problem(record, f"{getattr(e, 'reason', e)}; frames the plan expects are not checked")]
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:

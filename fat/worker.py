@@ -30,7 +30,7 @@ class Worker:
     def __init__(self, s: Settings):
         self.s = s
         self.objects = s.object_set()
-        self.assets: dict[str, ObjectAsset] = load_assets(s.object_infos(), s.ycb_dir, s.texture_size)
+        self.assets: dict[str, ObjectAsset] = load_assets(s.object_infos(), self.objects.meshes, s.texture_size)
         self.physics = Physics()
         self.renderer = make_renderer(s.renderer, s.intrinsics, s.renderer_options, self.objects)
         self.note = self.renderer.note

@@ -39,6 +39,19 @@ def test_layout_and_models(bop):
         assert (bop / f"models/obj_{o.index + 1:06d}.ply").read_text().startswith("ply\nformat ascii 1.0")
 
 
+def test_the_exported_models_are_an_object_set_with_the_same_cuboids(bop):
+    """Round trip: dataset -> BOP export -> ``--objects BOP/models`` gives the set's cuboids (within
+    1 mm), each model already in its FAT-aligned frame (millimetres to metres, no turn, no shift)."""
+    from fat import objectsets
+
+    models = objectsets.load(bop / "models")
+    assert len(models) == 4
+    for m in models:
+        o = catalog.fat_objects().objects[int(m.name.split("_")[1]) - 1]
+        assert np.abs(m.dimensions - o.dimensions).max() < 0.001, (o.name, m.dimensions, o.dimensions)
+        assert np.allclose(m.model_transform[:3, :3], np.eye(3) / 1000) and np.abs(m.model_transform[:3, 3]).max() < 1e-4
+
+
 def test_scenes_read_back_against_the_source_frames(bop, small_dataset):
     scenes = json.loads((bop / "scenes.json").read_text())
     n = 0

@@ -69,7 +69,7 @@ def test_fat_preset_plan():
 @pytest.mark.parametrize("args, message, rc", [
     (["--scene", "garden"], "Invalid value for '--scene'", 2),
     (["--object", "teapot"], "unknown object 'teapot'", 1),
-    (["--objects", "EMPTY"], "no textured.obj for 002_master_chef_can", 1),
+    (["--objects", "EMPTY"], "--objects EMPTY: no mesh file (.obj, .ply, .gltf, .glb, .stl) found", 1),
     (["--config", "BADRANGE"], "camera azimuth range [10, -10] is empty", 1),
     (["--config", "BADKEY"], "unknown setting 'colour'", 1),
     (["--config", "BADJSON"], "not valid JSON", 1),

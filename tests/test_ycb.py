@@ -1,12 +1,16 @@
 """Real YCB models (shared/ycb): both folder layouts, alignment to FAT's frame, generation with them."""
 
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from fat import catalog
+from fat import catalog, objectsets
 from fat.assets import align_to_fat, check_ycb_folder, ycb_assets
 from fat.errors import ConfigError
 from fat.meshes import load_mesh
@@ -15,6 +19,7 @@ from fat.settings import Settings
 
 import geometry_checks as gc
 
+FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
 NAMES = ("banana", "mug", "wood_block", "power_drill", "bowl")
 
 
@@ -79,8 +84,18 @@ def test_a_mesh_that_is_not_the_object_is_refused(tmp_path, ycb_dir):
 
 
 def test_generate_with_real_models(tmp_path, ycb_dir):
-    s = Settings(kinds=("mixed", "single"), scenes=("kitedemo",), locations=(0,), objects=NAMES, ycb_dir=str(ycb_dir),
+    s = Settings(kinds=("mixed", "single"), scenes=("kitedemo",), locations=(0,), objects=NAMES, object_source=str(ycb_dir),
                  mixed_frames=3, single_frames=2, frames_per_drop=3, seed=2, renderer="tiny")
     out = tmp_path / "ycb"
     generate(s, out)
     assert gc.check_dataset(out) > 10_000
+    # round trip: the BOP export's models, read as an object set, have the YCB set's cuboids within 1 mm
+    bop = tmp_path / "bop"
+    r = subprocess.run([FAT, "export", "bop", str(out), str(bop), "--renderer", "tiny", "--quiet"],
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stderr
+    models = objectsets.load(bop / "models")
+    assert len(models) == len(NAMES)
+    for m in models:
+        o = catalog.fat_objects().objects[int(m.name.split("_")[1]) - 1]
+        assert np.abs(m.dimensions - o.dimensions).max() < 0.001, (o.name, m.dimensions * 1000, o.dimensions * 1000)

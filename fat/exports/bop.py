@@ -118,12 +118,45 @@ def _imwrite(path: Path, image: np.ndarray) -> None:
         raise OSError(errno.EIO, f"could not write {path.name}")
 
 
+#: Largest cuboid difference (metres) between the dataset's object and a mesh taken for its model.
+MODEL_TOLERANCE = 0.001
+
+
+def dataset_models(ds, objects_dir: Path | None) -> tuple[dict, dict]:
+    """(asset, source ObjectInfo) by the dataset's object name: the meshes the dataset was made with,
+    read from ``objects_dir`` or the source its ``fat_dataset.json`` records (real FAT and datasets
+    of stand-ins: the stand-ins). An object without a mesh of its class, or whose mesh's cuboid is
+    not the dataset's (within :data:`MODEL_TOLERANCE`), is a one-line error."""
+    from ..objectsets import Options, load
+    from ..settings import Settings
+
+    record = ds.storage.record() or {}
+    try:
+        s = Settings.from_json(record["settings"])
+        options, source = Options(s.units, s.align, s.class_names), s.object_source
+    except (KeyError, TypeError, ValueError, AttributeError):
+        options, source = Options(), None
+    if objects_dir is not None:
+        source = objects_dir
+    source_set = load(source, options)
+    where = source if source is not None else "the built-in stand-ins"
+    infos = {}
+    for o in ds.objects:
+        src = source_set.find(o.class_name)
+        if src is None:
+            raise ConfigError(f"--objects {where}: no object of class {o.class_name}, which the dataset has")
+        off = float(np.abs(src.dimensions - o.dimensions).max())
+        if off > MODEL_TOLERANCE:
+            raise ConfigError(f"--objects {where}: the cuboid of {o.class_name} is off the dataset's by {off * 1000:.1f} mm; "
+                              "are these the meshes the dataset was made with?")
+        infos[o.name] = src
+    assets = load_assets(list(infos.values()), source_set.meshes)
+    return {n: assets[src.name] for n, src in infos.items()}, infos
+
+
 def _export(ds, out, objects_dir, renderer, progress) -> dict:
-    record = ds.base / "fat_dataset.json"
-    if objects_dir is None and record.is_file():
-        objects_dir = json.loads(record.read_text())["settings"].get("ycb_dir")
+    assets, sources = dataset_models(ds, objects_dir)
     infos = list(ds.objects)
-    assets = load_assets(infos, objects_dir)
     r = make_renderer(renderer)
     scenes, counters, used, alone = {}, {}, set(), {}
     per_scene: dict = {}
@@ -187,11 +220,12 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
         r.close()
     (out / "models").mkdir(parents=True, exist_ok=True)
     info = {}
-    for o in (infos[i] for i in sorted(used)):  # the models of the objects used
+    by_index = {o.index: o for o in infos}
+    for o in (by_index[i] for i in sorted(used)):  # the models of the objects used
         m = load_mesh(assets[o.name].visual)
         v = m.vertices * 1000.0
         _write_ply(out / "models" / f"obj_{o.index + 1:06d}.ply", v, m.faces)
-        info[str(o.index + 1)] = _models_info(v)
+        info[str(o.index + 1)] = {**_models_info(v), **(sources[o.name].symmetry or {})}
     (out / "models" / "models_info.json").write_text(json.dumps(info, indent=1))
     n_images += _write_scenes(per_scene, ds.objects)
     (out / "scenes.json").write_text(json.dumps({f"{s}/{n:06d}": {"folder": f, "eye": e} for (f, e), (s, n) in scenes.items()},
@@ -305,8 +339,8 @@ class Bop(Export):
     unit = "image"
     options = (
         click.Option(["--objects", "objects_dir"], type=click.Path(path_type=Path),
-                     help="The YCB models the dataset was made with (default: those in its fat_dataset.json, "
-                          "else stand-ins)."),
+                     help="The object set the dataset was made with (default: the one its fat_dataset.json "
+                          "names, else the stand-ins)."),
         click.Option(["--renderer"], type=click.Choice(registry.names()), default="auto", show_default=True,
                      help="Renders each object alone for BOP's masks and scene_gt_info (bop_toolkit's 3x canvas)."),
     )

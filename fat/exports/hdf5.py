@@ -5,6 +5,7 @@ JSON as written, the leaf folders' settings files) is described with its reader,
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -208,6 +209,9 @@ def _fill(f5, h5py, ds, rows, W, H, has_instance, progress) -> int:
                                dtype=strings)
     f5.attrs["fat_format"] = FORMAT
     f5.attrs["baseline"] = ds.baseline
+    record = ds.storage.record()
+    if record is not None:  # the object set's names and order (fat.objectsets.recorded)
+        f5.attrs["fat_dataset"] = json.dumps(record)
     return n
 
 

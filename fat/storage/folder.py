@@ -13,6 +13,7 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -80,6 +81,27 @@ class FolderStorage:
 
     def close(self) -> None:
         pass
+
+    def record(self) -> dict | None:
+        """``fat_dataset.json`` (None when absent or unreadable: ``fat validate`` names it)."""
+        path = self.base / "fat_dataset.json"
+        if path.is_file():
+            try:
+                doc = F.read_json(path)
+                return doc if isinstance(doc, dict) else None
+            except FatError:
+                return None
+        return None
+
+    def object_settings(self) -> Iterator[tuple[FolderInfo, list]]:
+        """Each leaf folder's parsed ``_object_settings.json`` (a folder whose file cannot be read is
+        passed over: reading its frames names the problem)."""
+        for info in self.folders.values():
+            path = self.base / info.path / F.OBJECT_SETTINGS
+            try:
+                yield info, F.parse_object_settings(F.read_json(path), path)
+            except FatError:
+                continue
 
     def _read_baseline(self) -> float:
         settings = self.base / "fat_dataset.json"

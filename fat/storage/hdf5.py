@@ -16,6 +16,8 @@ Layout (one row per eye of each frame):
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +105,23 @@ class H5Storage:
             by_frame.setdefault((m["folder"][r], int(m["frame"][r])), []).append(m["eye"][r])
         return [(folder, index, tuple(e for e in ("left", "right") if e in eyes))
                 for (folder, index), eyes in sorted(by_frame.items())]
+
+    def record(self) -> dict | None:
+        """The dataset's ``fat_dataset.json``, as the export kept it (None if it kept none)."""
+        text = self.f.attrs.get("fat_dataset")
+        if not text:
+            return None
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def object_settings(self):
+        """Each leaf folder's parsed ``_object_settings.json``."""
+        for name, info in self.folders.items():
+            if name in self._objects:
+                yield info, list(self._objects[name].values())
 
     def folder(self, rel: str):
         raise FormatError(self.path, "is an HDF5 export; its leaf folders' files are not kept: give the dataset "

@@ -1,0 +1,242 @@
+"""Reading a user's mesh file, whatever its format, into a textured :class:`~fat.meshes.Mesh`.
+
+OBJ (with its MTL and texture), PLY (a texture named by ``comment TextureFile``, or vertex or face
+colours), glTF/GLB (base colour texture or factor) and STL (no colour). Colours that are not a
+texture (vertex or face colours, a material's single colour) are baked into a small texture: each
+triangle gets the mean colour of its corners in a 4x4-texel swatch, so that every renderer draws
+them the same way as it draws a scan's texture.
+
+Units: glTF is in metres by its specification; the other formats carry no unit and are scaled by
+the object set's ``units``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+from .meshes import Mesh, MeshWarning, check_stl, load_mesh
+
+#: Mesh file suffixes an object set may name.
+MESH_SUFFIXES = (".obj", ".ply", ".gltf", ".glb", ".stl")
+#: Suffixes whose unit the format fixes (glTF 2.0: metres).
+METRE_SUFFIXES = (".gltf", ".glb")
+#: Triangles read at most from one mesh file (a 16k YCB scan has 32k; BOP's largest models about 1M).
+MAX_TRIANGLES = 5_000_000
+#: Colour of a mesh without any colour information (8-bit RGB).
+DEFAULT_RGB = (180, 180, 180)
+#: Side of the square of texels baked for one colour (mipmap levels 1 and 2 still see one colour).
+SWATCH = 4
+
+
+@dataclass(frozen=True)
+class MeshFile:
+    """A mesh as read from its file (file units), with its colour as an 8-bit BGR texture."""
+
+    path: Path
+    mesh: Mesh  # vertices in the file's units; uvs into ``texture``
+    texture: np.ndarray  # (H, W, 3) uint8 BGR
+    colour_source: str  # "texture", "vertex colours", "face colours", "material colour" or "none"
+    closed: bool  # every edge borders two triangles (vertices welded by position)
+    degenerate: int  # triangles of zero area
+
+
+def read_error(path: Path, e: Exception) -> ConfigError:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return ConfigError(f"{path}: cannot read the mesh: {text}")
+
+
+@functools.lru_cache(maxsize=64)
+def _read_cached(path: str, size: int, mtime_ns: int) -> MeshFile:
+    return _read(Path(path))
+
+
+def read_mesh_file(path: str | Path) -> MeshFile:
+    """The mesh in ``path`` (read once per process while the file is unchanged). A file that cannot
+    be read, holds no triangle or more than :data:`MAX_TRIANGLES` is a one-line ConfigError naming it."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the mesh: {e.strerror}") from None
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a file")
+    if path.suffix.lower() not in MESH_SUFFIXES:
+        raise ConfigError(f"{path}: not a mesh file this version reads ({', '.join(MESH_SUFFIXES)})")
+    return _read_cached(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def _read(path: Path) -> MeshFile:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".obj":
+            return _read_obj(path)
+        if suffix == ".stl":
+            check_stl(path, path.read_bytes())
+        return _read_trimesh(path)
+    except ConfigError:
+        raise
+    except Exception as e:  # trimesh and its parsers raise many kinds
+        raise read_error(path, e) from None
+
+
+def _checked(path: Path, mesh: Mesh) -> Mesh:
+    if len(mesh.faces) == 0 or len(mesh.vertices) < 3:
+        raise ConfigError(f"{path}: the mesh has no triangles")
+    if len(mesh.faces) > MAX_TRIANGLES:
+        raise ConfigError(f"{path}: {len(mesh.faces):,} triangles, more than {MAX_TRIANGLES:,}; simplify the mesh")
+    if not np.isfinite(mesh.vertices).all():
+        raise ConfigError(f"{path}: the mesh has vertices that are not finite numbers")
+    if mesh.faces.min() < 0 or mesh.faces.max() >= len(mesh.vertices):
+        raise ConfigError(f"{path}: a triangle names a vertex the file does not have")
+    return mesh
+
+
+def _quality(mesh: Mesh) -> tuple[bool, int]:
+    from .meshes import open_edges
+
+    v, f = mesh.vertices, mesh.faces
+    area2 = np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+    scale = float(np.ptp(v, axis=0).max()) or 1.0
+    degenerate = int(np.count_nonzero(area2 <= (scale * 1e-9) ** 2))
+    n_open, _ = open_edges(mesh)
+    return n_open == 0, degenerate
+
+
+def _made(path: Path, mesh: Mesh, texture: np.ndarray, source: str) -> MeshFile:
+    mesh = _checked(path, mesh)
+    closed, degenerate = _quality(mesh)
+    return MeshFile(path, mesh, texture, source, closed, degenerate)
+
+
+def _read_obj(path: Path) -> MeshFile:
+    import cv2
+
+    mesh = load_mesh(path)
+    tex_path, kd = _obj_material(path)
+    if tex_path is not None and mesh.uvs is not None:
+        img = cv2.imread(str(tex_path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ConfigError(f"{tex_path}: cannot read the texture of {path.name}")
+        return _made(path, mesh, img, "texture")
+    rgb = kd if kd is not None else None
+    mesh = _checked(path, mesh)
+    return _made(path, *_flat(mesh, rgb), "material colour" if rgb is not None else "none")
+
+
+def _obj_material(obj: Path) -> tuple[Path | None, tuple[int, int, int] | None]:
+    """The texture (``map_Kd``) and diffuse colour (``Kd``) of an OBJ's first material."""
+    text = obj.read_text(errors="replace")
+    m = re.search(r"^mtllib\s+(.+?)\s*$", text, re.M)
+    if not m or not (obj.parent / m.group(1)).is_file():
+        return None, None
+    mtl = (obj.parent / m.group(1)).read_text(errors="replace")
+    tex = None
+    t = re.search(r"^\s*map_Kd\s+(?:-\S+\s+\S+\s+)*(.+?)\s*$", mtl, re.M)
+    if t and (obj.parent / t.group(1)).is_file():
+        tex = obj.parent / t.group(1)
+    kd = None
+    k = re.search(r"^\s*Kd\s+([-\d.eE+]+)\s+([-\d.eE+]+)\s+([-\d.eE+]+)", mtl, re.M)
+    if k:
+        kd = tuple(int(round(min(max(float(x), 0.0), 1.0) * 255)) for x in k.groups())
+    return tex, kd
+
+
+def _read_trimesh(path: Path) -> MeshFile:
+    import trimesh
+
+    m = trimesh.load(str(path), process=False, force="mesh")
+    if not isinstance(m, trimesh.Trimesh) or len(m.faces) == 0:
+        raise ConfigError(f"{path}: the mesh has no triangles")
+    mesh = Mesh(np.asarray(m.vertices, dtype=np.float64), np.asarray(m.faces, dtype=np.int64).reshape(-1, 3))
+    visual = m.visual
+    kind = getattr(visual, "kind", None)
+    if kind == "texture":
+        uv = getattr(visual, "uv", None)
+        image, factor = _material_image(visual.material)
+        if image is not None and uv is not None and len(uv) == len(mesh.vertices):
+            mesh = Mesh(mesh.vertices, mesh.faces, np.asarray(uv, dtype=np.float64))
+            return _made(path, mesh, image, "texture")
+        return _made(path, *_flat(_checked(path, mesh), factor), "material colour" if factor is not None else "none")
+    if kind == "vertex":
+        rgb = np.asarray(visual.vertex_colors)[:, :3].astype(np.float64)
+        return _made(path, *_bake(_checked(path, mesh), rgb[mesh.faces].mean(axis=1)), "vertex colours")
+    if kind == "face":
+        rgb = np.asarray(visual.face_colors)[:, :3].astype(np.float64)
+        return _made(path, *_bake(_checked(path, mesh), rgb), "face colours")
+    return _made(path, *_flat(_checked(path, mesh), None), "none")
+
+
+def _material_image(material) -> tuple[np.ndarray | None, tuple[int, int, int] | None]:
+    """(BGR texture, RGB colour) of a trimesh material (simple or glTF PBR)."""
+    image = getattr(material, "image", None)
+    if image is None:
+        image = getattr(material, "baseColorTexture", None)
+    factor = getattr(material, "baseColorFactor", None)
+    if factor is None:
+        factor = getattr(material, "diffuse", None)
+    rgb = None
+    if factor is not None:
+        f = np.asarray(factor, dtype=np.float64)[:3]
+        rgb = tuple(int(x) for x in (np.clip(f * 255, 0, 255) if f.max() <= 1.0 else np.clip(f, 0, 255)).round())
+    if image is None:
+        return None, rgb
+    arr = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return np.ascontiguousarray(arr[:, :, ::-1]), rgb
+
+
+def _flat(mesh: Mesh, rgb) -> tuple[Mesh, np.ndarray]:
+    """One colour for the whole mesh: a small texture of it, every UV at its centre."""
+    rgb = DEFAULT_RGB if rgb is None else rgb
+    tex = np.empty((SWATCH, SWATCH, 3), np.uint8)
+    tex[:] = rgb[::-1]
+    return Mesh(mesh.vertices, mesh.faces, np.full((len(mesh.vertices), 2), 0.5)), tex
+
+
+def _bake(mesh: Mesh, face_rgb: np.ndarray) -> tuple[Mesh, np.ndarray]:
+    """Per-triangle colours as a palette texture: colours rounded to 5 bits a channel (4 when more
+    than 4,096 remain), one 4x4 swatch each; every triangle gets its own three vertices, with the UV
+    of its swatch's centre."""
+    q = np.clip(np.rint(face_rgb), 0, 255).astype(np.int64)
+    for bits in (5, 4, 3):
+        step = 1 << (8 - bits)
+        keys = (q // step) * step + step // 2
+        palette, which = np.unique(keys, axis=0, return_inverse=True)
+        if len(palette) <= 4096:
+            break
+    which = which.ravel()
+    cols = 64
+    rows = (len(palette) + cols - 1) // cols
+    tex = np.zeros((rows * SWATCH, cols * SWATCH, 3), np.uint8)
+    for i, c in enumerate(palette):
+        r, k = divmod(i, cols)
+        tex[r * SWATCH:(r + 1) * SWATCH, k * SWATCH:(k + 1) * SWATCH] = np.clip(c, 0, 255)[::-1]
+    r, k = np.divmod(which, cols)
+    uv_face = np.column_stack([(k * SWATCH + SWATCH / 2) / tex.shape[1], 1.0 - (r * SWATCH + SWATCH / 2) / tex.shape[0]])
+    v = mesh.vertices[mesh.faces.reshape(-1)]
+    faces = np.arange(len(v)).reshape(-1, 3)
+    return Mesh(v, faces, np.repeat(uv_face, 3, axis=0)), tex
+
+
+def warn_once(message: str) -> None:
+    """A :class:`MeshWarning`, issued from one place: Python's default filter shows each message
+    once (worker processes, which read the set again, ignore them)."""
+    warnings.warn(MeshWarning(message), stacklevel=2)
+
+
+def warn_quality(mf: MeshFile) -> None:
+    """Warn about what in ``mf`` the objects still work with: an open surface, triangles of zero
+    area, no colour at all."""
+    if not mf.closed:
+        warn_once(f"{mf.path}: the mesh is not watertight; its mass comes from its convex hull's volume "
+                  "and its collision shape from a convex decomposition")
+    if mf.degenerate:
+        warn_once(f"{mf.path}: {mf.degenerate:,} triangles of zero area")
+    if mf.colour_source == "none":
+        warn_once(f"{mf.path}: no texture coordinates and no colours; drawn in plain grey")

@@ -1,0 +1,72 @@
+"""Object sets from the user's files: ``--objects PATH``.
+
+A source reads one kind of path into an :class:`~fat.catalog.ObjectSet`. The first source that
+claims the path reads it, in this order: an object-set file (:mod:`.setfile`, TOML or JSON), a BOP
+``models/`` folder (:mod:`.bop`), a folder of YCB models (:mod:`.ycb`, FAT's 21 objects with real
+scans), sources of other packages (entry-point group :data:`GROUP`), and last a folder of meshes or
+one mesh file (:mod:`.folder`). Without ``--objects`` the set is FAT's 21 objects as procedural
+stand-ins.
+
+A source is an object with ``name``, ``help``, ``claims(path) -> bool`` and
+``load(path, options: Options) -> ObjectSet``; a package registers one in its ``pyproject.toml``:
+
+```toml
+[project.entry-points."fat.object_sources"]
+mysource = "mypackage.objects:MySource"
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..catalog import ObjectSet, fat_objects
+from ..errors import ConfigError
+from ..plugins import registered
+
+#: The entry-point group of object sources.
+GROUP = "fat.object_sources"
+_FIRST = {"setfile": "fat.objectsets.setfile:SetFile", "bop": "fat.objectsets.bop:BopModels",
+          "ycb": "fat.objectsets.ycb:YcbFolder"}
+_LAST = {"meshes": "fat.objectsets.folder:MeshFolder"}
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a source reads meshes that do not say: ``units`` (mm, cm, m) of files without a unit,
+    ``align`` (aabb, obb) for the FAT-aligned frame, ``class_names`` a JSON file mapping BOP
+    object ids to class names."""
+
+    units: str = "m"
+    align: str = "aabb"
+    class_names: str | None = None
+
+
+def sources() -> list[tuple[str, object]]:
+    """(name, source) in the order they are asked to claim a path."""
+    found = registered(GROUP, {**_FIRST, **_LAST})
+    order = list(_FIRST) + [n for n in found if n not in _FIRST and n not in _LAST] + list(_LAST)
+    out = []
+    for name in order:
+        try:
+            obj = found[name].load()
+        except Exception as e:  # a plugin that does not import
+            raise ConfigError(f"object source {name} ({found[name].value}) cannot be loaded: {e}") from None
+        out.append((name, obj() if isinstance(obj, type) else obj))
+    return out
+
+
+def load(source: str | Path | None, options: Options = Options()) -> ObjectSet:
+    """The object set of ``source`` (None: FAT's 21 objects as stand-ins). A path no source reads,
+    or a file that cannot be read, is a one-line ConfigError naming it."""
+    if source is None:
+        return fat_objects()
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise ConfigError(f"--objects {path}: no such file or folder")
+    for _, src in sources():
+        if src.claims(path):
+            return src.load(path, options)
+    raise ConfigError(f"--objects {path}: neither an object-set file, a BOP models folder, a YCB folder, "
+                      "a mesh file nor a folder of meshes")

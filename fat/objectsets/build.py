@@ -1,0 +1,187 @@
+"""From mesh files to an :class:`~fat.catalog.ObjectSet`: units, the FAT-aligned frame and cuboid,
+masses, segmentation ids, class names.
+
+The FAT-aligned frame of a mesh is made the way NDDS makes it: the cuboid is the mesh's
+axis-aligned bounding box in its own frame (after the set's optional ``transform``), and the frame's
+origin is moved to the box's centre (``--align aabb``, the default). ``--align obb`` takes the
+smallest oriented box instead (trimesh's ``oriented_bounds``), for meshes modelled at an angle.
+Either way the object's ``model_transform`` maps the mesh file's coordinates (its own units) into
+the aligned frame in metres; ``_object_settings.json`` writes it as ``fixed_model_transform``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..catalog import ObjectInfo, ObjectSet
+from ..errors import ConfigError
+from ..mesh_reading import METRE_SUFFIXES, read_mesh_file, warn_once, warn_quality
+
+#: Metres per unit of each ``--units`` choice.
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+#: How the FAT-aligned frame is found: NDDS's axis-aligned box, or the smallest oriented box.
+ALIGNMENTS = ("aabb", "obb")
+#: Density (kg/m^3) of an object whose mass is not given: mass = volume x density. FAT's 21 YCB
+#: objects average about 400 (boxes and cans hold air), solid plastic is about 1,000.
+DEFAULT_DENSITY = 500.0
+#: Objects in one set at most: segmentation ids are 8-bit, 0 is the background.
+MAX_OBJECTS = 255
+#: A mesh larger than this (metres, its longest side) or smaller than :data:`SMALLEST` is warned
+#: about: its units are likely wrong.
+LARGEST, SMALLEST = 3.0, 0.005
+#: Class names become folder names (``single/<class>/``) and JSON strings.
+CLASS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+
+
+@dataclass
+class Entry:
+    """One object of a set before the set numbers it: where its mesh is and how to read it."""
+
+    name: str
+    mesh: Path
+    where: str  # what an error names: the file (and field) the entry comes from
+    scale: float = 1.0  # metres per unit of the mesh file
+    align: str = "aabb"
+    transform: np.ndarray | None = None  # 4x4 (metres) applied before the box is taken
+    class_name: str = ""
+    mass: float | None = None
+    segmentation_id: int | None = None
+    collision: Path | None = None
+    symmetry: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def units_scale(value, where: str) -> float:
+    """Metres per unit from ``mm``, ``cm``, ``m`` or a positive number."""
+    if isinstance(value, str) and value in UNITS:
+        return UNITS[value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    raise ConfigError(f"{where}: units must be mm, cm, m or a positive number of metres per unit, got {value!r}")
+
+
+def check_class_name(name, where: str) -> str:
+    if not isinstance(name, str) or not CLASS_NAME.match(name) or name in (".", ".."):
+        raise ConfigError(f"{where}: class name {name!r} must be 1-100 letters, digits, '.', '_', '+' or '-', "
+                          "starting with a letter or digit (it names the object's single-object folder)")
+    return name
+
+
+@dataclass(frozen=True)
+class Aligned:
+    transform: np.ndarray  # (4, 4) file units -> FAT-aligned frame, metres
+    dimensions: np.ndarray  # (3,) metres
+    volume: float  # m^3: the closed mesh's, else its convex hull's
+
+
+@functools.lru_cache(maxsize=512)
+def _aligned(path: str, size: int, mtime: int, scale: float, align: str, transform: bytes | None) -> Aligned:
+    import trimesh
+
+    mf = read_mesh_file(path)
+    S = np.diag([scale, scale, scale, 1.0])
+    if transform is not None:
+        S = np.frombuffer(transform).reshape(4, 4) @ S
+    v = mf.mesh.vertices @ S[:3, :3].T + S[:3, 3]
+    if align == "obb":
+        to_box, extents = trimesh.bounds.oriented_bounds(v)
+        A = np.asarray(to_box, dtype=np.float64)
+    else:
+        A = np.eye(4)
+    p = v @ A[:3, :3].T + A[:3, 3]
+    lo, hi = p.min(0), p.max(0)
+    A[:3, 3] -= (lo + hi) / 2
+    T = A @ S
+    dims = hi - lo
+    tm = trimesh.Trimesh(v, mf.mesh.faces, process=False)
+    volume = abs(float(tm.volume)) if mf.closed else float(tm.convex_hull.volume)
+    T.setflags(write=False)
+    dims.setflags(write=False)
+    return Aligned(T, dims, volume)
+
+
+def aligned(e: Entry) -> Aligned:
+    """The FAT-aligned frame, cuboid and volume of entry ``e``'s mesh (read once per process)."""
+    mf = read_mesh_file(e.mesh)
+    st = e.mesh.stat()
+    scale = 1.0 if e.mesh.suffix.lower() in METRE_SUFFIXES else e.scale
+    a = _aligned(str(mf.path.resolve()), st.st_size, st.st_mtime_ns, scale, e.align,
+                 None if e.transform is None else np.ascontiguousarray(e.transform, dtype=np.float64).tobytes())
+    if np.min(a.dimensions) <= 0:
+        raise ConfigError(f"{e.mesh}: the mesh is flat ({np.round(a.dimensions, 6).tolist()} m): an object needs a volume")
+    longest = float(np.max(a.dimensions))
+    if longest > LARGEST or longest < SMALLEST:
+        hint = "a larger unit: cm or m" if longest < SMALLEST else "a smaller unit: mm or cm"
+        warn_once(f"{e.mesh}: {longest:.4g} m across at {scale:g} m per unit; are its units right? "
+                  f"(for {hint}, use --units or the set file's units)")
+    return a
+
+
+def segmentation_ids(n: int, given: dict[int, int]) -> list[int]:
+    """Mixed-folder segmentation ids of ``n`` objects, spread over 1..255: object ``i`` (0-based)
+    gets ``(i + 1) * (255 // n)`` (FAT's 21 objects: 12, 24, ... 252). ``given`` (object -> id)
+    overrides; an object whose id is taken by a given one moves to the nearest free id."""
+    if n > MAX_OBJECTS:
+        raise ConfigError(f"{n} objects, more than {MAX_OBJECTS}: segmentation ids are 8-bit")
+    step = 255 // max(n, 1)
+    ids = [given.get(i, (i + 1) * step) for i in range(n)]
+    taken = set(given.values())
+    used = set(taken)
+    for i in range(n):
+        if i in given:
+            continue
+        want = ids[i]
+        for d in range(256):
+            for c in (want + d, want - d):
+                if 1 <= c <= 255 and c not in used:
+                    ids[i] = c
+                    break
+            else:
+                continue
+            break
+        used.add(ids[i])
+    return ids
+
+
+def make_set(name: str, entries: list[Entry], supercategory: str, about: str, where: str) -> ObjectSet:
+    """The :class:`ObjectSet` of ``entries``, in their order."""
+    if not entries:
+        raise ConfigError(f"{where}: no object found")
+    if len(entries) > MAX_OBJECTS:
+        raise ConfigError(f"{where}: {len(entries)} objects, more than {MAX_OBJECTS} (segmentation ids are 8-bit)")
+    seen: dict[str, str] = {}
+    given = {}
+    for i, e in enumerate(entries):
+        cls = check_class_name(e.class_name or e.name, e.where)
+        if cls.lower() in seen:
+            raise ConfigError(f"{e.where}: class {cls!r} is also the class of {seen[cls.lower()]}")
+        seen[cls.lower()] = e.where
+        if e.segmentation_id is not None:
+            sid = e.segmentation_id
+            if isinstance(sid, bool) or not isinstance(sid, int) or not 1 <= sid <= 255:
+                raise ConfigError(f"{e.where}: segmentation_id must be an integer 1..255, got {sid!r}")
+            if sid in given.values():
+                raise ConfigError(f"{e.where}: segmentation_id {sid} is given to another object too")
+            given[i] = sid
+    ids = segmentation_ids(len(entries), given)
+    objects = []
+    for i, (e, sid) in enumerate(zip(entries, ids)):
+        a = aligned(e)
+        mass = e.mass if e.mass is not None else a.volume * DEFAULT_DENSITY
+        if isinstance(mass, bool) or not isinstance(mass, (int, float)) or not math.isfinite(mass) or mass <= 0:
+            raise ConfigError(f"{e.where}: mass must be a positive number of kg, got {mass!r}")
+        objects.append(ObjectInfo(i, e.name, e.class_name or e.name, sid, a.dimensions, a.transform, float(mass),
+                                  mesh=str(e.mesh), collision="" if e.collision is None else str(e.collision),
+                                  symmetry=e.symmetry))
+    return ObjectSet(name, tuple(objects), supercategory=supercategory, meshes="files", about=about)
+
+
+def quality_warnings(entries: list[Entry]) -> None:
+    for e in entries:
+        warn_quality(read_mesh_file(e.mesh))

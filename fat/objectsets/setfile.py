@@ -1,0 +1,156 @@
+"""An object-set file (TOML or JSON): the objects, their meshes and everything about them.
+
+```toml
+name = "workshop"          # the set's name (default: the file's stem)
+supercategory = "tools"    # COCO's supercategory of its classes (default: objects)
+units = "mm"               # default units of the meshes: mm, cm, m or metres per unit (default: m)
+align = "aabb"             # default alignment: aabb (NDDS) or obb (default: aabb)
+
+[[objects]]
+name = "drill"             # required
+mesh = "meshes/drill.ply"  # required; relative to this file
+class = "drill"            # the class written in the dataset (default: the name)
+units = "mm"               # overrides the set's
+mass = 1.2                 # kg (default: volume x 500 kg/m^3)
+segmentation_id = 40       # mixed folders' id, 1..255 (default: the spread rule)
+collision = "meshes/drill_parts.obj"  # convex parts, one closed part after another (V-HACD's output)
+align = "obb"
+transform = [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]]  # metres, applied before the box
+symmetry = { symmetries_continuous = [{ axis = [0, 0, 1], offset = [0, 0, 0] }] }  # BOP's form
+```
+
+JSON files hold the same keys (``{"objects": [{"name": ..., "mesh": ...}]}``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..catalog import ObjectSet
+from ..errors import ConfigError
+from .build import ALIGNMENTS, Entry, make_set, quality_warnings, units_scale
+
+SUFFIXES = (".toml", ".json")
+SET_KEYS = {"name", "supercategory", "units", "align", "objects", "about"}
+OBJECT_KEYS = {"name", "mesh", "class", "units", "mass", "segmentation_id", "collision", "align", "transform", "symmetry"}
+SYMMETRY_KEYS = {"symmetries_discrete", "symmetries_continuous"}
+
+
+def _parse(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the object-set file: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the object-set file is not UTF-8 text") from None
+    if path.suffix.lower() == ".json":
+        try:
+            doc = json.loads(text)
+        except ValueError as e:
+            raise ConfigError(f"{path}: not valid JSON: {e}") from None
+    else:
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a table (a JSON object) at the top level")
+    return doc
+
+
+def _file(path: Path, where: str, key: str, value) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}.{key}: expected a file name, got {value!r}")
+    p = (path.parent / Path(value).expanduser()).resolve() if not Path(value).expanduser().is_absolute() else Path(value).expanduser()
+    if not p.is_file():
+        raise ConfigError(f"{where}.{key}: no such file {p}")
+    return p
+
+
+def _transform(where: str, value) -> np.ndarray:
+    try:
+        T = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        T = None
+    if T is None or T.shape != (4, 4) or not np.isfinite(T).all():
+        raise ConfigError(f"{where}.transform: expected a 4x4 matrix of numbers (rows), got {value!r}")
+    if not np.allclose(T[3], [0, 0, 0, 1]) or abs(np.linalg.det(T[:3, :3])) < 1e-12:
+        raise ConfigError(f"{where}.transform: the last row must be [0, 0, 0, 1] and the 3x3 part invertible")
+    return T
+
+
+def _symmetry(where: str, value):
+    if value is None or value == "none":
+        return None
+    if not isinstance(value, dict) or not set(value) <= SYMMETRY_KEYS:
+        raise ConfigError(f"{where}.symmetry: expected \"none\" or a table of {' / '.join(sorted(SYMMETRY_KEYS))} "
+                          f"(BOP's models_info form), got {value!r}")
+    return value
+
+
+class SetFile:
+    name = "setfile"
+    help = "an object-set file (TOML or JSON)"
+
+    def claims(self, path: Path) -> bool:
+        return path.is_file() and path.suffix.lower() in SUFFIXES
+
+    def load(self, path: Path, options) -> ObjectSet:
+        doc = _parse(path)
+        unknown = sorted(set(doc) - SET_KEYS)
+        if unknown:
+            raise ConfigError(f"{path}: unknown key {unknown[0]!r}; known: {', '.join(sorted(SET_KEYS))}")
+        default_units = doc.get("units", options.units)
+        default_align = doc.get("align", options.align)
+        units_scale(default_units, f"{path}: units")
+        if default_align not in ALIGNMENTS:
+            raise ConfigError(f"{path}: align: expected {' or '.join(ALIGNMENTS)}, got {default_align!r}")
+        objs = doc.get("objects")
+        if not isinstance(objs, list) or not objs:
+            raise ConfigError(f"{path}: objects: expected a list of objects ([[objects]] tables), got {objs!r}")
+        entries = []
+        for i, o in enumerate(objs):
+            where = f"{path}: objects[{i}]"
+            if not isinstance(o, dict):
+                raise ConfigError(f"{where}: expected a table, got {o!r}")
+            unknown = sorted(set(o) - OBJECT_KEYS)
+            if unknown:
+                raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(sorted(OBJECT_KEYS))}")
+            for key in ("name", "mesh"):
+                if key not in o:
+                    raise ConfigError(f"{where}: no {key!r}")
+            name = o["name"]
+            if not isinstance(name, str):
+                raise ConfigError(f"{where}.name: expected a string, got {name!r}")
+            align = o.get("align", default_align)
+            if align not in ALIGNMENTS:
+                raise ConfigError(f"{where}.align: expected {' or '.join(ALIGNMENTS)}, got {align!r}")
+            mass = o.get("mass")
+            if mass is not None and (isinstance(mass, bool) or not isinstance(mass, (int, float))
+                                     or not math.isfinite(mass) or mass <= 0):
+                raise ConfigError(f"{where}.mass: expected a positive number of kg, got {mass!r}")
+            cls = o.get("class", "")
+            if not isinstance(cls, str):
+                raise ConfigError(f"{where}.class: expected a string, got {cls!r}")
+            entries.append(Entry(
+                name, _file(path, where, "mesh", o["mesh"]), where, units_scale(o.get("units", default_units), f"{where}.units"),
+                align, _transform(where, o["transform"]) if "transform" in o else None, cls, mass,
+                o.get("segmentation_id"),
+                _file(path, where, "collision", o["collision"]) if "collision" in o else None,
+                _symmetry(where, o.get("symmetry"))))
+        name = doc.get("name", path.stem)
+        sup = doc.get("supercategory", "objects")
+        for key, v in (("name", name), ("supercategory", sup)):
+            if not isinstance(v, str) or not v:
+                raise ConfigError(f"{path}: {key}: expected a non-empty string, got {v!r}")
+        s = make_set(name, entries, sup, str(doc.get("about", f"object set {path}")), str(path))
+        quality_warnings(entries)
+        return s

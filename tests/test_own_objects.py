@@ -1,0 +1,397 @@
+"""Datasets of the user's own objects: a folder of meshes, an object-set file, a BOP models folder.
+
+The meshes are PyBullet's (``pybullet_data``: duck, lego, mug, torus, bunny, teddy), nobody's here,
+in every format a set may hold: OBJ with its MTL and texture, OBJ without colour and with a
+collision file, OBJ that is not watertight, GLB, PLY with vertex colours, STL. Each dataset is
+checked by the geometry of its frames (masks inside the projected cuboids, depth back-projected
+inside the cuboids, projected cuboids = K x the annotated 3D cuboid) and read back by every tool.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pybullet_data
+import pytest
+import trimesh
+
+import geometry_checks as gc
+from fat import Dataset, objectsets
+from fat.errors import ConfigError
+from fat.formats.fat import FatFolder
+from fat.meshes import MeshWarning
+from fat.run import generate
+from fat.settings import Settings, validate
+
+PB = Path(pybullet_data.getDataPath())
+# pybullet_data's meshes are open or colourless: each test that is about a warning asks for it
+pytestmark = pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")
+FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
+YCB_WORDS = re.compile(r"master_chef|cracker|banana|mustard|_16k", re.I)
+
+
+def _scaled_obj(src: Path, dst: Path, factor: float) -> None:
+    """A copy of an OBJ with its vertex positions multiplied by ``factor``, its MTL and textures beside it."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for line in src.read_text().splitlines():
+        if line.startswith("v "):
+            x, y, z = (float(t) * factor for t in line.split()[1:4])
+            line = f"v {x:.7f} {y:.7f} {z:.7f}"
+        elif line.startswith("mtllib"):
+            mtl = src.parent / line.split(None, 1)[1].strip()
+            if not mtl.is_file():  # lego.obj names an MTL pybullet_data does not ship
+                continue
+            shutil.copy(mtl, dst.parent / mtl.name)
+            for m in re.finditer(r"^\s*map_K[ad]\s+(\S+)\s*$", mtl.read_text(), re.M):
+                if (src.parent / m.group(1)).is_file():
+                    shutil.copy(src.parent / m.group(1), dst.parent / m.group(1))
+        lines.append(line)
+    dst.write_text("\n".join(lines) + "\n")
+
+
+def _trimesh(src: Path, factor: float) -> trimesh.Trimesh:
+    m = trimesh.load(str(src), force="mesh", process=False)
+    m.apply_scale(factor)
+    return m
+
+
+def make_mesh_folder(root: Path) -> Path:
+    """Six objects of pybullet_data, each about 10 cm, in metres, one per format."""
+    root.mkdir(parents=True)
+    _scaled_obj(PB / "duck.obj", root / "duck" / "duck.obj", 0.06)  # OBJ + MTL + PNG texture
+    _scaled_obj(PB / "lego" / "lego.obj", root / "lego" / "lego.obj", 0.25)  # OBJ, no colour ...
+    _scaled_obj(PB / "lego" / "lego_vhacd.obj", root / "lego" / "collision.obj", 0.25)  # ... its convex parts
+    _scaled_obj(PB / "objects" / "mug.obj", root / "mug.obj", 1.0)  # not watertight: V-HACD
+    _trimesh(PB / "torus" / "torus_textured.obj", 0.07).export(root / "torus.glb")  # glTF: metres by definition
+    bunny = _trimesh(PB / "bunny.obj", 0.05)
+    h = (bunny.vertices[:, 1] - bunny.vertices[:, 1].min()) / np.ptp(bunny.vertices[:, 1])
+    bunny.visual = trimesh.visual.ColorVisuals(bunny, vertex_colors=np.column_stack(
+        [255 * h, 80 + 0 * h, 255 * (1 - h), 255 + 0 * h]).astype(np.uint8))
+    (root / "bunny.ply").write_bytes(trimesh.exchange.ply.export_ply(bunny, encoding="binary"))
+    _trimesh(PB / "teddy2_VHACD_CHs.obj", 0.12).export(root / "teddy.stl")  # STL: no colour
+    return root
+
+
+def make_set_file(root: Path) -> Path:
+    """An object-set file over pybullet_data's own files, each with its units as a number."""
+    root.mkdir(parents=True)
+    text = f"""
+name = "pybullet_toys"
+supercategory = "toys"
+units = "m"
+
+[[objects]]
+name = "duck"
+mesh = "{PB / 'duck.obj'}"
+units = 0.06
+mass = 0.08
+segmentation_id = 17
+
+[[objects]]
+name = "lego"
+class = "lego_brick"
+mesh = "{PB / 'lego' / 'lego.obj'}"
+collision = "{PB / 'lego' / 'lego_vhacd.obj'}"
+units = 0.25
+
+[[objects]]
+name = "mug"
+mesh = "{PB / 'objects' / 'mug.obj'}"
+symmetry = "none"
+
+[[objects]]
+name = "torus"
+mesh = "{PB / 'torus' / 'torus_textured.obj'}"
+units = 0.07
+align = "obb"
+
+[[objects]]
+name = "teddy"
+mesh = "{PB / 'teddy2_VHACD_CHs.obj'}"
+units = 0.12
+"""
+    (root / "toys.toml").write_text(text)
+    return root / "toys.toml"
+
+
+def make_bop_models(root: Path, meshes: Path) -> Path:
+    """BOP's models/ layout (mm PLY + models_info.json + a class-name mapping) of four of the meshes."""
+    root.mkdir(parents=True)
+    info, names = {}, {}
+    for i, (name, src) in enumerate([("duck", meshes / "duck" / "duck.obj"), ("mug", meshes / "mug.obj"),
+                                     ("bunny", meshes / "bunny.ply"), ("teddy", meshes / "teddy.stl")], start=1):
+        m = trimesh.load(str(src), force="mesh", process=False)
+        m.apply_scale(1000.0)
+        (root / f"obj_{i:06d}.ply").write_bytes(trimesh.exchange.ply.export_ply(m, encoding="ascii"))
+        lo, hi = m.vertices.min(0), m.vertices.max(0)
+        info[str(i)] = {"diameter": float(np.linalg.norm(hi - lo)), "min_x": lo[0], "min_y": lo[1], "min_z": lo[2],
+                        "size_x": hi[0] - lo[0], "size_y": hi[1] - lo[1], "size_z": hi[2] - lo[2]}
+        names[str(i)] = f"{name}_model"
+    info["2"]["symmetries_continuous"] = [{"axis": [0, 1, 0], "offset": [0, 0, 0]}]
+    (root / "models_info.json").write_text(json.dumps(info))
+    (root / "class_names.json").write_text(json.dumps(names))
+    return root
+
+
+def _settings(source: str, **kw) -> Settings:
+    base = dict(kinds=("mixed", "single"), scenes=("kitchen",), locations=(0,), mixed_frames=6, single_frames=2,
+                frames_per_drop=3, seed=5, width=320, height=180, renderer="tiny", object_source=source)
+    base.update(kw)
+    return Settings(**base)
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    root = tmp_path_factory.mktemp("own")
+    meshes = make_mesh_folder(root / "meshes")
+    return {"meshes": meshes, "setfile": make_set_file(root / "set"), "bop": make_bop_models(root / "models", meshes)}
+
+
+@pytest.fixture(scope="module")
+def datasets(sources, tmp_path_factory):
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MeshWarning)
+        for name, src in sources.items():
+            out[name] = tmp_path_factory.mktemp(name) / "ds"
+            generate(_settings(str(src)), out[name])
+    return out
+
+
+def cuboid_projections_hold(root: Path) -> int:
+    """Each object's projected cuboid is K x its 3D cuboid, and its 3D cuboid is the pose applied to
+    the box of its ``_object_settings.json`` dimensions (corners compared as sets). Returns the
+    objects checked."""
+    n = 0
+    for path in sorted(p.parent for p in root.rglob("_camera_settings.json")):
+        folder = FatFolder(path)
+        for i in folder.frame_indices():
+            for eye in ("left", "right"):
+                view = folder.read(i, eye, ())
+                K = view.intrinsics.K
+                for o in view.annotation.objects:
+                    corners = o.cuboid  # (8, 3) metres, camera frame
+                    uvw = corners @ K.T
+                    assert np.allclose(uvw[:, :2] / uvw[:, 2:], o.projected_cuboid, atol=0.02)
+                    half = folder.object_setting(o.class_name).dimensions / 2
+                    box = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]) * half
+                    posed = box @ o.pose[:3, :3].T + o.pose[:3, 3]
+                    assert np.allclose(np.sort(posed.round(4), axis=0), np.sort(corners.round(4), axis=0), atol=2e-4)
+                    n += 1
+    return n
+
+
+@pytest.mark.parametrize("kind", ["meshes", "setfile", "bop"])
+def test_own_objects_make_geometrically_exact_datasets(datasets, kind):
+    """Cuboids hold every rendered pixel of each object (2D and in depth), projected cuboids are K x
+    cuboid, segmentation and stereo agree: the checks every dataset of the built-in objects passes."""
+    root = datasets[kind]
+    assert gc.check_dataset(root) > 2_000
+    assert cuboid_projections_hold(root) > 20
+
+
+def test_every_reader_follows_the_datasets_own_set(datasets, sources, tmp_path):
+    """fat.Dataset, validate, COCO and HDF5 take the classes from the dataset's own files; no YCB name anywhere."""
+    root = datasets["setfile"]
+    ds = Dataset(root, kind="both", fields=("annotations",))
+    assert [o.class_name for o in ds.objects] == ["duck", "lego_brick", "mug", "torus", "teddy"]
+    assert ds.objects.supercategory == "toys"
+    seen = {o["class"] for item in ds for o in item["objects"]}
+    assert seen <= {"duck", "lego_brick", "mug", "torus", "teddy"} and len(seen) >= 3
+    mixed = json.loads((root / "mixed/kitchen_0/_object_settings.json").read_text())
+    ids = {o["class"]: o["segmentation_class_id"] for o in mixed["exported_objects"]}
+    assert ids["duck"] == 17  # given in the set file; the others by the spread rule (255 // 5 = 51 apart)
+    assert [ids[c] for c in ("lego_brick", "mug", "torus", "teddy")] == [102, 153, 204, 255]
+    assert sorted(p.name for p in (root / "single").iterdir()) == ["duck", "lego_brick", "mug", "teddy", "torus"]
+    assert not YCB_WORDS.search((root / "fat_dataset.json").read_text().replace(str(PB), ""))
+
+    r = subprocess.run([FAT, "validate", str(root)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    coco = tmp_path / "coco.json"
+    r = subprocess.run([FAT, "export", "coco", str(root), str(coco), "--quiet"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(coco.read_text())
+    assert [(c["id"], c["name"], c["supercategory"]) for c in doc["categories"]] == [
+        (1, "duck", "toys"), (2, "lego_brick", "toys"), (3, "mug", "toys"), (4, "torus", "toys"), (5, "teddy", "toys")]
+    assert not YCB_WORDS.search(coco.read_text())
+    h5 = tmp_path / "ds.h5"
+    r = subprocess.run([FAT, "export", "hdf5", str(root), str(h5), "--quiet"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert [(o.index, o.class_name) for o in Dataset(h5).objects] == [(o.index, o.class_name) for o in ds.objects]
+
+
+def test_bop_models_give_their_mapped_names_and_symmetries(datasets, sources):
+    objects = objectsets.load(sources["bop"])
+    assert [o.class_name for o in objects] == ["duck_model", "mug_model", "bunny_model", "teddy_model"]
+    assert objects.get("obj_000002").symmetry == {"symmetries_continuous": [{"axis": [0, 1, 0], "offset": [0, 0, 0]}]}
+    info = json.loads((sources["bop"] / "models_info.json").read_text())
+    for o in objects:  # millimetre files, metre cuboids: BOP's own box of each model
+        i = str(int(o.name.split("_")[1]))
+        assert np.allclose(o.dimensions * 1000, [info[i]["size_x"], info[i]["size_y"], info[i]["size_z"]], atol=1e-3)
+    assert sorted(p.name for p in (datasets["bop"] / "single").iterdir()) == [
+        "bunny_model", "duck_model", "mug_model", "teddy_model"]
+
+
+def test_the_aligned_frame_is_the_box_centre_and_the_file_transform_maps_the_mesh(sources):
+    """NDDS's rule: the cuboid is the mesh's own axis-aligned box, its centre the origin; the model
+    transform written to _object_settings.json maps the file's vertices into that frame."""
+    objects = objectsets.load(sources["meshes"])
+    duck = objects.get("duck")
+    v = trimesh.load(str(sources["meshes"] / "duck" / "duck.obj"), force="mesh", process=False).vertices
+    p = v @ duck.model_transform[:3, :3].T + duck.model_transform[:3, 3]
+    assert np.allclose(p.min(0), -duck.dimensions / 2, atol=1e-9) and np.allclose(p.max(0), duck.dimensions / 2, atol=1e-9)
+    assert np.allclose(duck.model_transform[:3, :3], np.eye(3))  # aabb: no rotation
+    # --align obb: a mesh turned by 30 degrees gets its unturned box back
+    box = trimesh.creation.box([0.12, 0.06, 0.03])
+    box.apply_transform(trimesh.transformations.rotation_matrix(np.radians(30), [0, 0, 1]))
+    folder = sources["meshes"].parent / "turned"
+    folder.mkdir(exist_ok=True)
+    box.export(folder / "brick.stl")
+    aabb = objectsets.load(folder).get("brick").dimensions
+    obb = objectsets.load(folder, objectsets.Options(align="obb")).get("brick").dimensions
+    assert np.allclose(sorted(obb), [0.03, 0.06, 0.12], atol=1e-6)
+    assert aabb[0] > 0.12 and aabb[2] == pytest.approx(0.03)
+
+
+def test_units_come_from_the_file_where_the_format_says(sources, tmp_path):
+    """glTF is in metres whatever --units says; OBJ, PLY and STL take --units."""
+    shutil.copy(sources["meshes"] / "torus.glb", tmp_path / "torus.glb")
+    shutil.copy(sources["meshes"] / "teddy.stl", tmp_path / "teddy.stl")
+    m = objectsets.load(tmp_path, objectsets.Options(units="m"))
+    with pytest.warns(MeshWarning, match="teddy.stl: .* m across at 0.001 m per unit; are its units right"):
+        mm = objectsets.load(tmp_path, objectsets.Options(units="mm"))
+    assert np.allclose(mm.get("torus").dimensions, m.get("torus").dimensions)
+    assert np.allclose(mm.get("teddy").dimensions * 1000, m.get("teddy").dimensions)
+
+
+def test_a_millimetre_mesh_read_as_metres_is_warned_about(sources, tmp_path):
+    folder = tmp_path / "mm"
+    folder.mkdir()
+    m = trimesh.load(str(sources["meshes"] / "mug.obj"), force="mesh", process=False)
+    m.apply_scale(1000.0)  # the mug in millimetres
+    m.export(folder / "mug.stl")
+    r = subprocess.run([FAT, "objects", "--objects", str(folder)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^fat: warning: .*mug\.stl: 121\.6 m across at 1 m per unit; are its units right\? "
+                     r"\(for a smaller unit: mm or cm", r.stderr, re.M), r.stderr
+    r = subprocess.run([FAT, "objects", "--objects", str(folder), "--units", "mm"], capture_output=True, text=True, timeout=300)
+    assert "units right" not in r.stderr and "12.16" in r.stdout  # 121.6 mm tall
+
+
+def test_an_unreadable_mesh_fails_in_one_line_and_writes_nothing(sources, tmp_path):
+    folder = tmp_path / "bad"
+    shutil.copytree(sources["meshes"], folder)
+    (folder / "broken.ply").write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 99\nproperty float x\n")
+    out = tmp_path / "out"
+    r = subprocess.run([FAT, "generate", str(out), "--objects", str(folder), "--frames", "2", "--renderer", "tiny",
+                        "--quiet"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1
+    errors = [line for line in r.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and f"{folder / 'broken.ply'}: cannot read the mesh" in errors[0], r.stderr
+    assert not out.exists()
+
+
+def test_meshes_that_are_not_closed_or_lack_uvs_work_with_a_warning(sources):
+    with pytest.warns(MeshWarning) as caught:
+        objectsets.load(sources["meshes"].parent / "set" / "toys.toml")
+        objectsets.load(sources["meshes"] / "mug.obj")  # caught once per process: read another path too
+    text = "\n".join(str(w.message) for w in caught)
+    assert "no texture coordinates and no colours" in text or "not watertight" in text
+
+
+def test_collision_is_the_hull_of_a_convex_mesh_and_vhacd_parts_of_a_concave_one(sources, tmp_path):
+    from fat.assets import load_assets
+
+    box = trimesh.creation.box([0.1, 0.05, 0.04])
+    box.export(tmp_path / "brick.stl")
+    shutil.copy(sources["meshes"] / "mug.obj", tmp_path / "mug.obj")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MeshWarning)
+        objects = objectsets.load(tmp_path)
+    assets = load_assets(objects, objects.meshes)
+    assert len(assets["brick"].parts) == 1 and len(assets["brick"].parts[0]) == 8
+    mug = assets["mug"]
+    assert len(mug.parts) > 1  # the handle and the hollow: not one hull
+    hull_volume = trimesh.convex.convex_hull(mug.hull).volume
+    parts_volume = sum(trimesh.convex.convex_hull(p).volume for p in mug.parts)
+    assert parts_volume < 0.9 * hull_volume  # the inside of the cup is not solid
+    assert objects.get("brick").mass == pytest.approx(0.1 * 0.05 * 0.04 * 500.0)
+
+
+def test_object_picks_from_the_set_and_unknown_names_are_refused(sources):
+    s = validate(_settings(str(sources["meshes"]), objects=("duck", "bunny")))
+    assert s.objects == ("duck", "bunny")
+    with pytest.raises(ConfigError, match=r"unknown object 'banana' in object set meshes; known: bunny, duck"):
+        validate(_settings(str(sources["meshes"]), objects=("banana",)))
+    assert validate(_settings(str(sources["meshes"]))).objects == ("bunny", "duck", "lego", "mug", "teddy", "torus")
+
+
+def test_set_file_errors_name_the_file_and_field(sources, tmp_path):
+    cases = [
+        ('[[objects]]\nname = "a"\nmesh = "nowhere.obj"\n', r"objects\[0\]\.mesh: no such file"),
+        (f'[[objects]]\nname = "a b"\nmesh = "{PB / "duck.obj"}"\n', r"objects\[0\]: class name 'a b'"),
+        (f'[[objects]]\nname = "a"\nmesh = "{PB / "duck.obj"}"\nunits = "inch"\n', r"objects\[0\]\.units: units must be"),
+        (f'[[objects]]\nname = "a"\nmesh = "{PB / "duck.obj"}"\ncolour = 1\n', r"objects\[0\]: unknown key 'colour'"),
+        (f'[[objects]]\nname = "a"\nmesh = "{PB / "duck.obj"}"\nsegmentation_id = 300\n', r"segmentation_id must be an integer 1\.\.255"),
+        ('objects = 3\n', r"objects: expected a list"),
+        ('name = \n', r"not valid TOML"),
+    ]
+    for i, (text, pattern) in enumerate(cases):
+        f = tmp_path / f"set{i}.toml"
+        f.write_text(text)
+        with pytest.raises(ConfigError, match=pattern) as e:
+            objectsets.load(f)
+        assert str(f) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_segmentation_ids_spread_over_the_byte_and_give_fats_ids_for_21():
+    from fat.catalog import fat_objects
+    from fat.objectsets.build import segmentation_ids
+
+    assert segmentation_ids(21, {}) == [o.segmentation_id for o in fat_objects()]
+    assert segmentation_ids(1, {}) == [255]
+    ids = segmentation_ids(255, {})
+    assert ids == list(range(1, 256))
+    ids = segmentation_ids(5, {0: 102})  # object 1's rule id is taken: it moves to the nearest free one
+    assert len(set(ids)) == 5 and ids[0] == 102 and ids[1] in (101, 103)
+
+
+def test_bop_export_writes_the_sets_own_models_and_they_read_back(datasets, sources, tmp_path):
+    """The BOP export of a dataset of the user's meshes writes those meshes (FAT frame, mm), found
+    through the source fat_dataset.json records; read back as a set they give the same cuboids."""
+    bop = tmp_path / "bop"
+    r = subprocess.run([FAT, "export", "bop", str(datasets["meshes"]), str(bop), "--renderer", "tiny", "--quiet"],
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stderr
+    own = objectsets.load(sources["meshes"])
+    info = json.loads((bop / "models" / "models_info.json").read_text())
+    ds = Dataset(datasets["meshes"], kind="both", fields=())
+    assert sorted(map(int, info)) == sorted(o.index + 1 for o in ds.objects)
+    back = objectsets.load(bop / "models")
+    for o in ds.objects:
+        i = info[str(o.index + 1)]
+        assert np.allclose([i["size_x"], i["size_y"], i["size_z"]], own.get(o.class_name).dimensions * 1000, atol=0.01)
+        assert np.abs(back.get(f"obj_{o.index + 1:06d}").dimensions - o.dimensions).max() < 0.001
+    gt = json.loads(next(bop.glob("train_left/*/scene_gt.json")).read_text())
+    assert {g["obj_id"] for frame in gt.values() for g in frame} <= set(map(int, info))
+
+
+def test_stats_and_show_name_the_sets_classes(datasets, tmp_path):
+    root = datasets["meshes"]
+    r = subprocess.run([FAT, "stats", str(root), "--out", str(tmp_path / "stats"), "--quiet"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    stats = (tmp_path / "stats" / "stats.json").read_text()
+    assert "duck" in stats and "bunny" in stats and not YCB_WORDS.search(stats)
+    r = subprocess.run([FAT, "show", str(root), "mixed/kitchen_0/0", "--out", str(tmp_path / "show.png")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "show.png").stat().st_size > 10_000
