@@ -1,7 +1,7 @@
 """Object sets: the objects a dataset is made of (names, segmentation ids, cuboids, model transforms,
 masses, where their meshes come from).
 
-FAT's 21 YCB objects are the default set; their data lives in ``objects/catalog.json`` (installed as
+FAT's 21 YCB objects are the default set (the user's own sets are read by :mod:`fat.objectsets`); their data lives in ``objects/catalog.json`` (installed as
 ``fat.objects``), loaded once and converted to the project's units: metres, column-vector 4x4
 transforms.
 """
@@ -25,9 +25,10 @@ SINGLE_SEGMENTATION_ID = 255
 class ObjectInfo:
     """One object of an :class:`ObjectSet`.
 
-    ``model_transform`` maps points of the object's source mesh (metres; for FAT's objects the YCB
-    ``google_16k`` mesh in the YCB frame) into the FAT-aligned object frame (metres, origin at the
-    cuboid centre): ``p_fat = T[:3,:3] @ p + T[:3,3]``. For FAT's objects it is the published
+    ``model_transform`` maps points of the object's source mesh file (in the file's own units; for
+    FAT's objects the YCB ``google_16k`` mesh, metres, in the YCB frame) into the FAT-aligned object
+    frame (metres, origin at the cuboid centre): ``p_fat = T[:3,:3] @ p + T[:3,3]``; a millimetre
+    file's ``T[:3,:3]`` holds the factor 1/1000. For FAT's objects it is the published
     ``fixed_model_transform`` F transposed and scaled: ``T[:3,:3] = F[:3,:3].T / 100``,
     ``T[:3,3] = F[3,:3] / 100``.
     """

@@ -62,12 +62,17 @@ def locations_of(s) -> list[str]:
 def count_drops(s) -> int:
     """How many drops :func:`plan` makes, without making them (``s`` validated or not)."""
     per_folder = {k: -(-n // s.frames_per_drop) for k, n in (("mixed", s.mixed_frames), ("single", s.single_frames))}
-    return len(locations_of(s)) * sum(per_folder[k] * (1 if k == "mixed" else len(s.objects)) for k in s.kinds)
+    return len(locations_of(s)) * sum(per_folder[k] * (1 if k == "mixed" else _n_objects(s)) for k in s.kinds)
+
+
+def _n_objects(s) -> int:
+    """The chosen objects' number (none chosen: all of the set)."""
+    return len(s.objects) if s.objects else len(s.object_set())
 
 
 def total_frames(s) -> int:
     """Frames :func:`plan` makes, counted without making the plan."""
-    return len(locations_of(s)) * sum(s.mixed_frames if k == "mixed" else s.single_frames * len(s.objects)
+    return len(locations_of(s)) * sum(s.mixed_frames if k == "mixed" else s.single_frames * _n_objects(s)
                                       for k in s.kinds)
 
 
@@ -77,13 +82,15 @@ def plan(s, objects=None) -> tuple[list[Folder], list[Drop]]:
     object set naming the single folders (default: the settings'; a dataset's own when checking it)."""
     folders, drops = [], []
     objects = s.object_set() if objects is None else objects
+    chosen = objects.subset(s.objects) if s.objects else objects.objects
+    names = tuple(s.objects) or tuple(o.name for o in chosen)
     for kind in s.kinds:
         for loc in locations_of(s):
             groups = [(f"mixed/{loc}", None, None)] if kind == "mixed" else \
-                [(f"single/{o.class_name}/{loc}", n, o.class_name) for n, o in zip(s.objects, objects.subset(s.objects))]
+                [(f"single/{o.class_name}/{loc}", n, o.class_name) for n, o in zip(names, chosen)]
             for path, obj, cls in groups:
                 n = s.mixed_frames if kind == "mixed" else s.single_frames
-                folders.append(Folder(path, kind, loc, (obj,) if obj else s.objects, n))
+                folders.append(Folder(path, kind, loc, (obj,) if obj else names, n))
                 for d, first in enumerate(range(0, n, s.frames_per_drop)):
                     drops.append(Drop(kind, loc, obj, d, path, first, min(s.frames_per_drop, n - first), cls))
     return folders, drops

@@ -335,8 +335,9 @@ class Settings:
         return _object_set(self.object_source, self.units, self.align, self.class_names)
 
     def object_infos(self) -> tuple[ObjectInfo, ...]:
-        """The chosen objects, as the object set describes them."""
-        return self.object_set().subset(self.objects)
+        """The chosen objects, as the object set describes them (none chosen: all of the set)."""
+        objects = self.object_set()
+        return objects.subset(self.objects) if self.objects else objects.objects
 
     def to_json(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, dict) else v)

@@ -10,6 +10,7 @@ inside the cuboids, projected cuboids = K x the annotated 3D cuboid) and read ba
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -380,6 +381,16 @@ def test_bop_export_writes_the_sets_own_models_and_they_read_back(datasets, sour
         i = info[str(o.index + 1)]
         assert np.allclose([i["size_x"], i["size_y"], i["size_z"]], own.get(o.class_name).dimensions * 1000, atol=0.01)
         assert np.abs(back.get(f"obj_{o.index + 1:06d}").dimensions - o.dimensions).max() < 0.001
+    # the models carry the objects' colours (vertex colours sampled from their textures): the duck is yellow
+    from fat.mesh_reading import read_mesh_file
+
+    duck = ds.objects.get("duck").index + 1
+    mf = read_mesh_file(bop / "models" / f"obj_{duck:06d}.ply")
+    assert mf.colour_source == "vertex colours"
+    h, w = mf.texture.shape[:2]
+    uv = mf.mesh.uvs
+    b, g, r = np.median(mf.texture[((1 - uv[:, 1]) * h).astype(int).clip(0, h - 1), (uv[:, 0] * w).astype(int).clip(0, w - 1)], axis=0)
+    assert r > 150 and g > 120 and b < 100, (r, g, b)
     gt = json.loads(next(bop.glob("train_left/*/scene_gt.json")).read_text())
     assert {g["obj_id"] for frame in gt.values() for g in frame} <= set(map(int, info))
 
@@ -395,3 +406,57 @@ def test_stats_and_show_name_the_sets_classes(datasets, tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "show.png").stat().st_size > 10_000
+
+
+SOURCE_PLUGIN = '''
+from pathlib import Path
+
+import trimesh
+
+from fat.objectsets.build import Entry, make_set
+
+
+class Boxes:
+    name = "boxes"
+    help = "a .boxes file: one box a line, its name and size in metres"
+
+    def claims(self, path):
+        return path.suffix == ".boxes"
+
+    def load(self, path, options):
+        entries = []
+        for line in path.read_text().splitlines():
+            name, *size = line.split()
+            mesh = path.parent / f"{name}.stl"
+            trimesh.creation.box([float(s) for s in size]).export(mesh)
+            entries.append(Entry(name, mesh, str(path)))
+        return make_set(path.stem, entries, "boxes", "", str(path))
+'''
+
+
+def test_a_package_adds_an_object_source_through_an_entry_point(tmp_path):
+    """A module and its distribution's entry_points.txt (group fat.object_sources) on the path:
+    ``--objects`` reads a file type fat does not know, and a dataset is made of it."""
+    plugin = tmp_path / "plugin"
+    info = plugin / "fat_boxes-0.1.dist-info"
+    info.mkdir(parents=True)
+    (plugin / "fat_boxes.py").write_text(SOURCE_PLUGIN)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fat-boxes\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[fat.object_sources]\nboxes = fat_boxes:Boxes\n")
+    (tmp_path / "crates.boxes").write_text("crate 0.12 0.08 0.05\nplank 0.2 0.03 0.02\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin), os.environ.get("PYTHONPATH", "")])}
+
+    def fat(*args):
+        return subprocess.run([sys.executable, "-m", "fat.cli.main", *map(str, args)], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    r = fat("objects", "--objects", "crates.boxes")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^1\s+crate\s+127\s+12\.00\s+8\.00\s+5\.00\s", r.stdout, re.M), r.stdout
+    assert re.search(r"^2\s+plank\s+254\s+20\.00\s+3\.00\s+2\.00\s", r.stdout, re.M), r.stdout
+    r = fat("generate", "out", "--objects", "crates.boxes", "--kind", "both", "--scene", "kitchen", "--frames", "2",
+            "--frames-per-drop", "2", "--width", "96", "--height", "64", "--renderer", "tiny", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out" / "single").iterdir()) == ["crate", "plank"]
+    r = fat("validate", "out", "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr

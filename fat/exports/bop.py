@@ -2,7 +2,7 @@
 
 ```
 OUT/models/obj_000001.ply ...       the used objects' render meshes in FAT's object frame, millimetres
-OUT/models/models_info.json         per object: diameter, min_x/y/z, size_x/y/z (mm)
+OUT/models/models_info.json         per object: diameter, min_x/y/z, size_x/y/z (mm), symmetries if known
 OUT/<split>_<eye>/<scene>/          split train or test, eye left or right: BOP's camera types
     rgb/000000.jpg  depth/000000.png      FAT's RGB file; FAT's depth counts (depth_scale 0.1), 0 = no value
     mask/000000_000000.png                the object's silhouette in the image, rendered alone
@@ -11,7 +11,8 @@ OUT/<split>_<eye>/<scene>/          split train or test, eye left or right: BOP'
 OUT/scenes.json                     which leaf folder each scene comes from
 ```
 
-Object ids are FAT's order (1 = 002_master_chef_can ... 21 = 061_foam_brick). Poses: ``cam_R_m2c``
+Object ids are the set's order (FAT's: 1 = 002_master_chef_can ... 21 = 061_foam_brick); the
+models are the meshes of the set the dataset was made with (:func:`dataset_models`). Poses: ``cam_R_m2c``
 row-major, ``cam_t_m2c`` in millimetres, object frame = FAT's.
 
 ``scene_gt_info.json``, the masks and ``scene_gt_coco.json`` hold what bop_toolkit's
@@ -55,12 +56,25 @@ IGNORE_BELOW = 0.1
 DEPTH_SCALE = 0.1
 
 
-def _write_ply(path: Path, vertices_mm: np.ndarray, faces: np.ndarray) -> None:
+def _write_ply(path: Path, vertices_mm: np.ndarray, faces: np.ndarray, rgb: np.ndarray) -> None:
+    """An ASCII PLY with vertex colours (``red``, ``green``, ``blue``: what bop_toolkit's ``inout.load_ply`` reads)."""
     head = (f"ply\nformat ascii 1.0\nelement vertex {len(vertices_mm)}\nproperty float x\nproperty float y\n"
-            f"property float z\nelement face {len(faces)}\nproperty list uchar int vertex_indices\nend_header\n")
-    body = "\n".join(f"{x:.4f} {y:.4f} {z:.4f}" for x, y, z in vertices_mm)
+            "property float z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\n"
+            f"element face {len(faces)}\nproperty list uchar int vertex_indices\nend_header\n")
+    body = "\n".join(f"{x:.4f} {y:.4f} {z:.4f} {r} {g} {b}" for (x, y, z), (r, g, b) in zip(vertices_mm, rgb))
     tris = "\n".join(f"3 {a} {b} {c}" for a, b, c in faces)
     path.write_text(head + body + "\n" + tris + "\n")
+
+
+def _vertex_colours(mesh, folder: Path) -> np.ndarray:
+    """(N, 3) uint8 RGB of each vertex: the asset's texture at the vertex's UV (nearest texel)."""
+    tex = cv2.imread(str(folder / "texture.png"), cv2.IMREAD_COLOR)
+    if tex is None or mesh.uvs is None:
+        return np.full((len(mesh.vertices), 3), 180, np.uint8)
+    h, w = tex.shape[:2]
+    x = np.clip(np.rint(np.mod(mesh.uvs[:, 0], 1.0) * w - 0.5), 0, w - 1).astype(int)
+    y = np.clip(np.rint((1.0 - np.mod(mesh.uvs[:, 1], 1.0)) * h - 0.5), 0, h - 1).astype(int)
+    return tex[y, x, ::-1]
 
 
 def _bop_depth(depth_m: np.ndarray) -> np.ndarray:
@@ -224,7 +238,7 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
     for o in (by_index[i] for i in sorted(used)):  # the models of the objects used
         m = load_mesh(assets[o.name].visual)
         v = m.vertices * 1000.0
-        _write_ply(out / "models" / f"obj_{o.index + 1:06d}.ply", v, m.faces)
+        _write_ply(out / "models" / f"obj_{o.index + 1:06d}.ply", v, m.faces, _vertex_colours(m, assets[o.name].folder))
         info[str(o.index + 1)] = {**_models_info(v), **(sources[o.name].symmetry or {})}
     (out / "models" / "models_info.json").write_text(json.dumps(info, indent=1))
     n_images += _write_scenes(per_scene, ds.objects)

@@ -11,6 +11,7 @@ Layout (one row per eye of each frame):
 /views/{folder, eye, kind, scene, location, split}  (N,) strings;  /views/frame (N,) int32
 /views/annotation        (N,) string  the frame JSON as written (FAT's units and fields)
 /folders/{name, camera_settings, object_settings}  one row per leaf folder (the settings files)
+attributes: fat_format, baseline, fat_dataset (the dataset's fat_dataset.json, when it has one)
 ```
 """
 
