@@ -230,12 +230,13 @@ def warn_once(message: str) -> None:
     warnings.warn(MeshWarning(message), stacklevel=2)
 
 
-def warn_quality(mf: MeshFile) -> None:
+def warn_quality(mf: MeshFile, mass_given: bool = False, collision_given: bool = False) -> None:
     """Warn about what in ``mf`` the objects still work with: an open surface, triangles of zero
     area, no colour at all."""
     if not mf.closed:
-        warn_once(f"{mf.path}: the mesh is not watertight; its mass comes from its convex hull's volume "
-                  "and its collision shape from a convex decomposition")
+        then = [what for what, given in (("its mass comes from its convex hull's volume", mass_given),
+                                         ("its collision shape from a convex decomposition", collision_given)) if not given]
+        warn_once(f"{mf.path}: the mesh is not watertight" + (f"; {' and '.join(then)}" if then else ""))
     if mf.degenerate:
         warn_once(f"{mf.path}: {mf.degenerate:,} triangles of zero area")
     if mf.colour_source == "none":

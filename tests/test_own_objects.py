@@ -460,3 +460,19 @@ def test_a_package_adds_an_object_source_through_an_entry_point(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out" / "single").iterdir()) == ["crate", "plank"]
     r = fat("validate", "out", "--quiet")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_ply_with_a_texture_file_reads_its_texture(sources, tmp_path):
+    """BOP's textured models: ``comment TextureFile`` and per-vertex ``texture_u``/``texture_v``."""
+    from fat.mesh_reading import read_mesh_file
+
+    m = trimesh.load(str(sources["meshes"] / "duck" / "duck.obj"), force="mesh", process=False)
+    shutil.copy(sources["meshes"] / "duck" / "duckCM.png", tmp_path / "tex.png")
+    head = (f"ply\nformat ascii 1.0\ncomment TextureFile tex.png\nelement vertex {len(m.vertices)}\n"
+            "property float x\nproperty float y\nproperty float z\nproperty float texture_u\nproperty float texture_v\n"
+            f"element face {len(m.faces)}\nproperty list uchar int vertex_indices\nend_header\n")
+    rows = [f"{x} {y} {z} {u} {v}" for (x, y, z), (u, v) in zip(m.vertices, m.visual.uv)]
+    (tmp_path / "duck.ply").write_text(head + "\n".join(rows) + "\n" + "\n".join(f"3 {a} {b} {c}" for a, b, c in m.faces) + "\n")
+    mf = read_mesh_file(tmp_path / "duck.ply")
+    assert mf.colour_source == "texture" and mf.texture.shape == (512, 512, 3)
+    assert np.allclose(mf.mesh.uvs, m.visual.uv, atol=1e-6)

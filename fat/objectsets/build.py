@@ -184,4 +184,4 @@ def make_set(name: str, entries: list[Entry], supercategory: str, about: str, wh
 
 def quality_warnings(entries: list[Entry]) -> None:
     for e in entries:
-        warn_quality(read_mesh_file(e.mesh))
+        warn_quality(read_mesh_file(e.mesh), e.mass is not None, e.collision is not None)
