@@ -44,6 +44,7 @@ class ObjectInfo:
     mesh: str = ""  # the source mesh file ("": FAT's objects, found in the set's YCB folder or built as stand-ins)
     collision: str = ""  # a collision mesh file of convex parts ("": the hull, or V-HACD parts when concave)
     symmetry: dict | None = field(default=None, compare=False)  # BOP's symmetries_discrete / _continuous, if known
+    material: object = field(default=None, compare=False)  # a fat.render.materials.Material, if the set gives one
 
     @property
     def short_name(self) -> str:

@@ -107,6 +107,7 @@ class Location:
     drop_radius: float = 0.05
     drop_span: float = 0.10
     description: str = ""
+    environment: str = ""  # the environment map of scenes/environments/ lighting it ("": a uniform sky)
 
     @property
     def name(self) -> str:
@@ -193,7 +194,8 @@ def _location(scene: str, scene_doc: dict, i: int, d: dict) -> Location:
         light = _light(d["light"], frame, d["light"].get("label", ""))
         return Location(scene, i, fix, heading, ground_z, ground, tuple(props), light,
                         float(d.get("drop_height", scene_doc.get("drop_height", 0.15))),
-                        description=d.get("description", ""))
+                        description=d.get("description", ""),
+                        environment=str(d.get("environment", scene_doc.get("environment", ""))))
     except KeyError as e:
         raise ConfigError(f"{where}: missing field {e.args[0]!r}") from None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,7 @@ class Entry:
     segmentation_id: int | None = None
     collision: Path | None = None
     symmetry: dict | None = None
-    extra: dict = field(default_factory=dict)
+    material: object = None  # fat.render.materials.Material
 
 
 def units_scale(value, where: str) -> float:
@@ -178,7 +178,7 @@ def make_set(name: str, entries: list[Entry], supercategory: str, about: str, wh
             raise ConfigError(f"{e.where}: mass must be a positive number of kg, got {mass!r}")
         objects.append(ObjectInfo(i, e.name, e.class_name or e.name, sid, a.dimensions, a.transform, float(mass),
                                   mesh=str(e.mesh), collision="" if e.collision is None else str(e.collision),
-                                  symmetry=e.symmetry))
+                                  symmetry=e.symmetry, material=e.material))
     return ObjectSet(name, tuple(objects), supercategory=supercategory, meshes="files", about=about)
 
 

@@ -17,6 +17,9 @@ collision = "meshes/drill_parts.obj"  # convex parts, one closed part after anot
 align = "obb"
 transform = [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]]  # metres, applied before the box
 symmetry = { symmetries_continuous = [{ axis = [0, 0, 1], offset = [0, 0, 0] }] }  # BOP's form
+roughness = 0.3            # the material (glTF metallic-roughness, 0..1; default by class name)
+metallic = 0.0
+specular = 1.0             # 0: no specular reflection at all
 ```
 
 JSON files hold the same keys (``{"objects": [{"name": ..., "mesh": ...}]}``).
@@ -36,7 +39,8 @@ from .build import ALIGNMENTS, Entry, make_set, quality_warnings, units_scale
 
 SUFFIXES = (".toml", ".json")
 SET_KEYS = {"name", "supercategory", "units", "align", "objects", "about"}
-OBJECT_KEYS = {"name", "mesh", "class", "units", "mass", "segmentation_id", "collision", "align", "transform", "symmetry"}
+OBJECT_KEYS = {"name", "mesh", "class", "units", "mass", "segmentation_id", "collision", "align", "transform", "symmetry",
+               "roughness", "metallic", "specular"}
 SYMMETRY_KEYS = {"symmetries_discrete", "symmetries_continuous"}
 
 
@@ -96,6 +100,23 @@ def _symmetry(where: str, value):
     return value
 
 
+def _material(where: str, o: dict):
+    """A :class:`~fat.render.materials.Material` from ``roughness``, ``metallic`` and ``specular``
+    (each 0..1; glTF's metallic-roughness model, ``specular`` 0 for a purely diffuse surface)."""
+    keys = [k for k in ("roughness", "metallic", "specular") if k in o]
+    if not keys:
+        return None
+    from ..render.materials import DEFAULT_OBJECT, Material
+
+    values = {}
+    for k in keys:
+        v = o[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise ConfigError(f"{where}.{k}: expected a number 0..1, got {v!r}")
+        values[k] = float(v)
+    return Material(**{**DEFAULT_OBJECT.__dict__, **values})
+
+
 class SetFile:
     name = "setfile"
     help = "an object-set file (TOML or JSON)"
@@ -145,7 +166,7 @@ class SetFile:
                 align, _transform(where, o["transform"]) if "transform" in o else None, cls, mass,
                 o.get("segmentation_id"),
                 _file(path, where, "collision", o["collision"]) if "collision" in o else None,
-                _symmetry(where, o.get("symmetry"))))
+                _symmetry(where, o.get("symmetry")), _material(where, o)))
         name = doc.get("name", path.stem)
         sup = doc.get("supercategory", "objects")
         for key, v in (("name", name), ("supercategory", sup)):

@@ -29,15 +29,19 @@ from ..meshes import Mesh, load_mesh, split_for_culling
 from ..scene import Location
 from ..textures import texture_file
 from ..cache import cache_dir
+from ..environment import brdf_lut
 from ..frame import Frame
-from . import CV_TO_GL, RenderOutput, opengl_projection
+from . import CV_TO_GL, RenderOutput, opengl_projection, tonemap
 from .base import Capabilities, OptionError, Renderer, option
+from .lighting import environment_files, location_environment, location_lighting
+from .materials import object_material, surface_material
 from .scenery import location_meshes
 
 NEAR, FAR = 0.01, 50.0
 SHADOW_SIZE = 1024
 SHADOW_HALF_EXTENT = 2.5  # metres around the fixation point covered by the shadow map
-SKY = np.array([185, 205, 230], np.uint8)
+#: Light-space penumbra growth per unit of occluder distance (the sun's apparent size, softened).
+SHADOW_SOFTNESS = 0.02
 
 VERTEX = """
 #version 330
@@ -49,6 +53,7 @@ in vec3 in_pos;
 in vec3 in_normal;
 in vec2 in_uv;
 out vec3 v_normal;
+out vec3 v_world;
 out vec2 v_uv;
 out float v_z;
 out vec4 v_light;
@@ -56,6 +61,7 @@ void main() {
     vec4 w = model * vec4(in_pos, 1.0);
     vec4 c = view * w;
     v_z = c.z;
+    v_world = w.xyz;
     v_normal = mat3(model) * in_normal;
     v_uv = in_uv;
     v_light = light_vp * w;
@@ -63,46 +69,132 @@ void main() {
 }
 """
 
+#: Shared by the surface and the background shaders: the environment map and the tone curve.
+COMMON = """
+const float PI = 3.14159265358979;
+uniform sampler2D env;        // equirectangular radiance, mip level k prefiltered for roughness k / env_levels
+uniform float env_levels;     // number of prefiltered levels - 1
+uniform mat3 env_rot;         // world -> the map's frame
+uniform float exposure;
+vec2 env_uv(vec3 d) {
+    d = env_rot * d;
+    return vec2(0.5 + atan(d.y, d.x) / (2.0 * PI), acos(clamp(d.z, -1.0, 1.0)) / PI);
+}
+""" + tonemap.GLSL
+
 FRAGMENT = """
 #version 330
+""" + COMMON + """
 uniform sampler2D tex;
+uniform sampler2D brdf_lut;
 uniform sampler2DShadow shadow_map;
-uniform vec3 light_dir;
-uniform vec3 light_color;
+uniform sampler2D shadow_depth;
+uniform vec3 sh[9];           // irradiance E(n) = sum sh[i] Y_i(n), the map's frame
+uniform vec3 light_dir;       // towards the sun (world)
+uniform vec3 sun;             // the sun's irradiance on a surface facing it
 uniform vec3 cam_pos;
-uniform float ambient;
-uniform float diffuse;
-uniform float specular;
+uniform float roughness;
+uniform float metallic;
+uniform float specular;       // 1: dielectric F0 = 0.04; 0: no specular reflection (Lambertian)
+uniform float shadow_softness;  // light-space size of the sun's disc per unit of occluder distance
 uniform int shadows;
 uniform int instance;
 in vec3 v_normal;
+in vec3 v_world;
 in vec2 v_uv;
 in float v_z;
 in vec4 v_light;
 layout(location = 0) out vec4 f_color;
 layout(location = 1) out float f_depth;
 layout(location = 2) out int f_instance;
+const vec2 DISC[8] = vec2[](vec2(-0.326, -0.406), vec2(-0.840, -0.074), vec2(-0.696, 0.457), vec2(-0.203, 0.621),
+                            vec2(0.962, -0.195), vec2(0.473, -0.480), vec2(0.519, 0.767), vec2(0.185, -0.893));
+vec3 irradiance(vec3 n) {
+    n = env_rot * n;
+    return sh[0] * 0.282095 + sh[1] * 0.488603 * n.y + sh[2] * 0.488603 * n.z + sh[3] * 0.488603 * n.x
+         + sh[4] * 1.092548 * n.x * n.y + sh[5] * 1.092548 * n.y * n.z + sh[6] * 0.315392 * (3.0 * n.z * n.z - 1.0)
+         + sh[7] * 1.092548 * n.x * n.z + sh[8] * 0.546274 * (n.x * n.x - n.y * n.y);
+}
 float lit_fraction(float ndl) {
     if (shadows == 0) return 1.0;
     vec3 p = v_light.xyz / v_light.w * 0.5 + 0.5;
     if (p.x <= 0.0 || p.x >= 1.0 || p.y <= 0.0 || p.y >= 1.0 || p.z >= 1.0) return 1.0;
     float bias = max(0.003 * (1.0 - ndl), 0.0008);
-    return texture(shadow_map, vec3(p.xy, p.z - bias));  // linear filtering: 2x2 percentage-closer
+    // the penumbra grows with the distance to the occluder (percentage-closer soft shadows):
+    // the mean blocker depth from four taps sets the filter radius of eight more
+    float blocker = 0.0, found = 0.0;
+    for (int i = 0; i < 4; i++) {
+        float d = texture(shadow_depth, p.xy + DISC[i * 2] * shadow_softness * 0.5).r;
+        if (d < p.z - bias) { blocker += d; found += 1.0; }
+    }
+    if (found == 0.0) return 1.0;
+    float radius = clamp((p.z - blocker / found) * shadow_softness, 0.0005, 0.01);
+    float lit = 0.0;
+    for (int i = 0; i < 8; i++) lit += texture(shadow_map, vec3(p.xy + DISC[i] * radius, p.z - bias));
+    return lit / 8.0;
 }
 void main() {
     vec3 n = normalize(v_normal);
     if (!gl_FrontFacing) n = -n;
-    float ndl = max(dot(n, light_dir), 0.0);
-    float lit = lit_fraction(ndl);
-    vec3 base = texture(tex, v_uv).rgb;
-    vec3 h = normalize(light_dir + vec3(0.0, 0.0, 1.0));
-    float s1 = max(dot(n, h), 0.0);  // s1^32 by squaring: cheaper than pow() on a CPU rasteriser
-    float s2 = s1 * s1; float s4 = s2 * s2; float s8 = s4 * s4; float s16 = s8 * s8;
-    float spec = s16 * s16;
-    vec3 c = base * light_color * (ambient + diffuse * ndl * lit) + specular * spec * lit * light_color;
-    f_color = vec4(clamp(c, 0.0, 1.0), 1.0);
+    vec3 v = normalize(cam_pos - v_world);
+    float ndv = max(dot(n, v), 1e-4);
+    vec3 albedo = srgb_decode(texture(tex, v_uv).rgb);
+    vec3 f0 = mix(vec3(0.04 * specular), albedo, metallic);
+    float spec_w = mix(specular, 1.0, metallic);
+    // image-based light: diffuse from the irradiance, specular by the split sum
+    vec3 fr = f0 + (max(vec3(1.0 - roughness), f0) - f0) * pow(1.0 - ndv, 5.0) * spec_w;
+    vec3 kd = (1.0 - fr) * (1.0 - metallic);
+    vec3 color = kd * albedo * max(irradiance(n), 0.0) / PI;
+    if (spec_w > 0.0) {
+        vec2 ab = texture(brdf_lut, vec2(ndv, roughness)).rg;
+        vec3 pre = textureLod(env, env_uv(reflect(-v, n)), roughness * env_levels).rgb;
+        color += pre * (f0 * ab.x + ab.y * spec_w);
+    }
+    // the sun: Lambert + GGX (Smith-Schlick G, Schlick F)
+    float ndl = dot(n, light_dir);
+    if (ndl > 0.0) {
+        float lit = lit_fraction(ndl);
+        if (lit > 0.0) {
+            vec3 h = normalize(light_dir + v);
+            float ndh = max(dot(n, h), 0.0), vdh = max(dot(v, h), 0.0);
+            float a = roughness * roughness, a2 = a * a;
+            float dd = ndh * ndh * (a2 - 1.0) + 1.0;
+            float D = a2 / (PI * dd * dd);
+            float k = (roughness + 1.0) * (roughness + 1.0) / 8.0;
+            float G = ndv / (ndv * (1.0 - k) + k) * ndl / (ndl * (1.0 - k) + k);
+            vec3 F = f0 + (1.0 - f0) * pow(1.0 - vdh, 5.0) * spec_w;
+            vec3 brdf = (1.0 - F) * (1.0 - metallic) * albedo / PI + D * G * F / (4.0 * ndv * ndl);
+            color += brdf * sun * ndl * lit;
+        }
+    }
+    f_color = vec4(srgb_encode(aces(color * exposure)), 1.0);
     f_depth = v_z;
     f_instance = instance;
+}
+"""
+
+BACKGROUND_VERTEX = """
+#version 330
+in vec2 in_pos;
+out vec2 v_ndc;
+void main() { v_ndc = in_pos; gl_Position = vec4(in_pos, 1.0, 1.0); }
+"""
+
+BACKGROUND_FRAGMENT = """
+#version 330
+""" + COMMON + """
+uniform mat4 inv_view_proj;  // clip -> world
+uniform vec3 cam_pos;
+in vec2 v_ndc;
+layout(location = 0) out vec4 f_color;
+layout(location = 1) out float f_depth;
+layout(location = 2) out int f_instance;
+void main() {
+    vec4 w = inv_view_proj * vec4(v_ndc, 1.0, 1.0);
+    vec3 d = normalize(w.xyz / w.w - cam_pos);
+    f_color = vec4(srgb_encode(aces(textureLod(env, env_uv(d), 0.0).rgb * exposure)), 0.0);  // alpha 0: no surface
+    f_depth = 0.0;  // no value
+    f_instance = 0;
 }
 """
 
@@ -147,6 +239,9 @@ def available(device: str | int | None = None) -> str | None:
 class GLOptions:
     device: str | None = option("gl_device", "--gl-device", metavar="N",
                                 help="EGL device index for --renderer gl (or FAT_EGL_DEVICE), e.g. a GPU.")
+    hdri: str | None = option("hdri", "--hdri", metavar="FILE|DIR", file=False,
+                              help="Environment map(s) lighting every location (equirectangular .hdr or .exr; a "
+                                   "folder: one per location, chosen by its name). [each location's own]")
 
 
 class GLRenderer(Renderer):
@@ -165,13 +260,24 @@ class GLRenderer(Renderer):
             raise OptionError("gl_device", f"gl device must be text, got {device!r}")
         if device and not device.isdigit():
             raise OptionError("gl_device", f"gl device must be an EGL device index (0, 1, ...), got {device!r}")
-        return GLOptions(device or None)
+        hdri = options.hdri
+        if hdri is not None:
+            hdri = os.fspath(hdri) if isinstance(hdri, os.PathLike) else hdri
+            if not isinstance(hdri, str):
+                raise OptionError("hdri", f"hdri must be a file or folder name, got {hdri!r}")
+            try:
+                environment_files(hdri)
+            except ConfigError as e:
+                raise OptionError("hdri", str(e)) from None
+        return GLOptions(device or None, hdri)
 
     @classmethod
     def create(cls, options: GLOptions, intrinsics: Intrinsics | None, objects=None) -> "GLRenderer":
-        return cls(options.device, size=None if intrinsics is None else (intrinsics.width, intrinsics.height))
+        return cls(options.device, size=None if intrinsics is None else (intrinsics.width, intrinsics.height),
+                   hdri=options.hdri)
 
-    def __init__(self, device: str | int | None = None, cull: bool = True, size: tuple[int, int] | None = None):
+    def __init__(self, device: str | int | None = None, cull: bool = True, size: tuple[int, int] | None = None,
+                 hdri: str | None = None):
         try:
             import moderngl
         except ImportError as e:  # pragma: no cover - moderngl is a dependency
@@ -203,11 +309,23 @@ class GLRenderer(Renderer):
                 raise
         self.prog = self.ctx.program(vertex_shader=VERTEX, fragment_shader=FRAGMENT)
         self.shadow_prog = self.ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
+        self.background_prog = self.ctx.program(vertex_shader=BACKGROUND_VERTEX, fragment_shader=BACKGROUND_FRAGMENT)
+        tri = self.ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())  # one triangle covering the screen
+        self.background_vao = self.ctx.vertex_array(self.background_prog, [(tri, "2f", "in_pos")])
         self.shadow_tex = self.ctx.depth_texture((SHADOW_SIZE, SHADOW_SIZE))
-        self.shadow_tex.compare_func = "<="
         self.shadow_tex.repeat_x = self.shadow_tex.repeat_y = False
-        self.shadow_tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self.shadow_fbo = self.ctx.framebuffer(depth_attachment=self.shadow_tex)
+        # one depth texture read two ways: compared (percentage-closer filtering) and as depths (blocker search)
+        self.shadow_compare = self.ctx.sampler(texture=self.shadow_tex, filter=(moderngl.LINEAR, moderngl.LINEAR),
+                                               compare_func="<=", repeat_x=False, repeat_y=False)
+        self.shadow_depths = self.ctx.sampler(texture=self.shadow_tex, filter=(moderngl.NEAREST, moderngl.NEAREST),
+                                              compare_func="", repeat_x=False, repeat_y=False)
+        lut = brdf_lut()
+        self.lut = self.ctx.texture(lut.shape[1::-1], 2, np.ascontiguousarray(lut, dtype="f4").tobytes(), dtype="f4")
+        self.lut.repeat_x = self.lut.repeat_y = False
+        self.hdri = hdri
+        self._environments: dict[str, tuple] = {}
+        self._lighting: dict[str, object] = {}
         self._meshes: dict[str, tuple] = {}
         self._textures: dict[str, object] = {}
         self._location: Location | None = None
@@ -218,6 +336,7 @@ class GLRenderer(Renderer):
         self._cull = cull  # False: every face from both sides (the same image, more work)
 
     def close(self) -> None:
+        self._environments = {}
         if getattr(self, "ctx", None) is not None:
             self.ctx.release()
             self.ctx = None
@@ -257,8 +376,31 @@ class GLRenderer(Renderer):
             mesh = load_mesh(asset.visual).with_vertex_normals(weld=asset.source != "standin")  # scans are smooth
             img = cv2.imread(str(asset.folder / "texture.png"), cv2.IMREAD_COLOR)
             tex = self._texture(key, cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-            self._meshes[key] = (*self._upload(mesh), tex)
+            self._meshes[key] = (*self._upload(mesh), tex, object_material(asset.info))
         return self._meshes[key]
+
+    def _environment(self, env):
+        """The environment's prefiltered levels as one mipmapped float texture, uploaded once."""
+        key = id(env)
+        if key not in self._environments:
+            import moderngl
+
+            levels = env.specular
+            h, w = levels[0].shape[:2]
+            t = self.ctx.texture((w, h), 3, np.ascontiguousarray(levels[0], dtype="f4").tobytes(), dtype="f4")
+            t.build_mipmaps(0, len(levels) - 1)  # allocates the levels, then each is replaced by its prefiltered map
+            for k, img in enumerate(levels[1:], start=1):
+                t.write(np.ascontiguousarray(img, dtype="f4").tobytes(), level=k)
+            t.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+            t.repeat_x, t.repeat_y = True, False
+            self._environments[key] = (t, len(levels) - 1, env)  # the environment kept: its id stays its own
+        return self._environments[key][:2]
+
+    def lighting(self, loc: Location):
+        """The location's :class:`~fat.render.lighting.Lighting` (its environment map, sun, exposure)."""
+        if loc.name not in self._lighting:
+            self._lighting[loc.name] = location_lighting(loc, location_environment(loc, self.hdri))
+        return self._lighting[loc.name]
 
     def _set_location(self, loc: Location) -> None:
         if self._location is loc:
@@ -267,7 +409,7 @@ class GLRenderer(Renderer):
         for mesh, surface in location_meshes(loc):
             path = texture_file(str(cache_dir() / "textures"), surface.texture, surface.colors)
             tex = self._texture(str(path), cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
-            item = (*self._upload(mesh), tex)
+            item = (*self._upload(mesh), tex, surface_material(surface.texture))
             self._scenery.append(item)
             lo, hi = mesh.vertices.min(0)[:2], mesh.vertices.max(0)[:2]
             gap = np.maximum(np.maximum(lo - loc.fixation[:2], loc.fixation[:2] - hi), 0)
@@ -307,45 +449,68 @@ class GLRenderer(Renderer):
         objects = [(self._asset(o.asset), o.pose, k + 1) for k, o in enumerate(frame.objects)]
         scenery = [(m, np.eye(4), 0) for m in self._scenery]
         casters = [(m, np.eye(4), 0) for m in self._casters]
-        light = loc.light
-        eye = loc.fixation + light.direction * 10.0
-        up = (0.0, 1.0, 0.0) if abs(light.direction[2]) > 0.99 else (0.0, 0.0, 1.0)
+        lighting = self.lighting(loc)
+        env_tex, env_levels = self._environment(lighting.environment)
+        sun_dir = lighting.sun_direction
+        eye = loc.fixation + sun_dir * 10.0
+        up = (0.0, 1.0, 0.0) if abs(sun_dir[2]) > 0.99 else (0.0, 0.0, 1.0)
         light_vp = _ortho(SHADOW_HALF_EXTENT, 0.1, 30.0) @ CV_TO_GL @ invert_pose(look_at(eye, loc.fixation, up))
         ctx.enable(ctx.DEPTH_TEST)
         shadow_key = (loc.name, tuple((o.asset.folder.as_posix(), o.pose.tobytes()) for o in frame.objects))
-        if light.shadows and shadow_key != self._shadow_key:  # shadow map from the sun
+        if lighting.shadows and shadow_key != self._shadow_key:  # shadow map from the sun
             self.shadow_fbo.use()
             self.shadow_fbo.clear(depth=1.0)
             self.shadow_prog["light_vp"].write(_mat(light_vp))
-            for (vao, svao, n_culled, n_two_sided, tex), T, _ in objects + casters:
+            for (vao, svao, n_culled, n_two_sided, tex, _), T, _ in objects + casters:
                 self.shadow_prog["model"].write(_mat(T))
                 self._draw(svao, n_culled, n_two_sided)
             self._shadow_key = shadow_key
         fbo = self._targets(K)
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        view, proj = invert_pose(T_world_cam), projection(K)
+        env_rot = tuple(float(x) for x in np.asarray(lighting.env_rot, dtype=np.float64).T.reshape(-1))  # column-major
         p = self.prog
-        p["view"].write(_mat(invert_pose(T_world_cam)))
-        p["proj"].write(_mat(projection(K)))
+        p["view"].write(_mat(view))
+        p["proj"].write(_mat(proj))
         p["light_vp"].write(_mat(light_vp))
-        p["light_dir"].value = tuple(float(x) for x in light.direction)
-        p["light_color"].value = tuple(float(x) for x in light.color)
-        p["ambient"].value, p["diffuse"].value, p["specular"].value = light.ambient, light.diffuse, light.specular
-        p["shadows"].value = int(light.shadows)
-        p["tex"].value, p["shadow_map"].value = 0, 1
-        self.shadow_tex.use(1)
-        for (vao, svao, n_culled, n_two_sided, tex), T, inst in objects + scenery:  # near things first: hidden fragments skip shading
+        p["light_dir"].value = tuple(float(x) for x in sun_dir)
+        p["sun"].value = tuple(float(x) for x in lighting.sun)
+        p["cam_pos"].value = tuple(float(x) for x in T_world_cam[:3, 3])
+        p["sh"].write(np.ascontiguousarray(lighting.environment.sh, dtype="f4").tobytes())
+        p["env_rot"].value = env_rot
+        p["env_levels"].value = float(env_levels)
+        p["exposure"].value = lighting.exposure
+        p["shadows"].value = int(lighting.shadows)
+        p["shadow_softness"].value = SHADOW_SOFTNESS
+        p["tex"].value, p["shadow_map"].value, p["shadow_depth"].value, p["env"].value, p["brdf_lut"].value = 0, 1, 2, 3, 4
+        self.shadow_compare.use(1)
+        self.shadow_depths.use(2)
+        env_tex.use(3)
+        self.lut.use(4)
+        for (vao, svao, n_culled, n_two_sided, tex, material), T, inst in objects + scenery:  # near things first: hidden fragments skip shading
             tex.use(0)
             p["model"].write(_mat(T))
             p["instance"].value = inst
+            p["roughness"].value, p["metallic"].value, p["specular"].value = \
+                material.roughness, material.metallic, material.specular
             self._draw(vao, n_culled, n_two_sided)
         ctx.disable(ctx.CULL_FACE)
+        # the environment where no surface is: drawn last, at the far plane, only on untouched pixels
+        b = self.background_prog
+        b["inv_view_proj"].write(_mat(np.linalg.inv(proj @ view)))
+        b["cam_pos"].value = tuple(float(x) for x in T_world_cam[:3, 3])
+        b["env_rot"].value = env_rot
+        b["exposure"].value = lighting.exposure
+        b["env"].value = 3
+        ctx.depth_func = "<="
+        self.background_vao.render(vertices=3)
+        ctx.depth_func = "<"
         W, H = K.width, K.height
         rgba = np.frombuffer(fbo.read(attachment=0, components=4), np.uint8).reshape(H, W, 4)[::-1]
         depth = np.frombuffer(fbo.read(attachment=1, components=1, dtype="f4"), np.float32).reshape(H, W)[::-1].copy()
         inst = np.frombuffer(fbo.read(attachment=2, components=1, dtype="i4"), np.int32).reshape(H, W)[::-1].copy()
         rgb = rgba[:, :, :3].copy()
-        empty = rgba[:, :, 3] == 0  # nothing drawn: the sky
-        rgb[empty] = SKY
+        empty = rgba[:, :, 3] == 0  # nothing drawn: the environment
         depth[empty | (depth <= 0)] = 0.0
         return RenderOutput(rgb, depth, inst)

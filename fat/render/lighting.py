@@ -1,0 +1,118 @@
+"""The light of a location for the physically based renderer: its environment map (image-based
+light and background), the sun that casts the shadows, and the exposure.
+
+The sun keeps the location's designed direction and colour (the scenes were laid out for it); the
+environment map is turned about the vertical so that its own brightest region lies in the sun's
+azimuth. Strengths come from the map: the sky's irradiance on a horizontal surface, ``E_sky``, sets
+the scale, the sun's irradiance is ``E_sky`` x the location's ``diffuse / ambient`` (its designed
+contrast: harsh noon about 9, a dim evening about 2), and the exposure maps a white horizontal
+surface in full light to a bright grey, made darker or brighter by the location's overall level
+(``ambient + diffuse``: dim locations come out about one stop darker).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import functools
+import hashlib
+
+from ..environment import Environment, load_environment, uniform_environment
+from ..errors import ConfigError
+from ..scene import Location, scenes_folder
+
+#: Where the shipped environment maps are: ``scenes/environments/<name>.hdr``.
+ENVIRONMENTS = "environments"
+#: A white horizontal surface in full light is exposed to this linear value before the tone curve.
+WHITE_TARGET = 0.8
+#: The location level (ambient + diffuse) exposed at WHITE_TARGET; others by log2 of their ratio.
+REFERENCE_LEVEL = 1.05
+
+
+@dataclass(frozen=True)
+class Lighting:
+    environment: Environment
+    env_rot: np.ndarray  # (3, 3) world -> the map's frame (a turn about z)
+    sun_direction: np.ndarray  # (3,) towards the sun, world
+    sun: np.ndarray  # (3,) the sun's irradiance on a surface facing it
+    exposure: float
+    shadows: bool
+
+
+#: Environment map files ``--hdri`` takes.
+ENV_SUFFIXES = (".hdr", ".exr")
+#: The radiance of the sky of a location without an environment map (a uniform, slightly blue sky).
+UNIFORM_SKY = (0.85, 0.9, 1.0)
+
+
+def environment_files(path: str | Path) -> list[Path]:
+    """``path`` itself, or the environment maps of the folder ``path`` (sorted by name)."""
+    p = Path(path).expanduser()
+    if p.is_file():
+        if p.suffix.lower() not in ENV_SUFFIXES:
+            raise ConfigError(f"{p}: not an environment map ({', '.join(ENV_SUFFIXES)})")
+        return [p]
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in ENV_SUFFIXES)
+        if not files:
+            raise ConfigError(f"{p}: no environment map ({', '.join(ENV_SUFFIXES)}) in the folder")
+        return files
+    raise ConfigError(f"{p}: no such file or folder")
+
+
+@functools.lru_cache(maxsize=32)
+def _load(path: str) -> Environment:
+    return load_environment(path)
+
+
+def location_environment(loc: Location, hdri: str | None = None) -> Environment:
+    """The environment map lighting ``loc``: from ``hdri`` (a file, or a folder: one map per
+    location, chosen by the sha256 of the location's name), else the location's own, else a uniform sky."""
+    if hdri:
+        files = environment_files(hdri)
+        pick = int.from_bytes(hashlib.sha256(loc.name.encode()).digest()[:8], "big") % len(files)
+        return _load(str(files[pick]))
+    if loc.environment:
+        return _load(str(environment_path(loc.environment)))
+    return uniform_environment(UNIFORM_SKY)
+
+
+def environment_path(name: str) -> Path:
+    path = Path(str(scenes_folder().joinpath(ENVIRONMENTS, f"{name}.hdr")))
+    if not path.is_file():
+        raise ConfigError(f"no environment map {name!r} in scenes/{ENVIRONMENTS}/")
+    return path
+
+
+def sh_irradiance(sh: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """E(n) from irradiance SH coefficients (9, 3), ``n`` in the map's frame."""
+    x, y, z = n
+    Y = np.array([0.282095, 0.488603 * y, 0.488603 * z, 0.488603 * x, 1.092548 * x * y, 1.092548 * y * z,
+                  0.315392 * (3 * z * z - 1), 1.092548 * x * z, 0.546274 * (x * x - y * y)])
+    return Y @ np.asarray(sh, dtype=np.float64)
+
+
+def _rot_z(a: float) -> np.ndarray:
+    c, s = math.cos(a), math.sin(a)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def location_lighting(loc: Location, env: Environment) -> Lighting:
+    light = loc.light
+    sun_dir = np.asarray(light.direction, dtype=np.float64)
+    rot = np.eye(3)
+    if env.sun_direction is not None:  # turn the map's sun into the location's sun azimuth
+        turn = math.atan2(env.sun_direction[1], env.sun_direction[0]) - math.atan2(sun_dir[1], sun_dir[0])
+        rot = _rot_z(turn)
+    sky = float(np.maximum(sh_irradiance(env.sh, np.array([0.0, 0.0, 1.0])), 0) @ [0.2126, 0.7152, 0.0722])
+    sky = max(sky, 1e-6)
+    colour = np.asarray(light.color, dtype=np.float64)
+    sun = colour / max(colour @ [0.2126, 0.7152, 0.0722], 1e-6) * sky * light.diffuse / max(light.ambient, 0.05)
+    white = (sky + float(sun @ [0.2126, 0.7152, 0.0722]) * max(sun_dir[2], 0.0)) / math.pi
+    level = (light.ambient + light.diffuse) / REFERENCE_LEVEL
+    exposure = WHITE_TARGET / white * level
+    return Lighting(env, rot, sun_dir, sun, float(exposure), light.shadows)
