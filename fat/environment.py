@@ -81,7 +81,7 @@ LUMINANCE = np.array([0.2126, 0.7152, 0.0722], np.float32)
 """Rec. 709 luminance weights of linear RGB."""
 SH_BAND_FACTORS = np.array([math.pi] + [2 * math.pi / 3] * 3 + [math.pi / 4] * 5)
 """The clamped-cosine convolution factor of each of the 9 coefficients (A0, A1, A2)."""
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,8 +171,29 @@ def irradiance_sh(radiance: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------ sun
 def find_sun(radiance: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     """``(direction, irradiance)`` of the map's brightest region, or ``(None, zeros)`` without a clear sun."""
+    direction, irradiance, _ = _sun(radiance)
+    return direction, irradiance
+
+
+def without_sun(radiance: np.ndarray) -> np.ndarray:
+    """The map with its sun region (:func:`find_sun`) replaced by the mean radiance of the ring of
+    pixels around it: the sky that lights a shadowed surface. A renderer that draws the sun as a
+    light of its own takes its image-based light from this map, so the sun is not counted twice."""
+    _, _, region = _sun(radiance)
+    if region is None:
+        return radiance
+    h, w = region.shape
+    pad = max(2, w // 64)
+    grown = cv2.dilate(np.roll(region, w // 2, axis=1).astype(np.uint8), np.ones((2 * pad + 1,) * 2, np.uint8))
+    ring = np.roll(grown.astype(bool), -(w // 2), axis=1) & ~region
+    out = radiance.copy()
+    out[region] = radiance[ring].mean(axis=0) if ring.any() else 0.0
+    return out
+
+
+def _sun(radiance: np.ndarray):
     h, w = radiance.shape[:2]
-    none = (None, np.zeros(3, np.float32))
+    none = (None, np.zeros(3, np.float32), None)
     lum = radiance.astype(np.float64) @ LUMINANCE.astype(np.float64)
     omega = row_solid_angles(h, w)
     mean = float((lum.sum(axis=1) @ omega) / (4 * math.pi))
@@ -194,7 +215,7 @@ def find_sun(radiance: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     sun = centre / norm
     cos = np.clip(dirs @ sun, 0.0, None)
     irradiance = (radiance[region].astype(np.float64) * (omega_px * cos)[:, None]).sum(axis=0)
-    return sun.astype(np.float32), irradiance.astype(np.float32)
+    return sun.astype(np.float32), irradiance.astype(np.float32), region
 
 
 # ------------------------------------------------------------------ GGX
@@ -329,11 +350,12 @@ def from_radiance(name: str, radiance: np.ndarray) -> Environment:
     radiance = np.nan_to_num(np.asarray(radiance, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     radiance = np.ascontiguousarray(np.clip(radiance, 0, None), np.float32)
     sun_direction, sun_radiance = find_sun(radiance)
+    sky = without_sun(radiance)  # the sun is a light of its own: image-based light from the rest
     return Environment(
         name=name,
         radiance=_frozen(radiance),
-        sh=_frozen(irradiance_sh(radiance)),
-        specular=tuple(_frozen(s) for s in prefilter_specular(radiance)),
+        sh=_frozen(irradiance_sh(sky)),
+        specular=tuple(_frozen(s) for s in prefilter_specular(sky)),
         sun_direction=None if sun_direction is None else _frozen(sun_direction),
         sun_radiance=_frozen(sun_radiance),
     )
@@ -430,7 +452,7 @@ def _read_cached(cached: Path, name: str) -> Environment | None:
                 name=name,
                 radiance=radiance,
                 sh=_frozen(z["sh"]),
-                specular=(radiance,) + tuple(_frozen(z[f"specular{k}"]) for k in range(1, int(z["levels"]))),
+                specular=tuple(_frozen(z[f"specular{k}"]) for k in range(int(z["levels"]))),
                 sun_direction=_frozen(sun) if sun.size == 3 else None,
                 sun_radiance=_frozen(z["sun_radiance"]),
             )
@@ -440,7 +462,7 @@ def _read_cached(cached: Path, name: str) -> Environment | None:
 
 def _write_cached(cached: Path, env: Environment) -> None:
     buf = io.BytesIO()
-    arrays = {f"specular{k}": s for k, s in enumerate(env.specular) if k > 0}  # level 0 is the radiance
+    arrays = {f"specular{k}": s for k, s in enumerate(env.specular)}  # level 0 too: the map without its sun
     np.savez(buf, radiance=env.radiance, sh=env.sh, levels=np.int64(len(env.specular)),
              sun_direction=np.zeros(0, np.float32) if env.sun_direction is None else env.sun_direction,
              sun_radiance=env.sun_radiance, **arrays)

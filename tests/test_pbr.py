@@ -111,8 +111,10 @@ def test_a_mirror_sphere_shows_the_maps_brightest_point_where_the_reflection_poi
     spot = np.array([0.3, 0.8, 0.5])
     spot /= np.linalg.norm(spot)
     env = _spot_environment(spot)
+    assert np.degrees(np.arccos(env.sun_direction @ spot)) < 1.5  # the spot is the map's sun: the light of the shadows
     big = Intrinsics.from_fov(480, 360, 40.0)
-    out, cam = _render(gl, sphere, _lighting(env, exposure=1.0), intrinsics=big)
+    out, cam = _render(gl, sphere, _lighting(env, exposure=1.0, sun=env.sun_radiance, sun_dir=env.sun_direction),
+                       intrinsics=big)
     lum = out.rgb.astype(float).sum(2) * (out.instance == 1)
     ys, xs = np.nonzero(lum >= 0.95 * lum.max())  # the highlight's centre
     y, x = ys.mean(), xs.mean()

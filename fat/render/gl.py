@@ -38,6 +38,7 @@ from .materials import object_material, surface_material
 from .scenery import location_meshes
 
 NEAR, FAR = 0.01, 50.0
+GL_SRGB8 = 0x8C41
 SHADOW_SIZE = 1024
 SHADOW_HALF_EXTENT = 2.5  # metres around the fixation point covered by the shadow map
 #: Light-space penumbra growth per unit of occluder distance (the sun's apparent size, softened).
@@ -49,9 +50,12 @@ uniform mat4 model;
 uniform mat4 view;        // world -> camera, OpenCV axes
 uniform mat4 proj;        // OpenCV camera -> clip
 uniform mat4 light_vp;    // world -> light clip
+uniform mat3 env_rot;     // world -> the environment map's frame
+uniform vec3 sh[9];       // irradiance E(n) = sum sh[i] Y_i(n), the map's frame
 in vec3 in_pos;
 in vec3 in_normal;
 in vec2 in_uv;
+out vec3 v_irradiance;    // per vertex: the irradiance varies slowly with the normal (order-2 harmonics)
 out vec3 v_normal;
 out vec3 v_world;
 out vec2 v_uv;
@@ -63,6 +67,10 @@ void main() {
     v_z = c.z;
     v_world = w.xyz;
     v_normal = mat3(model) * in_normal;
+    vec3 n = env_rot * normalize(v_normal);
+    v_irradiance = max(sh[0] * 0.282095 + sh[1] * 0.488603 * n.y + sh[2] * 0.488603 * n.z + sh[3] * 0.488603 * n.x
+         + sh[4] * 1.092548 * n.x * n.y + sh[5] * 1.092548 * n.y * n.z + sh[6] * 0.315392 * (3.0 * n.z * n.z - 1.0)
+         + sh[7] * 1.092548 * n.x * n.z + sh[8] * 0.546274 * (n.x * n.x - n.y * n.y), 0.0);
     v_uv = in_uv;
     v_light = light_vp * w;
     gl_Position = proj * c;
@@ -89,7 +97,6 @@ uniform sampler2D tex;
 uniform sampler2D brdf_lut;
 uniform sampler2DShadow shadow_map;
 uniform sampler2D shadow_depth;
-uniform vec3 sh[9];           // irradiance E(n) = sum sh[i] Y_i(n), the map's frame
 uniform vec3 light_dir;       // towards the sun (world)
 uniform vec3 sun;             // the sun's irradiance on a surface facing it
 uniform vec3 cam_pos;
@@ -99,6 +106,7 @@ uniform float specular;       // 1: dielectric F0 = 0.04; 0: no specular reflect
 uniform float shadow_softness;  // light-space size of the sun's disc per unit of occluder distance
 uniform int shadows;
 uniform int instance;
+in vec3 v_irradiance;
 in vec3 v_normal;
 in vec3 v_world;
 in vec2 v_uv;
@@ -107,47 +115,40 @@ in vec4 v_light;
 layout(location = 0) out vec4 f_color;
 layout(location = 1) out float f_depth;
 layout(location = 2) out int f_instance;
-const vec2 DISC[8] = vec2[](vec2(-0.326, -0.406), vec2(-0.840, -0.074), vec2(-0.696, 0.457), vec2(-0.203, 0.621),
-                            vec2(0.962, -0.195), vec2(0.473, -0.480), vec2(0.519, 0.767), vec2(0.185, -0.893));
-vec3 irradiance(vec3 n) {
-    n = env_rot * n;
-    return sh[0] * 0.282095 + sh[1] * 0.488603 * n.y + sh[2] * 0.488603 * n.z + sh[3] * 0.488603 * n.x
-         + sh[4] * 1.092548 * n.x * n.y + sh[5] * 1.092548 * n.y * n.z + sh[6] * 0.315392 * (3.0 * n.z * n.z - 1.0)
-         + sh[7] * 1.092548 * n.x * n.z + sh[8] * 0.546274 * (n.x * n.x - n.y * n.y);
-}
+const float ROUGH = 0.75;
 float lit_fraction(float ndl) {
     if (shadows == 0) return 1.0;
     vec3 p = v_light.xyz / v_light.w * 0.5 + 0.5;
     if (p.x <= 0.0 || p.x >= 1.0 || p.y <= 0.0 || p.y >= 1.0 || p.z >= 1.0) return 1.0;
     float bias = max(0.003 * (1.0 - ndl), 0.0008);
-    // the penumbra grows with the distance to the occluder (percentage-closer soft shadows):
-    // the mean blocker depth from four taps sets the filter radius of eight more
-    float blocker = 0.0, found = 0.0;
-    for (int i = 0; i < 4; i++) {
-        float d = texture(shadow_depth, p.xy + DISC[i * 2] * shadow_softness * 0.5).r;
-        if (d < p.z - bias) { blocker += d; found += 1.0; }
-    }
-    if (found == 0.0) return 1.0;
-    float radius = clamp((p.z - blocker / found) * shadow_softness, 0.0005, 0.01);
-    float lit = 0.0;
-    for (int i = 0; i < 8; i++) lit += texture(shadow_map, vec3(p.xy + DISC[i] * radius, p.z - bias));
-    return lit / 8.0;
+    // the penumbra grows with the distance to the occluder (percentage-closer soft shadows, in three
+    // lookups): the occluder's depth at the fragment's own texel sets the distance between two
+    // bilinear-filtered comparisons, across the sun's direction on the map, whose mean is the light
+    float blocker = texture(shadow_depth, p.xy).r;
+    float radius = clamp((p.z - min(blocker, p.z)) * shadow_softness, 0.0006, 0.008);
+    vec2 off = vec2(radius, radius * 0.5);
+    return 0.5 * (texture(shadow_map, vec3(p.xy + off, p.z - bias)) + texture(shadow_map, vec3(p.xy - off, p.z - bias)));
 }
 void main() {
     vec3 n = normalize(v_normal);
     if (!gl_FrontFacing) n = -n;
     vec3 v = normalize(cam_pos - v_world);
     float ndv = max(dot(n, v), 1e-4);
-    vec3 albedo = srgb_decode(texture(tex, v_uv).rgb);
+    vec3 albedo = texture(tex, v_uv).rgb;  // an sRGB texture: decoded to linear by the sampler
     vec3 f0 = mix(vec3(0.04 * specular), albedo, metallic);
     float spec_w = mix(specular, 1.0, metallic);
     // image-based light: diffuse from the irradiance, specular by the split sum
-    vec3 fr = f0 + (max(vec3(1.0 - roughness), f0) - f0) * pow(1.0 - ndv, 5.0) * spec_w;
+    float m = 1.0 - ndv, m2 = m * m, m5 = m2 * m2 * m;  // Schlick's (1 - cos)^5 by products: pow() is dear on a CPU
+    vec3 fr = f0 + (max(vec3(1.0 - roughness), f0) - f0) * m5 * spec_w;
     vec3 kd = (1.0 - fr) * (1.0 - metallic);
-    vec3 color = kd * albedo * max(irradiance(n), 0.0) / PI;
+    vec3 color = kd * albedo * v_irradiance / PI;
     if (spec_w > 0.0) {
-        vec2 ab = texture(brdf_lut, vec2(ndv, roughness)).rg;
-        vec3 pre = textureLod(env, env_uv(reflect(-v, n)), roughness * env_levels).rgb;
+        vec2 ab = texture(brdf_lut, vec2(ndv, roughness)).rg;  // the split sum's (scale, bias) of F0
+        // the prefiltered map; for rough surfaces (>= ROUGH) the lobe is almost the cosine's, and the
+        // irradiance / pi stands in for it (no lookup)
+        vec3 pre;
+        if (roughness >= ROUGH) pre = v_irradiance / PI;  // a uniform condition: the other side is not run
+        else pre = textureLod(env, env_uv(reflect(-v, n)), roughness * env_levels).rgb;
         color += pre * (f0 * ab.x + ab.y * spec_w);
     }
     // the sun: Lambert + GGX (Smith-Schlick G, Schlick F)
@@ -157,12 +158,14 @@ void main() {
         if (lit > 0.0) {
             vec3 h = normalize(light_dir + v);
             float ndh = max(dot(n, h), 0.0), vdh = max(dot(v, h), 0.0);
-            float a = roughness * roughness, a2 = a * a;
+            float rd = max(roughness, 0.05);  // the sun is a small disc, not a point: no infinitely sharp highlight
+            float a = rd * rd, a2 = a * a;
             float dd = ndh * ndh * (a2 - 1.0) + 1.0;
             float D = a2 / (PI * dd * dd);
-            float k = (roughness + 1.0) * (roughness + 1.0) / 8.0;
+            float k = (rd + 1.0) * (rd + 1.0) / 8.0;
             float G = ndv / (ndv * (1.0 - k) + k) * ndl / (ndl * (1.0 - k) + k);
-            vec3 F = f0 + (1.0 - f0) * pow(1.0 - vdh, 5.0) * spec_w;
+            float q = 1.0 - vdh, q2 = q * q;
+            vec3 F = f0 + (1.0 - f0) * (q2 * q2 * q) * spec_w;
             vec3 brdf = (1.0 - F) * (1.0 - metallic) * albedo / PI + D * G * F / (4.0 * ndv * ndl);
             color += brdf * sun * ndl * lit;
         }
@@ -220,6 +223,19 @@ def projection(K: Intrinsics, near: float = NEAR, far: float = FAR) -> np.ndarra
 def _ortho(half: float, near: float, far: float) -> np.ndarray:
     return np.array([[1 / half, 0, 0, 0], [0, 1 / half, 0, 0],
                      [0, 0, -2 / (far - near), -(far + near) / (far - near)], [0, 0, 0, 1]])
+
+
+def _set(prog, name: str, value) -> None:
+    """Set a uniform the program has (the compiler drops those a shader does not use)."""
+    member = prog.get(name, None)
+    if member is not None:
+        member.value = value
+
+
+def _write(prog, name: str, data: bytes) -> None:
+    member = prog.get(name, None)
+    if member is not None:
+        member.write(data)
 
 
 def _mat(m: np.ndarray) -> bytes:
@@ -345,8 +361,8 @@ class GLRenderer(Renderer):
     def _texture(self, key: str, image_rgb: np.ndarray):
         if key not in self._textures:
             img = np.ascontiguousarray(np.flipud(image_rgb))  # OBJ uv (0, 0) is the image's bottom left
-            t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes())
-            t.build_mipmaps()  # trilinear; anisotropic filtering would cost more than the rest on a CPU
+            t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes(), internal_format=GL_SRGB8)
+            t.build_mipmaps()  # of the linear colours: the sampler decodes sRGB  # trilinear; anisotropic filtering would cost more than the rest on a CPU
             self._textures[key] = t
         return self._textures[key]
 
@@ -387,11 +403,12 @@ class GLRenderer(Renderer):
 
             levels = env.specular
             h, w = levels[0].shape[:2]
-            t = self.ctx.texture((w, h), 3, np.ascontiguousarray(levels[0], dtype="f4").tobytes(), dtype="f4")
+            half = [np.ascontiguousarray(np.minimum(img, 65000.0), dtype="f2") for img in levels]  # half floats: half the memory traffic
+            t = self.ctx.texture((w, h), 3, half[0].tobytes(), dtype="f2")
             t.build_mipmaps(0, len(levels) - 1)  # allocates the levels, then each is replaced by its prefiltered map
-            for k, img in enumerate(levels[1:], start=1):
-                t.write(np.ascontiguousarray(img, dtype="f4").tobytes(), level=k)
-            t.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+            for k, img in enumerate(half[1:], start=1):
+                t.write(img.tobytes(), level=k)
+            t.filter = (moderngl.LINEAR_MIPMAP_NEAREST, moderngl.LINEAR)  # the nearest roughness level: half the reads
             t.repeat_x, t.repeat_y = True, False
             self._environments[key] = (t, len(levels) - 1, env)  # the environment kept: its id stays its own
         return self._environments[key][:2]
@@ -471,38 +488,40 @@ class GLRenderer(Renderer):
         view, proj = invert_pose(T_world_cam), projection(K)
         env_rot = tuple(float(x) for x in np.asarray(lighting.env_rot, dtype=np.float64).T.reshape(-1))  # column-major
         p = self.prog
-        p["view"].write(_mat(view))
-        p["proj"].write(_mat(proj))
-        p["light_vp"].write(_mat(light_vp))
-        p["light_dir"].value = tuple(float(x) for x in sun_dir)
-        p["sun"].value = tuple(float(x) for x in lighting.sun)
-        p["cam_pos"].value = tuple(float(x) for x in T_world_cam[:3, 3])
-        p["sh"].write(np.ascontiguousarray(lighting.environment.sh, dtype="f4").tobytes())
-        p["env_rot"].value = env_rot
-        p["env_levels"].value = float(env_levels)
-        p["exposure"].value = lighting.exposure
-        p["shadows"].value = int(lighting.shadows)
-        p["shadow_softness"].value = SHADOW_SOFTNESS
-        p["tex"].value, p["shadow_map"].value, p["shadow_depth"].value, p["env"].value, p["brdf_lut"].value = 0, 1, 2, 3, 4
+        _write(p, "view", _mat(view))
+        _write(p, "proj", _mat(proj))
+        _write(p, "light_vp", _mat(light_vp))
+        _set(p, "light_dir", tuple(float(x) for x in sun_dir))
+        _set(p, "sun", tuple(float(x) for x in lighting.sun))
+        _set(p, "cam_pos", tuple(float(x) for x in T_world_cam[:3, 3]))
+        _write(p, "sh", np.ascontiguousarray(lighting.environment.sh, dtype="f4").tobytes())
+        _set(p, "env_rot", env_rot)
+        _set(p, "env_levels", float(env_levels))
+        _set(p, "exposure", lighting.exposure)
+        _set(p, "shadows", int(lighting.shadows))
+        _set(p, "shadow_softness", SHADOW_SOFTNESS)
+        for unit, name in enumerate(("tex", "shadow_map", "shadow_depth", "env", "brdf_lut")):
+            _set(p, name, unit)
         self.shadow_compare.use(1)
         self.shadow_depths.use(2)
         env_tex.use(3)
         self.lut.use(4)
         for (vao, svao, n_culled, n_two_sided, tex, material), T, inst in objects + scenery:  # near things first: hidden fragments skip shading
             tex.use(0)
-            p["model"].write(_mat(T))
-            p["instance"].value = inst
-            p["roughness"].value, p["metallic"].value, p["specular"].value = \
-                material.roughness, material.metallic, material.specular
+            _write(p, "model", _mat(T))
+            _set(p, "instance", inst)
+            _set(p, "roughness", material.roughness)
+            _set(p, "metallic", material.metallic)
+            _set(p, "specular", material.specular)
             self._draw(vao, n_culled, n_two_sided)
         ctx.disable(ctx.CULL_FACE)
         # the environment where no surface is: drawn last, at the far plane, only on untouched pixels
         b = self.background_prog
-        b["inv_view_proj"].write(_mat(np.linalg.inv(proj @ view)))
-        b["cam_pos"].value = tuple(float(x) for x in T_world_cam[:3, 3])
-        b["env_rot"].value = env_rot
-        b["exposure"].value = lighting.exposure
-        b["env"].value = 3
+        _write(b, "inv_view_proj", _mat(np.linalg.inv(proj @ view)))
+        _set(b, "cam_pos", tuple(float(x) for x in T_world_cam[:3, 3]))
+        _set(b, "env_rot", env_rot)
+        _set(b, "exposure", lighting.exposure)
+        _set(b, "env", 3)
         ctx.depth_func = "<="
         self.background_vao.render(vertices=3)
         ctx.depth_func = "<"

@@ -1,13 +1,15 @@
 """The light of a location for the physically based renderer: its environment map (image-based
 light and background), the sun that casts the shadows, and the exposure.
 
-The sun keeps the location's designed direction and colour (the scenes were laid out for it); the
-environment map is turned about the vertical so that its own brightest region lies in the sun's
-azimuth. Strengths come from the map: the sky's irradiance on a horizontal surface, ``E_sky``, sets
-the scale, the sun's irradiance is ``E_sky`` x the location's ``diffuse / ambient`` (its designed
-contrast: harsh noon about 9, a dim evening about 2), and the exposure maps a white horizontal
-surface in full light to a bright grey, made darker or brighter by the location's overall level
-(``ambient + diffuse``: dim locations come out about one stop darker).
+A map with a sun (:func:`fat.environment.find_sun`) is turned about the vertical so that its sun
+lies in the azimuth the location was designed for; that sun, at the map's elevation and with the
+map's irradiance, is the light that casts the shadows, and the image-based light comes from the rest
+of the map (the sun is not counted twice). A map without a sun (an interior, an overcast sky)
+keeps the location's designed sun direction and colour, as strong against the sky's irradiance on a
+horizontal surface (``E_sky``) as the location's ``diffuse / ambient`` (its designed contrast: harsh
+noon about 9, a dim evening about 2). The exposure maps a white horizontal surface in full light to
+a bright grey, made darker or brighter by the location's overall level (``ambient + diffuse``: dim
+locations come out about one stop darker).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ ENVIRONMENTS = "environments"
 WHITE_TARGET = 0.8
 #: The location level (ambient + diffuse) exposed at WHITE_TARGET; others by log2 of their ratio.
 REFERENCE_LEVEL = 1.05
+#: A map's sun lower than this (degrees) lights from this elevation (grazing light makes no picture).
+MIN_SUN_ELEVATION = 5.0
+LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 
 
 @dataclass(frozen=True)
@@ -105,14 +110,23 @@ def location_lighting(loc: Location, env: Environment) -> Lighting:
     light = loc.light
     sun_dir = np.asarray(light.direction, dtype=np.float64)
     rot = np.eye(3)
-    if env.sun_direction is not None:  # turn the map's sun into the location's sun azimuth
-        turn = math.atan2(env.sun_direction[1], env.sun_direction[0]) - math.atan2(sun_dir[1], sun_dir[0])
-        rot = _rot_z(turn)
-    sky = float(np.maximum(sh_irradiance(env.sh, np.array([0.0, 0.0, 1.0])), 0) @ [0.2126, 0.7152, 0.0722])
+    sky = float(np.maximum(sh_irradiance(env.sh, np.array([0.0, 0.0, 1.0])), 0) @ LUMINANCE)
     sky = max(sky, 1e-6)
-    colour = np.asarray(light.color, dtype=np.float64)
-    sun = colour / max(colour @ [0.2126, 0.7152, 0.0722], 1e-6) * sky * light.diffuse / max(light.ambient, 0.05)
-    white = (sky + float(sun @ [0.2126, 0.7152, 0.0722]) * max(sun_dir[2], 0.0)) / math.pi
+    if env.sun_direction is not None:
+        # the map's own sun: turned about the vertical into the location's sun azimuth, at the map's
+        # elevation (at least MIN_SUN_ELEVATION), with the map's irradiance
+        m = np.asarray(env.sun_direction, dtype=np.float64)
+        rot = _rot_z(math.atan2(m[1], m[0]) - math.atan2(sun_dir[1], sun_dir[0]))
+        sun_dir = rot.T @ m
+        lowest = math.sin(math.radians(MIN_SUN_ELEVATION))
+        if sun_dir[2] < lowest:
+            horizontal = sun_dir[:2] / max(np.linalg.norm(sun_dir[:2]), 1e-9)
+            sun_dir = np.array([*(horizontal * math.sqrt(1 - lowest ** 2)), lowest])
+        sun = np.asarray(env.sun_radiance, dtype=np.float64)
+    else:  # the location's sun, as strong against the sky as the location was designed
+        colour = np.asarray(light.color, dtype=np.float64)
+        sun = colour / max(colour @ LUMINANCE, 1e-6) * sky * light.diffuse / max(light.ambient, 0.05)
+    white = (sky + float(sun @ LUMINANCE) * max(sun_dir[2], 0.0)) / math.pi
     level = (light.ambient + light.diffuse) / REFERENCE_LEVEL
     exposure = WHITE_TARGET / white * level
     return Lighting(env, rot, sun_dir, sun, float(exposure), light.shadows)
