@@ -2,7 +2,10 @@
 
 One pass draws the scene into three targets at once: the shaded colour, the z-depth in metres (the
 camera-frame z of each pixel's surface, written as a float, so no depth-buffer precision is lost)
-and the instance id. A shadow map from the sun comes first; it depends only on the scene state, so
+and the instance id. Shading is physically based (docs/looks.md): metallic-roughness materials,
+image-based light from the location's environment map (irradiance harmonics per vertex, a
+GGX-prefiltered mip chain and the split-sum table per pixel), the sun with soft shadows, exposure
+and a filmic tone curve to sRGB; the environment map is drawn last where no surface is. A shadow map from the sun comes first; it depends only on the scene state, so
 the second eye of a stereo pair reuses the first eye's. Meshes and textures are uploaded once per
 renderer and kept; only the targets the writers need are read back.
 
@@ -34,10 +37,14 @@ from ..frame import Frame
 from . import CV_TO_GL, RenderOutput, opengl_projection, tonemap
 from .base import Capabilities, OptionError, Renderer, option
 from .lighting import environment_files, location_environment, location_lighting
-from .materials import object_material, surface_material
+from .materials import Material, object_material, surface_material
+from ..texture_sets import surface_set, texture_sets
 from .scenery import location_meshes
 
 NEAR, FAR = 0.01, 50.0
+#: Surfaces at least this rough take irradiance / pi for their reflections (the GGX lobe is then
+#: almost the cosine's): no lookup in the prefiltered map.
+ROUGH = 0.75
 GL_SRGB8 = 0x8C41
 SHADOW_SIZE = 1024
 SHADOW_HALF_EXTENT = 2.5  # metres around the fixation point covered by the shadow map
@@ -106,6 +113,12 @@ uniform float specular;       // 1: dielectric F0 = 0.04; 0: no specular reflect
 uniform float shadow_softness;  // light-space size of the sun's disc per unit of occluder distance
 uniform int shadows;
 uniform int instance;
+#ifdef MAPS
+uniform sampler2D normal_map;     // tangent-space normals, OpenGL convention
+uniform sampler2D roughness_map;  // x roughness
+uniform sampler2D metalness_map;  // x metallic
+uniform vec3 tint;                // the surface's designed colour over the set's mean colour (linear)
+#endif
 in vec3 v_irradiance;
 in vec3 v_normal;
 in vec3 v_world;
@@ -115,7 +128,7 @@ in vec4 v_light;
 layout(location = 0) out vec4 f_color;
 layout(location = 1) out float f_depth;
 layout(location = 2) out int f_instance;
-const float ROUGH = 0.75;
+const float ROUGH = """ + repr(ROUGH) + """;
 float lit_fraction(float ndl) {
     if (shadows == 0) return 1.0;
     vec3 p = v_light.xyz / v_light.w * 0.5 + 0.5;
@@ -129,12 +142,33 @@ float lit_fraction(float ndl) {
     vec2 off = vec2(radius, radius * 0.5);
     return 0.5 * (texture(shadow_map, vec3(p.xy + off, p.z - bias)) + texture(shadow_map, vec3(p.xy - off, p.z - bias)));
 }
+#ifdef MAPS
+vec3 mapped_normal(vec3 n) {
+    // the tangent frame from screen-space derivatives of the position and the texture coordinates
+    vec3 dp1 = dFdx(v_world), dp2 = dFdy(v_world);
+    vec2 duv1 = dFdx(v_uv), duv2 = dFdy(v_uv);
+    vec3 dp2perp = cross(dp2, n), dp1perp = cross(n, dp1);
+    vec3 t = dp2perp * duv1.x + dp1perp * duv2.x;
+    vec3 b = dp2perp * duv1.y + dp1perp * duv2.y;
+    float s = inversesqrt(max(max(dot(t, t), dot(b, b)), 1e-20));
+    vec3 m = texture(normal_map, v_uv).xyz * 2.0 - 1.0;
+    return normalize(mat3(t * s, b * s, n) * m);
+}
+#endif
 void main() {
     vec3 n = normalize(v_normal);
     if (!gl_FrontFacing) n = -n;
+#ifdef MAPS
+    n = mapped_normal(n);
+    float roughness = max(roughness, texture(roughness_map, v_uv).r);  // the kind's roughness is the least
+    float metallic = metallic * texture(metalness_map, v_uv).r;
+#endif
     vec3 v = normalize(cam_pos - v_world);
     float ndv = max(dot(n, v), 1e-4);
     vec3 albedo = texture(tex, v_uv).rgb;  // an sRGB texture: decoded to linear by the sampler
+#ifdef MAPS
+    albedo = min(albedo * tint, 1.0);
+#endif
     vec3 f0 = mix(vec3(0.04 * specular), albedo, metallic);
     float spec_w = mix(specular, 1.0, metallic);
     // image-based light: diffuse from the irradiance, specular by the split sum
@@ -146,9 +180,11 @@ void main() {
         vec2 ab = texture(brdf_lut, vec2(ndv, roughness)).rg;  // the split sum's (scale, bias) of F0
         // the prefiltered map; for rough surfaces (>= ROUGH) the lobe is almost the cosine's, and the
         // irradiance / pi stands in for it (no lookup)
-        vec3 pre;
-        if (roughness >= ROUGH) pre = v_irradiance / PI;  // a uniform condition: the other side is not run
-        else pre = textureLod(env, env_uv(reflect(-v, n)), roughness * env_levels).rgb;
+#ifdef GLOSSY
+        vec3 pre = roughness >= ROUGH ? v_irradiance / PI : textureLod(env, env_uv(reflect(-v, n)), roughness * env_levels).rgb;
+#else
+        vec3 pre = v_irradiance / PI;
+#endif
         color += pre * (f0 * ab.x + ab.y * spec_w);
     }
     // the sun: Lambert + GGX (Smith-Schlick G, Schlick F)
@@ -175,6 +211,14 @@ void main() {
     f_instance = instance;
 }
 """
+
+def fragment_shader(maps: bool, glossy: bool) -> str:
+    """The surface shader, specialised: ``maps`` (normal, roughness, metalness maps: textured scenery),
+    ``glossy`` (reflections looked up in the prefiltered map; without, a surface of roughness >=
+    ROUGH everywhere takes irradiance / pi). A CPU rasteriser runs both sides of a branch, so what
+    a surface cannot need is compiled out rather than skipped."""
+    defines = "".join(f"#define {name}\n" for name, on in (("MAPS", maps), ("GLOSSY", glossy)) if on)
+    return FRAGMENT.replace("#version 330\n", "#version 330\n" + defines, 1)
 
 BACKGROUND_VERTEX = """
 #version 330
@@ -225,6 +269,13 @@ def _ortho(half: float, near: float, far: float) -> np.ndarray:
                      [0, 0, -2 / (far - near), -(far + near) / (far - near)], [0, 0, 0, 1]])
 
 
+def _tint(colors, set_mean: np.ndarray) -> tuple[float, float, float]:
+    """Per channel: the surface's designed mean colour over the texture set's (linear), so that a set
+    keeps its detail and takes the scene's palette (a light marble floor from a dark marble set)."""
+    designed = tonemap.srgb_decode(np.asarray(colors, dtype=np.float64).reshape(-1, 3).mean(axis=0) / 255.0)
+    return tuple(float(x) for x in np.clip(designed / np.maximum(set_mean, 1e-3), 0.1, 20.0))
+
+
 def _set(prog, name: str, value) -> None:
     """Set a uniform the program has (the compiler drops those a shader does not use)."""
     member = prog.get(name, None)
@@ -258,13 +309,16 @@ class GLOptions:
     hdri: str | None = option("hdri", "--hdri", metavar="FILE|DIR", file=False,
                               help="Environment map(s) lighting every location (equirectangular .hdr or .exr; a "
                                    "folder: one per location, chosen by its name). [each location's own]")
+    textures: str | None = option("textures", "--textures", metavar="DIR",
+                                  help="PBR texture sets (ambientCG layout: <Name>/<Name>_2K_Color.jpg, _NormalGL, "
+                                       "_Roughness, _Metalness) for every ground and prop. [the shipped sets by kind]")
 
 
 class GLRenderer(Renderer):
     """The OpenGL renderer (fast): OpenGL 3.3 on EGL, a GPU or Mesa on the CPU."""
 
     name = "gl"
-    capabilities = Capabilities(instance_ids=True, shadows=True)
+    capabilities = Capabilities(instance_ids=True, shadows=True, materials=True, environment_lighting=True)
     Options = GLOptions
 
     @classmethod
@@ -285,15 +339,24 @@ class GLRenderer(Renderer):
                 environment_files(hdri)
             except ConfigError as e:
                 raise OptionError("hdri", str(e)) from None
-        return GLOptions(device or None, hdri)
+        textures = options.textures
+        if textures is not None:
+            textures = os.fspath(textures) if isinstance(textures, os.PathLike) else textures
+            if not isinstance(textures, str):
+                raise OptionError("textures", f"textures must be a folder name, got {textures!r}")
+            try:
+                texture_sets(textures)
+            except ConfigError as e:
+                raise OptionError("textures", str(e)) from None
+        return GLOptions(device or None, hdri, textures)
 
     @classmethod
     def create(cls, options: GLOptions, intrinsics: Intrinsics | None, objects=None) -> "GLRenderer":
         return cls(options.device, size=None if intrinsics is None else (intrinsics.width, intrinsics.height),
-                   hdri=options.hdri)
+                   hdri=options.hdri, textures=options.textures)
 
     def __init__(self, device: str | int | None = None, cull: bool = True, size: tuple[int, int] | None = None,
-                 hdri: str | None = None):
+                 hdri: str | None = None, textures: str | None = None):
         try:
             import moderngl
         except ImportError as e:  # pragma: no cover - moderngl is a dependency
@@ -323,7 +386,11 @@ class GLRenderer(Renderer):
             except ConfigError:
                 self.close()
                 raise
-        self.prog = self.ctx.program(vertex_shader=VERTEX, fragment_shader=FRAGMENT)
+        self.programs = {(maps, glossy): self.ctx.program(vertex_shader=VERTEX, fragment_shader=fragment_shader(maps, glossy))
+                         for maps in (False, True) for glossy in (False, True)}
+        self.prog = self.programs[(False, True)]
+        self.white = self.ctx.texture((1, 1), 3, bytes([255, 255, 255]))
+        self.flat_normal = self.ctx.texture((1, 1), 3, bytes([128, 128, 255]))
         self.shadow_prog = self.ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
         self.background_prog = self.ctx.program(vertex_shader=BACKGROUND_VERTEX, fragment_shader=BACKGROUND_FRAGMENT)
         tri = self.ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())  # one triangle covering the screen
@@ -340,10 +407,12 @@ class GLRenderer(Renderer):
         self.lut = self.ctx.texture(lut.shape[1::-1], 2, np.ascontiguousarray(lut, dtype="f4").tobytes(), dtype="f4")
         self.lut.repeat_x = self.lut.repeat_y = False
         self.hdri = hdri
+        self.textures = textures
         self._environments: dict[str, tuple] = {}
         self._lighting: dict[str, object] = {}
         self._meshes: dict[str, tuple] = {}
         self._textures: dict[str, object] = {}
+        self._means: dict[str, np.ndarray] = {}  # mean linear colour of each texture set's colour map
         self._location: Location | None = None
         self._scenery: list[tuple] = []
         self._fbo = None
@@ -366,7 +435,7 @@ class GLRenderer(Renderer):
             self._textures[key] = t
         return self._textures[key]
 
-    def _upload(self, mesh: Mesh):
+    def _upload(self, mesh: Mesh, prog=None):
         """(vao, shadow vao, number of indices drawn culled, number drawn from both sides)."""
         m = mesh if mesh.normals is not None else mesh.with_vertex_normals()
         uv = m.uvs if m.uvs is not None else np.zeros((len(m.vertices), 2))
@@ -374,7 +443,7 @@ class GLRenderer(Renderer):
         vbo = self.ctx.buffer(data.tobytes())
         culled, two_sided = split_for_culling(m) if self._cull else (m.faces[:0], m.faces)
         ibo = self.ctx.buffer(np.concatenate([culled, two_sided]).astype("i4").tobytes())
-        vao = self.ctx.vertex_array(self.prog, [(vbo, "3f 3f 2f", "in_pos", "in_normal", "in_uv")], ibo)
+        vao = self.ctx.vertex_array(prog or self.prog, [(vbo, "3f 3f 2f", "in_pos", "in_normal", "in_uv")], ibo)
         svao = self.ctx.vertex_array(self.shadow_prog, [(vbo, "3f 12x 8x", "in_pos")], ibo)
         return vao, svao, 3 * len(culled), 3 * len(two_sided)
 
@@ -392,7 +461,9 @@ class GLRenderer(Renderer):
             mesh = load_mesh(asset.visual).with_vertex_normals(weld=asset.source != "standin")  # scans are smooth
             img = cv2.imread(str(asset.folder / "texture.png"), cv2.IMREAD_COLOR)
             tex = self._texture(key, cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-            self._meshes[key] = (*self._upload(mesh), tex, object_material(asset.info))
+            material = object_material(asset.info)
+            prog = self.programs[(False, material.roughness < ROUGH or material.metallic > 0)]
+            self._meshes[key] = (*self._upload(mesh, prog), tex, material, None)
         return self._meshes[key]
 
     def _environment(self, env):
@@ -413,6 +484,23 @@ class GLRenderer(Renderer):
             self._environments[key] = (t, len(levels) - 1, env)  # the environment kept: its id stays its own
         return self._environments[key][:2]
 
+    def _map(self, path, default, srgb: bool = False):
+        """A texture set's map (colour: sRGB; normals, roughness, metalness: linear), uploaded once."""
+        if path is None:
+            return default
+        key = str(path)
+        if key not in self._textures:
+            img = cv2.imread(key, cv2.IMREAD_COLOR)
+            if img is None:
+                raise ConfigError(f"{path}: cannot read the texture")
+            img = np.ascontiguousarray(np.flipud(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
+            if srgb:
+                self._means[key] = tonemap.srgb_decode(img.reshape(-1, 3) / 255.0).mean(axis=0)
+            t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes(), **({"internal_format": GL_SRGB8} if srgb else {}))
+            t.build_mipmaps()
+            self._textures[key] = t
+        return self._textures[key]
+
     def lighting(self, loc: Location):
         """The location's :class:`~fat.render.lighting.Lighting` (its environment map, sun, exposure)."""
         if loc.name not in self._lighting:
@@ -423,10 +511,21 @@ class GLRenderer(Renderer):
         if self._location is loc:
             return
         self._scenery, self._casters = [], []
-        for mesh, surface in location_meshes(loc):
-            path = texture_file(str(cache_dir() / "textures"), surface.texture, surface.colors)
-            tex = self._texture(str(path), cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
-            item = (*self._upload(mesh), tex, surface_material(surface.texture))
+        for k, (mesh, surface) in enumerate(location_meshes(loc)):
+            pbr = surface_set(loc.name, str(k), surface.texture, self.textures)
+            if pbr is None:  # the kind's procedural texture
+                path = texture_file(str(cache_dir() / "textures"), surface.texture, surface.colors)
+                tex = self._texture(str(path), cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
+                material = surface_material(surface.texture)
+                item = (*self._upload(mesh, self.programs[(False, material.roughness < ROUGH)]), tex, material, None)
+            else:
+                maps = (self._map(pbr.normal, self.flat_normal), self._map(pbr.roughness, self.white),
+                        self._map(pbr.metalness, self.white))
+                colour = self._map(pbr.color, None, srgb=True)
+                tint = _tint(surface.colors, self._means[str(pbr.color)])
+                floor = surface_material(surface.texture).roughness  # the least the roughness map may give
+                item = (*self._upload(mesh, self.programs[(True, floor < ROUGH or pbr.metalness is not None)]), colour,
+                        Material(surface_material(surface.texture).roughness, 1.0 if pbr.metalness else 0.0), (*maps, tint))
             self._scenery.append(item)
             lo, hi = mesh.vertices.min(0)[:2], mesh.vertices.max(0)[:2]
             gap = np.maximum(np.maximum(lo - loc.fixation[:2], loc.fixation[:2] - hi), 0)
@@ -478,7 +577,7 @@ class GLRenderer(Renderer):
             self.shadow_fbo.use()
             self.shadow_fbo.clear(depth=1.0)
             self.shadow_prog["light_vp"].write(_mat(light_vp))
-            for (vao, svao, n_culled, n_two_sided, tex, _), T, _ in objects + casters:
+            for (vao, svao, n_culled, n_two_sided, *_), T, _ in objects + casters:
                 self.shadow_prog["model"].write(_mat(T))
                 self._draw(svao, n_culled, n_two_sided)
             self._shadow_key = shadow_key
@@ -487,27 +586,33 @@ class GLRenderer(Renderer):
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         view, proj = invert_pose(T_world_cam), projection(K)
         env_rot = tuple(float(x) for x in np.asarray(lighting.env_rot, dtype=np.float64).T.reshape(-1))  # column-major
-        p = self.prog
-        _write(p, "view", _mat(view))
-        _write(p, "proj", _mat(proj))
-        _write(p, "light_vp", _mat(light_vp))
-        _set(p, "light_dir", tuple(float(x) for x in sun_dir))
-        _set(p, "sun", tuple(float(x) for x in lighting.sun))
-        _set(p, "cam_pos", tuple(float(x) for x in T_world_cam[:3, 3]))
-        _write(p, "sh", np.ascontiguousarray(lighting.environment.sh, dtype="f4").tobytes())
-        _set(p, "env_rot", env_rot)
-        _set(p, "env_levels", float(env_levels))
-        _set(p, "exposure", lighting.exposure)
-        _set(p, "shadows", int(lighting.shadows))
-        _set(p, "shadow_softness", SHADOW_SOFTNESS)
-        for unit, name in enumerate(("tex", "shadow_map", "shadow_depth", "env", "brdf_lut")):
-            _set(p, name, unit)
+        for p in self.programs.values():
+            _write(p, "view", _mat(view))
+            _write(p, "proj", _mat(proj))
+            _write(p, "light_vp", _mat(light_vp))
+            _set(p, "light_dir", tuple(float(x) for x in sun_dir))
+            _set(p, "sun", tuple(float(x) for x in lighting.sun))
+            _set(p, "cam_pos", tuple(float(x) for x in T_world_cam[:3, 3]))
+            _write(p, "sh", np.ascontiguousarray(lighting.environment.sh, dtype="f4").tobytes())
+            _set(p, "env_rot", env_rot)
+            _set(p, "env_levels", float(env_levels))
+            _set(p, "exposure", lighting.exposure)
+            _set(p, "shadows", int(lighting.shadows))
+            _set(p, "shadow_softness", SHADOW_SOFTNESS)
+            for unit, name in enumerate(("tex", "shadow_map", "shadow_depth", "env", "brdf_lut", "normal_map",
+                                         "roughness_map", "metalness_map")):
+                _set(p, name, unit)
         self.shadow_compare.use(1)
         self.shadow_depths.use(2)
         env_tex.use(3)
         self.lut.use(4)
-        for (vao, svao, n_culled, n_two_sided, tex, material), T, inst in objects + scenery:  # near things first: hidden fragments skip shading
+        for (vao, svao, n_culled, n_two_sided, tex, material, maps), T, inst in objects + scenery:  # near things first: hidden fragments skip shading
             tex.use(0)
+            p = vao.program
+            if maps is not None:
+                for unit, t in enumerate(maps[:3], start=5):
+                    t.use(unit)
+                _set(p, "tint", maps[3])
             _write(p, "model", _mat(T))
             _set(p, "instance", inst)
             _set(p, "roughness", material.roughness)
