@@ -95,6 +95,10 @@ def setting_options(command):
     for name, spec in specs():
         if spec.flag is None:
             continue
+        if spec.type == "flag":  # --x / --no-x; not given: None, so a config file's value stands
+            options.append(click.option(f"{spec.flag}/--no-{spec.flag[2:]}", spec.key, default=None,
+                                        help=spec.help.format(last=last)))
+            continue
         options.append(click.option(spec.flag, spec.key, type=_click_type(spec), multiple=spec.multiple,
                                     metavar=spec.metavar, help=_renderer_help() if name == "renderer" else
                                     spec.help.format(last=last)))

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from . import scene as scenes
 from .assets import DEFAULT_TEXTURE_SIZE, check_ycb_folder
 from . import objectsets
@@ -139,6 +141,12 @@ def _check_objects(k, v):
     return _names(k, "object", v)  # validate() looks them up in the object set; none: all of it
 
 
+def _flag(k, label, v) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise SettingError(k, f"{label} must be true or false, got {v!r}")
+    return bool(v)
+
+
 def _choice(k, label, v, choices):
     if v not in choices:
         raise SettingError(k, f"{label} must be one of {', '.join(choices)}, got {v!r}")
@@ -231,13 +239,16 @@ class Spec:
     key: str  # config-file key
     flag: str | None = None  # command-line option; None: config file only
     help: str = ""  # "{last}" stands for the last location index
-    type: str = "text"  # command-line type: text, int, float, path, choice, range
+    type: str = "text"  # command-line type: text, int, float, path, choice, range, flag (--x/--no-x)
     choices: Callable[[], tuple] | None = None  # type choice: the values offered
     bounds: Callable[[], tuple[int, int]] | None = None  # type range: inclusive integer bounds
     multiple: bool = False  # the flag may be repeated
     metavar: str | None = None
     parse: Callable[[Any], Any] | None = None  # given value -> field value (checked later by ``check``)
     check: Callable[[str, Any], Any] | None = None  # (field, value) -> normalised value, or SettingError
+    #: left out of the settings record at its default: a setting added later leaves the record (and
+    #: so ``fat_dataset.json``) of a dataset made without it as it was
+    omit_default: bool = False
 
 
 def setting(default=dataclasses.MISSING, *, default_factory=dataclasses.MISSING, **spec):
@@ -299,6 +310,10 @@ class Settings:
     jpeg_quality: int = setting(95, key="jpeg_quality", flag="--jpeg-quality", type="range", bounds=lambda: (1, 100),
                                 check=lambda k, v: _integer(k, "JPEG quality", v, 1, 100),
                                 help="JPEG quality of the RGB images. [95]")
+    camera_effects: bool = setting(False, key="camera_effects", flag="--camera-effects", type="flag",
+                                   check=lambda k, v: _flag(k, "camera effects", v), omit_default=True,
+                                   help="Sensor noise, slight defocus, motion blur along the teleport and exposure "
+                                        "variation on the RGB images (annotations unchanged). [off]")
     width: int = setting(960, key="width", flag="--width", type="int",
                          check=lambda k, v: _integer(k, "width", v, 16, MAX_IMAGE_SIDE, " pixels"),
                          help="Image width in pixels. [960]")
@@ -340,8 +355,12 @@ class Settings:
         return objects.subset(self.objects) if self.objects else objects.objects
 
     def to_json(self) -> dict:
+        """The settings record (``fat_dataset.json``): every field, less those of ``omit_default``
+        at their defaults."""
+        omitted = {f.name for f in dataclasses.fields(self) if "fat" in f.metadata and f.metadata["fat"].omit_default
+                   and getattr(self, f.name) == f.default}
         return {k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, dict) else v)
-                for k, v in asdict(self).items()}
+                for k, v in asdict(self).items() if k not in omitted}
 
     @classmethod
     def from_json(cls, d: dict) -> "Settings":

@@ -4,11 +4,13 @@ simulate, render, annotate, write."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
 from .annotate import annotate_view
 from .assets import ObjectAsset, load_assets
+from .camera_effects import CameraEffects
 from .catalog import SINGLE_SEGMENTATION_ID
 from .formats import fat as fatfmt
 from .frame import CameraRig, Frame, FrameObject
@@ -35,6 +37,7 @@ class Worker:
         self.renderer = make_renderer(s.renderer, s.intrinsics, s.renderer_options, self.objects)
         self.note = self.renderer.note
         self.K = self.renderer.intrinsics or s.intrinsics
+        self.effects = CameraEffects(s.seed) if s.camera_effects else None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fat-writer")
 
     def close(self) -> None:
@@ -73,13 +76,18 @@ class Worker:
         a second thread while the next frame is simulated and rendered."""
         folder = root / drop.folder
         hashes: dict[str, str] = {}
-        pending = None
+        pending = previous = None
+        key = drop.key
         try:
             for frame in self.scenes(drop):
                 outs = [self.renderer.render(frame, eye) for eye, _ in frame.rig.eyes()]  # both eyes before any file
+                effects = None
+                if self.effects is not None:  # drawn here, in frame order; applied on the writer's thread
+                    effects = self.effects.frame(key, frame.index, previous, frame.rig.left, frame.rig.intrinsics)
+                    previous = frame.rig.left
                 if pending is not None:
                     hashes.update(pending.result())
-                pending = self._writer.submit(self._write_frame, folder, frame, outs, root)
+                pending = self._writer.submit(self._write_frame, folder, frame, outs, root, key, effects)
             if pending is not None:
                 hashes.update(pending.result())
                 pending = None
@@ -88,9 +96,11 @@ class Worker:
                 pending.result()
         return drop.n_frames, hashes
 
-    def _write_frame(self, folder: Path, frame: Frame, outs, root: Path) -> dict[str, str]:
+    def _write_frame(self, folder: Path, frame: Frame, outs, root: Path, key=(), effects=None) -> dict[str, str]:
         K, written = frame.rig.intrinsics, {}
         for (eye, T_cam), out in zip(frame.rig.eyes(), outs):
+            if effects is not None:  # the RGB only: depth, instances and annotations see the rendering
+                out = replace(out, rgb=self.effects.apply(out.rgb, effects, key, frame.index, eye))
             view, seg, inst = annotate_view(frame.objects, T_cam, K, out.instance)
             for p, h in fatfmt.write_view(folder, frame.index, eye, view, out.rgb, out.depth, seg, inst,
                                           self.s.jpeg_quality).items():
