@@ -117,7 +117,8 @@ uniform int instance;
 uniform sampler2D normal_map;     // tangent-space normals, OpenGL convention
 uniform sampler2D roughness_map;  // x roughness
 uniform sampler2D metalness_map;  // x metallic
-uniform vec3 tint;                // the surface's designed colour over the set's mean colour (linear)
+uniform vec3 palette;             // the surface's designed mean colour (linear)
+uniform vec3 set_mean;            // the texture set's mean colour (linear)
 #endif
 in vec3 v_irradiance;
 in vec3 v_normal;
@@ -167,7 +168,7 @@ void main() {
     float ndv = max(dot(n, v), 1e-4);
     vec3 albedo = texture(tex, v_uv).rgb;  // an sRGB texture: decoded to linear by the sampler
 #ifdef MAPS
-    albedo = min(albedo * tint, 1.0);
+    albedo = min(palette * min(albedo / set_mean, vec3(1.6)), vec3(1.0));  // the set's detail, the scene's colours
 #endif
     vec3 f0 = mix(vec3(0.04 * specular), albedo, metallic);
     float spec_w = mix(specular, 1.0, metallic);
@@ -269,11 +270,11 @@ def _ortho(half: float, near: float, far: float) -> np.ndarray:
                      [0, 0, -2 / (far - near), -(far + near) / (far - near)], [0, 0, 0, 1]])
 
 
-def _tint(colors, set_mean: np.ndarray) -> tuple[float, float, float]:
-    """Per channel: the surface's designed mean colour over the texture set's (linear), so that a set
-    keeps its detail and takes the scene's palette (a light marble floor from a dark marble set)."""
-    designed = tonemap.srgb_decode(np.asarray(colors, dtype=np.float64).reshape(-1, 3).mean(axis=0) / 255.0)
-    return tuple(float(x) for x in np.clip(designed / np.maximum(set_mean, 1e-3), 0.1, 20.0))
+def _designed(colors) -> tuple[float, float, float]:
+    """The surface's designed mean colour, linear. A texture set's colour map is drawn as this colour
+    times the map's own variation about its mean (at most 1.6 times): the set's detail in the scene's
+    palette (a light marble floor from a dark marble set)."""
+    return tuple(float(x) for x in tonemap.srgb_decode(np.asarray(colors, dtype=np.float64).reshape(-1, 3).mean(axis=0) / 255.0))
 
 
 def _set(prog, name: str, value) -> None:
@@ -522,7 +523,7 @@ class GLRenderer(Renderer):
                 maps = (self._map(pbr.normal, self.flat_normal), self._map(pbr.roughness, self.white),
                         self._map(pbr.metalness, self.white))
                 colour = self._map(pbr.color, None, srgb=True)
-                tint = _tint(surface.colors, self._means[str(pbr.color)])
+                tint = (_designed(surface.colors), tuple(float(x) for x in np.maximum(self._means[str(pbr.color)], 1e-3)))
                 floor = surface_material(surface.texture).roughness  # the least the roughness map may give
                 item = (*self._upload(mesh, self.programs[(True, floor < ROUGH or pbr.metalness is not None)]), colour,
                         Material(surface_material(surface.texture).roughness, 1.0 if pbr.metalness else 0.0), (*maps, tint))
@@ -612,7 +613,8 @@ class GLRenderer(Renderer):
             if maps is not None:
                 for unit, t in enumerate(maps[:3], start=5):
                     t.use(unit)
-                _set(p, "tint", maps[3])
+                _set(p, "palette", maps[3][0])
+                _set(p, "set_mean", maps[3][1])
             _write(p, "model", _mat(T))
             _set(p, "instance", inst)
             _set(p, "roughness", material.roughness)

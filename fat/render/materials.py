@@ -28,7 +28,7 @@ DEFAULT_OBJECT = Material(0.5)
 
 #: By the scenery texture kind (fat.textures); with a PBR texture set, the least roughness of its map.
 SURFACE_MATERIALS = {
-    "tiles": Material(0.3), "marble": Material(0.25), "stone": Material(0.6), "wood": Material(0.55),
+    "tiles": Material(0.3), "marble": Material(0.45), "stone": Material(0.6), "wood": Material(0.55),
     "plaster": Material(0.9), "plain": Material(0.5), "rock": Material(0.8), "bark": Material(0.9),
     "grass": Material(0.95), "gravel": Material(0.9), "leaves": Material(0.85), "sand": Material(0.95),
 }
