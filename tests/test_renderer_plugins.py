@@ -120,7 +120,8 @@ def test_ours_are_registered_with_their_capabilities_and_options():
     assert registry.renderer_class("unrealcv").capabilities.needs_game
     keys = {name: [spec.key for _, spec in option_specs(registry.options_type(name))]
             for name in ("auto", "gl", "tiny", "egl", "unrealcv")}
-    assert keys == {"auto": ["gl_device"], "gl": ["gl_device"], "tiny": [], "egl": [], "unrealcv": ["unrealcv", "unreal_config"]}
+    assert keys == {"auto": ["gl_device", "hdri", "textures"], "gl": ["gl_device", "hdri", "textures"], "tiny": [], "egl": [],
+                    "unrealcv": ["unrealcv", "unreal_config"]}
     with pytest.raises(ConfigError, match="unknown renderer 'vulkan'; choose from auto, gl, tiny, egl, unrealcv"):
         registry.make("vulkan")
 
