@@ -294,6 +294,20 @@ def _mat(m: np.ndarray) -> bytes:
     return np.asarray(m, dtype="f4").T.tobytes()  # column-major for GLSL
 
 
+def _checked_path(key: str, what: str, value, read):
+    """An option naming a file or folder: text, and ``read`` (which raises ConfigError) takes it."""
+    if value is None:
+        return None
+    value = os.fspath(value) if isinstance(value, os.PathLike) else value
+    if not isinstance(value, str):
+        raise OptionError(key, f"{key} must be {what}, got {value!r}")
+    try:
+        read(value)
+    except ConfigError as e:
+        raise OptionError(key, str(e)) from None
+    return value
+
+
 def available(device: str | int | None = None) -> str | None:
     """None when an OpenGL 3.3 context can be made on EGL, else why not (one line)."""
     try:
@@ -331,24 +345,8 @@ class GLRenderer(Renderer):
             raise OptionError("gl_device", f"gl device must be text, got {device!r}")
         if device and not device.isdigit():
             raise OptionError("gl_device", f"gl device must be an EGL device index (0, 1, ...), got {device!r}")
-        hdri = options.hdri
-        if hdri is not None:
-            hdri = os.fspath(hdri) if isinstance(hdri, os.PathLike) else hdri
-            if not isinstance(hdri, str):
-                raise OptionError("hdri", f"hdri must be a file or folder name, got {hdri!r}")
-            try:
-                environment_files(hdri)
-            except ConfigError as e:
-                raise OptionError("hdri", str(e)) from None
-        textures = options.textures
-        if textures is not None:
-            textures = os.fspath(textures) if isinstance(textures, os.PathLike) else textures
-            if not isinstance(textures, str):
-                raise OptionError("textures", f"textures must be a folder name, got {textures!r}")
-            try:
-                texture_sets(textures)
-            except ConfigError as e:
-                raise OptionError("textures", str(e)) from None
+        hdri = _checked_path("hdri", "a file or folder name", options.hdri, environment_files)
+        textures = _checked_path("textures", "a folder name", options.textures, texture_sets)
         return GLOptions(device or None, hdri, textures)
 
     @classmethod
