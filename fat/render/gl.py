@@ -114,9 +114,10 @@ uniform float shadow_softness;  // light-space size of the sun's disc per unit o
 uniform int shadows;
 uniform int instance;
 #ifdef MAPS
-uniform sampler2D normal_map;     // tangent-space normals, OpenGL convention
-uniform sampler2D roughness_map;  // x roughness
+uniform sampler2D normal_map;     // rgb: tangent-space normal, OpenGL convention; a: roughness
+#ifdef METAL
 uniform sampler2D metalness_map;  // x metallic
+#endif
 uniform vec3 palette;             // the surface's designed mean colour (linear)
 uniform vec3 set_mean;            // the texture set's mean colour (linear)
 #endif
@@ -144,7 +145,7 @@ float lit_fraction(float ndl) {
     return 0.5 * (texture(shadow_map, vec3(p.xy + off, p.z - bias)) + texture(shadow_map, vec3(p.xy - off, p.z - bias)));
 }
 #ifdef MAPS
-vec3 mapped_normal(vec3 n) {
+vec3 mapped_normal(vec3 n, vec4 nr) {
     // the tangent frame from screen-space derivatives of the position and the texture coordinates
     vec3 dp1 = dFdx(v_world), dp2 = dFdy(v_world);
     vec2 duv1 = dFdx(v_uv), duv2 = dFdy(v_uv);
@@ -152,7 +153,7 @@ vec3 mapped_normal(vec3 n) {
     vec3 t = dp2perp * duv1.x + dp1perp * duv2.x;
     vec3 b = dp2perp * duv1.y + dp1perp * duv2.y;
     float s = inversesqrt(max(max(dot(t, t), dot(b, b)), 1e-20));
-    vec3 m = texture(normal_map, v_uv).xyz * 2.0 - 1.0;
+    vec3 m = nr.xyz * 2.0 - 1.0;
     return normalize(mat3(t * s, b * s, n) * m);
 }
 #endif
@@ -160,9 +161,12 @@ void main() {
     vec3 n = normalize(v_normal);
     if (!gl_FrontFacing) n = -n;
 #ifdef MAPS
-    n = mapped_normal(n);
-    float roughness = max(roughness, texture(roughness_map, v_uv).r);  // the kind's roughness is the least
+    vec4 nr = texture(normal_map, v_uv);
+    n = mapped_normal(n, nr);
+    float roughness = max(roughness, nr.a);  // the kind's roughness is the least
+#ifdef METAL
     float metallic = metallic * texture(metalness_map, v_uv).r;
+#endif
 #endif
     vec3 v = normalize(cam_pos - v_world);
     float ndv = max(dot(n, v), 1e-4);
@@ -213,12 +217,12 @@ void main() {
 }
 """
 
-def fragment_shader(maps: bool, glossy: bool) -> str:
+def fragment_shader(maps: bool, glossy: bool, metal: bool = False) -> str:
     """The surface shader, specialised: ``maps`` (normal, roughness, metalness maps: textured scenery),
     ``glossy`` (reflections looked up in the prefiltered map; without, a surface of roughness >=
     ROUGH everywhere takes irradiance / pi). A CPU rasteriser runs both sides of a branch, so what
     a surface cannot need is compiled out rather than skipped."""
-    defines = "".join(f"#define {name}\n" for name, on in (("MAPS", maps), ("GLOSSY", glossy)) if on)
+    defines = "".join(f"#define {name}\n" for name, on in (("MAPS", maps), ("GLOSSY", glossy), ("METAL", metal)) if on)
     return FRAGMENT.replace("#version 330\n", "#version 330\n" + defines, 1)
 
 BACKGROUND_VERTEX = """
@@ -385,11 +389,9 @@ class GLRenderer(Renderer):
             except ConfigError:
                 self.close()
                 raise
-        self.programs = {(maps, glossy): self.ctx.program(vertex_shader=VERTEX, fragment_shader=fragment_shader(maps, glossy))
-                         for maps in (False, True) for glossy in (False, True)}
-        self.prog = self.programs[(False, True)]
+        self.programs: dict[tuple, object] = {}
+        self.prog = self._program(False, True)
         self.white = self.ctx.texture((1, 1), 3, bytes([255, 255, 255]))
-        self.flat_normal = self.ctx.texture((1, 1), 3, bytes([128, 128, 255]))
         self.shadow_prog = self.ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
         self.background_prog = self.ctx.program(vertex_shader=BACKGROUND_VERTEX, fragment_shader=BACKGROUND_FRAGMENT)
         tri = self.ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())  # one triangle covering the screen
@@ -434,6 +436,13 @@ class GLRenderer(Renderer):
             self._textures[key] = t
         return self._textures[key]
 
+    def _program(self, maps: bool, glossy: bool, metal: bool = False):
+        """The surface shader specialised for (maps, glossy, metal), compiled once."""
+        key = (maps, glossy, metal)
+        if key not in self.programs:
+            self.programs[key] = self.ctx.program(vertex_shader=VERTEX, fragment_shader=fragment_shader(*key))
+        return self.programs[key]
+
     def _upload(self, mesh: Mesh, prog=None):
         """(vao, shadow vao, number of indices drawn culled, number drawn from both sides)."""
         m = mesh if mesh.normals is not None else mesh.with_vertex_normals()
@@ -461,7 +470,7 @@ class GLRenderer(Renderer):
             img = cv2.imread(str(asset.folder / "texture.png"), cv2.IMREAD_COLOR)
             tex = self._texture(key, cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
             material = object_material(asset.info)
-            prog = self.programs[(False, material.roughness < ROUGH or material.metallic > 0)]
+            prog = self._program(False, material.roughness < ROUGH or material.metallic > 0)
             self._meshes[key] = (*self._upload(mesh, prog), tex, material, None)
         return self._meshes[key]
 
@@ -500,6 +509,26 @@ class GLRenderer(Renderer):
             self._textures[key] = t
         return self._textures[key]
 
+    def _normal_roughness(self, normal, roughness):
+        """A texture set's normal map (rgb) and roughness map (alpha) in one texture: one lookup for both."""
+        key = f"{normal}|{roughness}"
+        if key not in self._textures:
+            maps = []
+            for path in (normal, roughness):
+                img = None if path is None else cv2.imread(str(path), cv2.IMREAD_COLOR)
+                if path is not None and img is None:
+                    raise ConfigError(f"{path}: cannot read the texture")
+                maps.append(img)
+            shape = next((m.shape[:2] for m in maps if m is not None), (1, 1))
+            rgba = np.empty((*shape, 4), np.uint8)
+            rgba[..., :3] = (128, 128, 255) if maps[0] is None else cv2.cvtColor(cv2.resize(maps[0], shape[::-1]), cv2.COLOR_BGR2RGB)
+            rgba[..., 3] = 255 if maps[1] is None else cv2.resize(maps[1], shape[::-1])[..., 1]
+            rgba = np.ascontiguousarray(np.flipud(rgba))
+            t = self.ctx.texture(shape[::-1], 4, rgba.tobytes())
+            t.build_mipmaps()
+            self._textures[key] = t
+        return self._textures[key]
+
     def lighting(self, loc: Location):
         """The location's :class:`~fat.render.lighting.Lighting` (its environment map, sun, exposure)."""
         if loc.name not in self._lighting:
@@ -516,14 +545,12 @@ class GLRenderer(Renderer):
                 path = texture_file(str(cache_dir() / "textures"), surface.texture, surface.colors)
                 tex = self._texture(str(path), cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
                 material = surface_material(surface.texture)
-                item = (*self._upload(mesh, self.programs[(False, material.roughness < ROUGH)]), tex, material, None)
+                item = (*self._upload(mesh, self._program(False, False)), tex, material, None)
             else:
-                maps = (self._map(pbr.normal, self.flat_normal), self._map(pbr.roughness, self.white),
-                        self._map(pbr.metalness, self.white))
+                maps = (self._normal_roughness(pbr.normal, pbr.roughness), self._map(pbr.metalness, self.white))
                 colour = self._map(pbr.color, None, srgb=True)
                 tint = (_designed(surface.colors), tuple(float(x) for x in np.maximum(self._means[str(pbr.color)], 1e-3)))
-                floor = surface_material(surface.texture).roughness  # the least the roughness map may give
-                item = (*self._upload(mesh, self.programs[(True, floor < ROUGH or pbr.metalness is not None)]), colour,
+                item = (*self._upload(mesh, self._program(True, False, pbr.metalness is not None)), colour,
                         Material(surface_material(surface.texture).roughness, 1.0 if pbr.metalness else 0.0), (*maps, tint))
             self._scenery.append(item)
             lo, hi = mesh.vertices.min(0)[:2], mesh.vertices.max(0)[:2]
@@ -599,7 +626,7 @@ class GLRenderer(Renderer):
             _set(p, "shadows", int(lighting.shadows))
             _set(p, "shadow_softness", SHADOW_SOFTNESS)
             for unit, name in enumerate(("tex", "shadow_map", "shadow_depth", "env", "brdf_lut", "normal_map",
-                                         "roughness_map", "metalness_map")):
+                                         "metalness_map")):
                 _set(p, name, unit)
         self.shadow_compare.use(1)
         self.shadow_depths.use(2)
@@ -609,10 +636,10 @@ class GLRenderer(Renderer):
             tex.use(0)
             p = vao.program
             if maps is not None:
-                for unit, t in enumerate(maps[:3], start=5):
+                for unit, t in enumerate(maps[:2], start=5):
                     t.use(unit)
-                _set(p, "palette", maps[3][0])
-                _set(p, "set_mean", maps[3][1])
+                _set(p, "palette", maps[2][0])
+                _set(p, "set_mean", maps[2][1])
             _write(p, "model", _mat(T))
             _set(p, "instance", inst)
             _set(p, "roughness", material.roughness)
