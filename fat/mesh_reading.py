@@ -224,7 +224,7 @@ def _bake(mesh: Mesh, face_rgb: np.ndarray) -> tuple[Mesh, np.ndarray]:
     return Mesh(v, faces, np.repeat(uv_face, 3, axis=0)), tex
 
 
-def warn_once(message: str) -> None:
+def mesh_warning(message: str) -> None:
     """A :class:`MeshWarning`, issued from one place: Python's default filter shows each message
     once (worker processes, which read the set again, ignore them)."""
     warnings.warn(MeshWarning(message), stacklevel=2)
@@ -236,8 +236,8 @@ def warn_quality(mf: MeshFile, mass_given: bool = False, collision_given: bool =
     if not mf.closed:
         then = [what for what, given in (("its mass comes from its convex hull's volume", mass_given),
                                          ("its collision shape from a convex decomposition", collision_given)) if not given]
-        warn_once(f"{mf.path}: the mesh is not watertight" + (f"; {' and '.join(then)}" if then else ""))
+        mesh_warning(f"{mf.path}: the mesh is not watertight" + (f"; {' and '.join(then)}" if then else ""))
     if mf.degenerate:
-        warn_once(f"{mf.path}: {mf.degenerate:,} triangles of zero area")
+        mesh_warning(f"{mf.path}: {mf.degenerate:,} triangles of zero area")
     if mf.colour_source == "none":
-        warn_once(f"{mf.path}: no texture coordinates and no colours; drawn in plain grey")
+        mesh_warning(f"{mf.path}: no texture coordinates and no colours; drawn in plain grey")

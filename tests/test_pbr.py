@@ -12,6 +12,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import trimesh
@@ -87,7 +88,7 @@ def test_a_white_lambertian_surface_under_a_uniform_sky_renders_to_the_skys_radi
         assert np.allclose(radiance, L, rtol=0.025), (L, radiance.min(), radiance.max())
 
 
-def _spot_environment(direction, size=(128, 256), spot=200.0, base=0.05) -> Environment:
+def _spot_environment(folder: Path, direction, size=(128, 256), spot=200.0, base=0.05) -> Environment:
     """A dim uniform sky with one small very bright patch around ``direction``."""
     h, w = size
     img = np.full((h, w, 3), base, np.float32)
@@ -96,9 +97,6 @@ def _spot_environment(direction, size=(128, 256), spot=200.0, base=0.05) -> Envi
     img[max(r - 1, 0):r + 2, (c - 1) % w] = spot
     img[max(r - 1, 0):r + 2, c] = spot
     img[max(r - 1, 0):r + 2, (c + 1) % w] = spot
-    folder = Path(__import__("tempfile").mkdtemp())
-    import cv2
-
     cv2.imwrite(str(folder / "spot.hdr"), img[:, :, ::-1])
     return load_environment(folder / "spot.hdr")
 
@@ -110,7 +108,7 @@ def test_a_mirror_sphere_shows_the_maps_brightest_point_where_the_reflection_poi
                      roughness=0.0, metallic=1.0)
     spot = np.array([0.3, 0.8, 0.5])
     spot /= np.linalg.norm(spot)
-    env = _spot_environment(spot)
+    env = _spot_environment(tmp_path, spot)
     assert np.degrees(np.arccos(env.sun_direction @ spot)) < 1.5  # the spot is the map's sun: the light of the shadows
     big = Intrinsics.from_fov(480, 360, 40.0)
     out, cam = _render(gl, sphere, _lighting(env, exposure=1.0, sun=env.sun_radiance, sun_dir=env.sun_direction),

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..catalog import ObjectInfo, ObjectSet
 from ..errors import ConfigError
-from ..mesh_reading import METRE_SUFFIXES, read_mesh_file, warn_once, warn_quality
+from ..mesh_reading import METRE_SUFFIXES, read_mesh_file, mesh_warning, warn_quality
 
 #: Metres per unit of each ``--units`` choice.
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
@@ -118,7 +118,7 @@ def aligned(e: Entry) -> Aligned:
     longest = float(np.max(a.dimensions))
     if longest > LARGEST or longest < SMALLEST:
         hint = "a larger unit: cm or m" if longest < SMALLEST else "a smaller unit: mm or cm"
-        warn_once(f"{e.mesh}: {longest:.4g} m across at {scale:g} m per unit; are its units right? "
+        mesh_warning(f"{e.mesh}: {longest:.4g} m across at {scale:g} m per unit; are its units right? "
                   f"(for {hint}, use --units or the set file's units)")
     return a
 

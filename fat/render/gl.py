@@ -549,9 +549,9 @@ class GLRenderer(Renderer):
             else:
                 maps = (self._normal_roughness(pbr.normal, pbr.roughness), self._map(pbr.metalness, self.white))
                 colour = self._map(pbr.color, None, srgb=True)
-                tint = (_designed(surface.colors), tuple(float(x) for x in np.maximum(self._means[str(pbr.color)], 1e-3)))
+                palette = (_designed(surface.colors), tuple(float(x) for x in np.maximum(self._means[str(pbr.color)], 1e-3)))
                 item = (*self._upload(mesh, self._program(True, False, pbr.metalness is not None)), colour,
-                        Material(surface_material(surface.texture).roughness, 1.0 if pbr.metalness else 0.0), (*maps, tint))
+                        Material(surface_material(surface.texture).roughness, 1.0 if pbr.metalness else 0.0), (*maps, palette))
             self._scenery.append(item)
             lo, hi = mesh.vertices.min(0)[:2], mesh.vertices.max(0)[:2]
             gap = np.maximum(np.maximum(lo - loc.fixation[:2], loc.fixation[:2] - hi), 0)

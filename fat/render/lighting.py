@@ -14,14 +14,13 @@ locations come out about one stop darker).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-import functools
-import hashlib
 
 from ..environment import Environment, load_environment, uniform_environment
 from ..errors import ConfigError
