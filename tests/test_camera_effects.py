@@ -23,8 +23,13 @@ NONE = dict(defocus_sigma=0.0, motion_length=0.0, motion_direction=None, shot=0.
 
 
 def files(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.name.startswith(".")}
+    """Every file's bytes; manifest.jsonl as its sorted lines (it lists the drops in the order they
+    finished, which with several workers is the order they happened to end in)."""
+    out = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+           if p.is_file() and not p.name.startswith(".")}
+    if "manifest.jsonl" in out:
+        out["manifest.jsonl"] = b"".join(sorted(out["manifest.jsonl"].splitlines(keepends=True)))
+    return out
 
 
 def make(tmp_path, name, workers=1, **changes) -> dict[str, bytes]:
