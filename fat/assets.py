@@ -139,12 +139,11 @@ def find_ycb(root: Path, info: ObjectInfo) -> YcbSource | None:
 
 
 def _texture_of(obj: Path) -> Path | None:
-    text = obj.read_text(errors="replace")
-    m = re.search(r"^mtllib\s+(.+?)\s*$", text, re.M)
-    if m and (obj.parent / m.group(1)).is_file():
-        t = re.search(r"^\s*map_Kd\s+(.+?)\s*$", (obj.parent / m.group(1)).read_text(errors="replace"), re.M)
-        if t and (obj.parent / t.group(1)).is_file():
-            return obj.parent / t.group(1)
+    from .mesh_reading import obj_material
+
+    texture, _ = obj_material(obj)
+    if texture is not None:
+        return texture
     for name in ("texture_map.png", "texture_map.jpg"):
         if (obj.parent / name).is_file():
             return obj.parent / name

@@ -119,7 +119,7 @@ def _read_obj(path: Path) -> MeshFile:
     import cv2
 
     mesh = load_mesh(path)
-    tex_path, kd = _obj_material(path)
+    tex_path, kd = obj_material(path)
     if tex_path is not None and mesh.uvs is not None:
         img = cv2.imread(str(tex_path), cv2.IMREAD_COLOR)
         if img is None:
@@ -130,7 +130,7 @@ def _read_obj(path: Path) -> MeshFile:
     return _made(path, *_flat(mesh, rgb), "material colour" if rgb is not None else "none")
 
 
-def _obj_material(obj: Path) -> tuple[Path | None, tuple[int, int, int] | None]:
+def obj_material(obj: Path) -> tuple[Path | None, tuple[int, int, int] | None]:
     """The texture (``map_Kd``) and diffuse colour (``Kd``) of an OBJ's first material."""
     text = obj.read_text(errors="replace")
     m = re.search(r"^mtllib\s+(.+?)\s*$", text, re.M)

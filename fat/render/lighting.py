@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..environment import Environment, load_environment, uniform_environment
+from ..environment import LUMINANCE, Environment, load_environment, uniform_environment
 from ..errors import ConfigError
 from ..scene import Location, scenes_folder
 
@@ -34,7 +34,6 @@ WHITE_TARGET = 0.8
 REFERENCE_LEVEL = 1.05
 #: A map's sun lower than this (degrees) lights from this elevation (grazing light makes no picture).
 MIN_SUN_ELEVATION = 5.0
-LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 
 
 @dataclass(frozen=True)
@@ -92,14 +91,6 @@ def environment_path(name: str) -> Path:
     return path
 
 
-def sh_irradiance(sh: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """E(n) from irradiance SH coefficients (9, 3), ``n`` in the map's frame."""
-    x, y, z = n
-    Y = np.array([0.282095, 0.488603 * y, 0.488603 * z, 0.488603 * x, 1.092548 * x * y, 1.092548 * y * z,
-                  0.315392 * (3 * z * z - 1), 1.092548 * x * z, 0.546274 * (x * x - y * y)])
-    return Y @ np.asarray(sh, dtype=np.float64)
-
-
 def _rot_z(a: float) -> np.ndarray:
     c, s = math.cos(a), math.sin(a)
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
@@ -109,7 +100,7 @@ def location_lighting(loc: Location, env: Environment) -> Lighting:
     light = loc.light
     sun_dir = np.asarray(light.direction, dtype=np.float64)
     rot = np.eye(3)
-    sky = float(np.maximum(sh_irradiance(env.sh, np.array([0.0, 0.0, 1.0])), 0) @ LUMINANCE)
+    sky = float(np.maximum(env.irradiance(np.array([0.0, 0.0, 1.0])), 0) @ LUMINANCE)
     sky = max(sky, 1e-6)
     if env.sun_direction is not None:
         # the map's own sun: turned about the vertical into the location's sun azimuth, at the map's
