@@ -1,7 +1,7 @@
 """End-to-end generation speed against the renderer's own speed on the same views.
 
     python benchmarks/generate.py [--workers N] [--renderer gl|tiny|egl] [--objects DIR | --standins]
-                                  [--frames N] [--location kitchen_0] [--width W --height H]
+                                  [--frames N] [--location kitchen_0] [--width W --height H] [--randomize]
 
 1. End to end: ``fat.run.generate`` makes ``--frames`` stereo frames of mixed drops at one
    location with ``--workers`` processes (default: one per core), every file written, into a
@@ -11,6 +11,9 @@
    renders the same views (the same drops simulated again: same seed, same poses) and nothing else.
 3. Stages: the CPU time of each stage, one after another in this process: physics (while collecting
    the views), rendering, annotation, encoding and writing.
+
+``--randomize``: the mixed drops domain-randomized with the default randomizers (fat.randomize:
+backgrounds, materials, 1-4 lights, 0-6 distractors).
 
 Uses real YCB models from ../shared/ycb when present and neither --objects nor --standins is given.
 """
@@ -60,6 +63,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--width", type=int, default=960)
     ap.add_argument("--height", type=int, default=540)
+    ap.add_argument("--randomize", action="store_true", help="domain-randomize the drops (the default randomizers)")
     a = ap.parse_args()
     ycb = a.objects
     shared = Path(__file__).resolve().parents[2] / "shared" / "ycb"
@@ -67,7 +71,8 @@ def main() -> None:
         ycb = str(shared)
     scene, _, loc = a.location.rpartition("_")
     s = validate(Settings(scenes=(scene,), locations=(int(loc),), mixed_frames=a.frames, renderer=a.renderer,
-                          object_source=ycb, width=a.width, height=a.height))
+                          object_source=ycb, width=a.width, height=a.height,
+                          randomize={"all": True} if a.randomize else {}))
 
     with tempfile.TemporaryDirectory() as tmp:
         summary = generate(s, Path(tmp) / "out", workers=a.workers, notify=lambda m: None)
@@ -109,7 +114,7 @@ def main() -> None:
     print(f"machine       : {machine()}")
     print(f"renderer      : {summary['renderer']} {device}".rstrip())
     print(f"objects       : {'YCB models from ' + ycb if ycb else 'procedural stand-ins'}")
-    print(f"views         : {s.width}x{s.height}, {summary['frames']} stereo frames of mixed drops at {a.location}, all files written")
+    print(f"views         : {s.width}x{s.height}, {summary['frames']} stereo frames of {'randomized ' if a.randomize else ''}mixed drops at {a.location}, all files written")
     print(f"end to end    : {end_to_end:.2f} stereo frames/s with {a.workers} worker(s) "
           f"({summary['seconds']:.1f} s, worker start-up included)")
     print(f"render only   : {render_only:.2f} stereo frames/s (one renderer, same views, nothing else)")

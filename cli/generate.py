@@ -12,6 +12,7 @@ from fat.errors import ConfigError
 from fat.plan import total_frames
 from fat.render import registry
 from fat.run import check_output, generate
+from fat import randomize
 from fat.settings import EXTRA_KEYS, SettingError, config_keys, from_values, n_locations, specs, validate
 
 
@@ -131,6 +132,12 @@ def _given(values: dict) -> dict:
               help="JSON or TOML file of settings (keys as the long options); options given here win.")
 @click.option("--preset", type=click.Choice(["fat"]), help=EXTRA_KEYS["preset"])
 @setting_options
+@click.option("--randomize/--no-randomize", "randomize_all", default=None,
+              help="Domain-randomize the frames of every kind (the randomize table's all); --kind dr makes a dr/ "
+                   "folder of randomized frames beside photoreal ones.")
+@click.option("--randomizer", "randomizer", multiple=True, metavar="NAME.OPTION=VALUE",
+              help="Repeatable: set a randomizer's option (lights.count=[1,2], distractors.meshes=DIR) or switch one "
+                   "off or on (background=off, targets=on). Randomizers: " + ", ".join(randomize.names()) + ".")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Local processes making drops in parallel (the bytes do not depend on it).")
 @click.option("--dask", "dask", metavar="ADDRESS", help="Send the drops to this Dask scheduler (workers must see OUT).")
@@ -139,7 +146,8 @@ def _given(values: dict) -> dict:
 @click.option("--repair", is_flag=True, help="On a rerun, also check the sha256 of every finished drop's files against "
               "manifest.jsonl and make again the drops whose files changed (a plain rerun remakes those with files missing).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate_cmd(out: Path, config_file, workers, dask, overwrite, repair, quiet, **settings_given) -> None:
+def generate_cmd(out: Path, config_file, randomize_all, randomizer, workers, dask, overwrite, repair, quiet,
+                 **settings_given) -> None:
     """Generate a FAT-style dataset in OUT: drops in PyBullet, stereo RGB, depth, segmentation, FAT JSON.
 
     \b
@@ -152,6 +160,9 @@ def generate_cmd(out: Path, config_file, workers, dask, overwrite, repair, quiet
     given = _given(settings_given)
     values.update({k: v for k, v in given.items() if v is not None})
     from_file -= {k for k, v in given.items() if v is not None}
+    if randomize_all is not None or randomizer:  # the command line's on top of the file's table
+        values["randomize"] = randomize.merged(values.get("randomize"), randomize_all, randomizer)
+        from_file.discard("randomize")
     if "preset" in from_file and values["preset"] not in (None, "fat"):
         raise ConfigError(f"{config_file}: preset: unknown preset {values['preset']!r}; known: fat")
     try:

@@ -24,7 +24,8 @@ def _bar(total: int, desc: str, quiet: bool):
               help="Folder for report.md, stats.json and the PNG figures.")
 @click.option("--images", is_flag=True, help="Also read the depth images (depth range statistics).")
 @click.option("--split", type=click.Choice(["train", "test", "all"]), default="all", show_default=True)
-@click.option("--kind", type=click.Choice(["single", "mixed", "both"]), default="both", show_default=True)
+@click.option("--kind", type=click.Choice(["single", "mixed", "dr", "both"]), default="both", show_default=True,
+              help="Folders of one kind; both: every kind.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def stats_cmd(dataset: Path, out: Path, images: bool, split: str, kind: str, quiet: bool) -> None:
     """Statistics of DATASET (ours or NVIDIA's FAT): a Markdown report with figures and stats.json."""

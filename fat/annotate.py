@@ -13,7 +13,8 @@
   do not count either. A silhouette pixel is hidden when the rendered instance there is not the
   object. An object alone in view has visibility 1; fully hidden, 0.
 * Segmentation: each visible pixel of a listed object gets its class id; instance map: 1 + the
-  object's index in the view's ``objects`` list.
+  object's index in the view's ``objects`` list. A distractor (a rendered instance past the
+  objects) hides what it covers and is background in both maps.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def annotate_view(
         listed.append(annotate_object(o.class_name, T, o.dimensions, K, bbox, vis))
         seg_of[k + 1] = o.segmentation_id
         inst_of[k + 1] = len(listed)
-    ids = np.clip(instance_render, 0, len(objects))  # anything else the renderer wrote is background
+    # anything else the renderer wrote (a distractor, drawn as len(objects) + 1 on) is background
+    ids = np.where((instance_render > 0) & (instance_render <= len(objects)), instance_render, 0)
     view = ViewAnnotation(T_world_cam[:3, 3].copy(), matrix_to_quat(T_world_cam[:3, :3]), listed)
     return view, seg_of[ids], inst_of[ids]

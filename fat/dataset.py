@@ -28,7 +28,7 @@ __all__ = ["Dataset", "FolderInfo", "check_arguments", "decode_rgb", "disparity"
 
 FIELDS = ("rgb", "depth", "seg", "instance", "annotations")
 EYES = ("left", "right", "both", "stereo")
-KINDS = ("single", "mixed", "both")
+KINDS = ("single", "mixed", "dr", "both")  # both: every kind
 SPLITS = ("train", "test", "all")
 
 
@@ -54,7 +54,7 @@ def require_folder(root: str | Path, why: str) -> None:
 class Dataset:
     """Frames of a FAT dataset: a dataset folder or an HDF5 export of one (``fat export hdf5``).
 
-    ``split``: train, test or all. ``kind``: single, mixed or both. ``scenes``: scene names
+    ``split``: train, test or all. ``kind``: single, mixed, dr (domain-randomized) or both (every kind). ``scenes``: scene names
     (kitchen, kitedemo, temple) or None for all. ``classes``: keep frames showing at least one of
     these objects (any name form: ``banana``, ``011_banana_16k``). ``eyes``: left, right, both (each
     eye an item) or stereo (one item with ``left``, ``right`` and ``disparity``). ``fields``: any of

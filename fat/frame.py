@@ -2,9 +2,10 @@
 
 A :class:`Frame` holds the location (ground, props, light), the objects (asset, class name as the
 dataset writes it, segmentation id, cuboid dimensions, world pose) and the stereo camera rig (both
-eyes' world poses and the intrinsics they render with). Object ``k`` of ``objects`` is instance
-``k + 1`` of every renderer's instance map. Nothing here knows PyBullet or a file format. The values
-compare by identity (they hold arrays).
+eyes' world poses and the intrinsics they render with). A domain-randomized frame has distractors too
+(objects that fall and occlude but are never annotated) and its :class:`fat.looks.Looks`. Object ``k``
+of ``drawn`` (the objects, then the distractors) is instance ``k + 1`` of every renderer's instance
+map. Nothing here knows PyBullet or a file format. The values compare by identity (they hold arrays).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from .assets import ObjectAsset
 from .geometry import Intrinsics
+from .looks import Looks
 from .scene import Light, Location
 
 EYES = ("left", "right")
@@ -85,6 +87,13 @@ class Frame:
     objects: tuple[FrameObject, ...]  # spawn order; the same asset may appear more than once
     rig: CameraRig
     index: int = 0  # frame number in its folder
+    distractors: tuple[FrameObject, ...] = ()  # drawn after the objects, never annotated
+    looks: Looks | None = None  # None: the location's own look
+
+    @property
+    def drawn(self) -> tuple[FrameObject, ...]:
+        """What a renderer draws: the objects, then the distractors (instance ``k + 1`` is ``drawn[k]``)."""
+        return self.objects + self.distractors
 
     @property
     def light(self) -> Light:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from .scene import n_locations, scene_names
 
-KINDS = ("single", "mixed")
+#: single: one object; mixed: 2-10 objects; dr: mixed drops, domain-randomized (fat.randomize)
+KINDS = ("single", "mixed", "dr")
 SPLIT_FILE = "split.json"
 
 
@@ -61,8 +62,12 @@ def locations_of(s) -> list[str]:
 
 def count_drops(s) -> int:
     """How many drops :func:`plan` makes, without making them (``s`` validated or not)."""
-    per_folder = {k: -(-n // s.frames_per_drop) for k, n in (("mixed", s.mixed_frames), ("single", s.single_frames))}
-    return len(locations_of(s)) * sum(per_folder[k] * (1 if k == "mixed" else _n_objects(s)) for k in s.kinds)
+    per_folder = {k: -(-_folder_frames(s, k) // s.frames_per_drop) for k in KINDS}
+    return len(locations_of(s)) * sum(per_folder[k] * (_n_objects(s) if k == "single" else 1) for k in s.kinds)
+
+
+def _folder_frames(s, kind: str) -> int:
+    return {"single": s.single_frames, "mixed": s.mixed_frames, "dr": s.dr_frames}[kind]
 
 
 def _n_objects(s) -> int:
@@ -72,8 +77,7 @@ def _n_objects(s) -> int:
 
 def total_frames(s) -> int:
     """Frames :func:`plan` makes, counted without making the plan."""
-    return len(locations_of(s)) * sum(s.mixed_frames if k == "mixed" else s.single_frames * _n_objects(s)
-                                      for k in s.kinds)
+    return len(locations_of(s)) * sum(_folder_frames(s, k) * (_n_objects(s) if k == "single" else 1) for k in s.kinds)
 
 
 def plan(s, objects=None) -> tuple[list[Folder], list[Drop]]:
@@ -86,10 +90,10 @@ def plan(s, objects=None) -> tuple[list[Folder], list[Drop]]:
     names = tuple(s.objects) or tuple(o.name for o in chosen)
     for kind in s.kinds:
         for loc in locations_of(s):
-            groups = [(f"mixed/{loc}", None, None)] if kind == "mixed" else \
+            groups = [(f"{kind}/{loc}", None, None)] if kind != "single" else \
                 [(f"single/{o.class_name}/{loc}", n, o.class_name) for n, o in zip(names, chosen)]
             for path, obj, cls in groups:
-                n = s.mixed_frames if kind == "mixed" else s.single_frames
+                n = _folder_frames(s, kind)
                 folders.append(Folder(path, kind, loc, (obj,) if obj else names, n))
                 for d, first in enumerate(range(0, n, s.frames_per_drop)):
                     drops.append(Drop(kind, loc, obj, d, path, first, min(s.frames_per_drop, n - first), cls))
@@ -97,9 +101,15 @@ def plan(s, objects=None) -> tuple[list[Folder], list[Drop]]:
 
 
 def split_of(s, folders: list[Folder]) -> dict:
+    """The held-out locations, the train and test folders, and the same for each kind (``dr/``
+    has its own split: its test folders are those at the held-out locations)."""
     test = [f"{sc}_{s.test_location}" for sc in scene_names() if s.test_location < n_locations(sc)]
-    return {
+    out = {
         "test_locations": test,
         "train": [f.path for f in folders if f.location not in test],
         "test": [f.path for f in folders if f.location in test],
     }
+    if "dr" in s.kinds:
+        out["kinds"] = {k: {"train": [f.path for f in folders if f.kind == k and f.location not in test],
+                            "test": [f.path for f in folders if f.kind == k and f.location in test]} for k in s.kinds}
+    return out

@@ -9,8 +9,26 @@ entry point is ignored, with a warning on standard error.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from importlib.metadata import EntryPoint, entry_points
+
+
+def load_class(what: str, value: str, base: type) -> type:
+    """The class ``value`` (``module:Class``) names, which must subclass ``base``; a ConfigError
+    naming ``what`` (``renderer gl``) when it cannot be loaded or is something else."""
+    from .errors import ConfigError
+
+    module, _, attr = value.partition(":")
+    try:
+        obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except Exception as e:
+        raise ConfigError(f"{what}: cannot load {value} ({type(e).__name__}: {e})") from None
+    if not (isinstance(obj, type) and issubclass(obj, base)):
+        raise ConfigError(f"{what}: {value} is not a {base.__module__}.{base.__name__}")
+    return obj
 
 
 def registered(group: str, builtin: dict[str, str], reserved: tuple[str, ...] = ()) -> dict[str, EntryPoint]:

@@ -19,6 +19,7 @@ from .errors import ConfigError, OutputError
 from .fileio import LOCK_FILE, TMP_SUFFIX, inside, locked_folder, make_folder, remove_temporaries, write_text_atomic
 from .formats import fat as fatfmt
 from .geometry import Intrinsics
+from .randomize import Randomization
 from .plan import SPLIT_FILE, Drop, Folder, plan, split_of
 from .settings import DATASET_FILE, SETTINGS_VERSION, Settings, validate
 
@@ -100,9 +101,9 @@ def remove_dataset(root: Path) -> int:
             leaves.add(e["drop"].rpartition("#")[0])
         if isinstance(e.get("files"), dict):
             files.update(f for f in e["files"] if isinstance(f, str))
-    for top in ("mixed", "single"):
+    for top in ("mixed", "single", "dr"):
         if (root / top).is_dir() and not (root / top).is_symlink():
-            pattern = "*/_camera_settings.json" if top == "mixed" else "*/*/_camera_settings.json"
+            pattern = "*/*/_camera_settings.json" if top == "single" else "*/_camera_settings.json"
             leaves.update(p.parent.relative_to(root).as_posix() for p in (root / top).glob(pattern))
     for leaf in leaves:
         folder = root / leaf
@@ -141,10 +142,14 @@ def _is_inside(root: Path, path: Path) -> bool:
 
 
 def write_folder_settings(root: Path, folders: list[Folder], s: Settings, K: Intrinsics | None = None) -> None:
+    """Each folder's ``_camera_settings.json`` (a randomized folder's own field of view, where the
+    camera randomizer draws one) and ``_object_settings.json``."""
     K = K or s.intrinsics
+    randomization = Randomization(s.randomize, s.seed) if s.randomizes else None
     for f in folders:
         path = make_folder(root, f.path)  # refuses a symbolic link out of the dataset
-        fatfmt.write_camera_settings(path, K)
+        own = randomization.folder_intrinsics(f.path, K) if s.randomized(f.kind) else K
+        fatfmt.write_camera_settings(path, own)
         fatfmt.write_object_settings(path, s.object_set().subset(f.objects), single=f.kind == "single")
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import scene as scenes
 from .assets import DEFAULT_TEXTURE_SIZE, check_ycb_folder
-from . import objectsets
+from . import objectsets, randomize
 from .catalog import ObjectInfo, ObjectSet
 from .objectsets.build import ALIGNMENTS, UNITS
 from .errors import ConfigError
@@ -113,7 +113,7 @@ def _text(setting: str, label: str, v) -> str | None:
 def _check_kinds(k, v):
     kinds = _names(k, "kind", v)
     if not kinds or any(x not in KINDS for x in kinds):
-        raise SettingError(k, f"kind must be single, mixed or both, got {list(kinds)}")
+        raise SettingError(k, f"kind must be single, mixed, dr or both, got {list(kinds)}")
     return tuple(x for x in KINDS if x in kinds)
 
 
@@ -191,6 +191,13 @@ def _check_renderer(k, v):
     return v
 
 
+def _check_randomize(v):
+    try:
+        return randomize.check_table({} if v is None else v)
+    except randomize.RandomizeError as e:
+        raise SettingError("randomize", str(e)) from None
+
+
 def _check_fov(k, v):
     v = _number(k, "field of view", v)
     if not 0 < v < 180:
@@ -217,7 +224,7 @@ def _kinds(v):
         return v  # validate() names the wrong type
     out = []
     for k in v:
-        out += list(KINDS) if k == "both" else [k]
+        out += ["single", "mixed"] if k == "both" else [k]
     return tuple(out)
 
 
@@ -262,8 +269,10 @@ def _location_bounds():
 @dataclass(frozen=True)
 class Settings:
     kinds: tuple[str, ...] = setting(("mixed",), key="kind", flag="--kind", type="choice",
-                                     choices=lambda: ("single", "mixed", "both"), parse=_kinds, check=_check_kinds,
-                                     help="Drops of one object, of 2-10, or both. [mixed]")
+                                     choices=lambda: ("single", "mixed", "dr", "both"), multiple=True, parse=_kinds,
+                                     check=_check_kinds,
+                                     help="Repeatable: drops of one object (single/), of 2-10 (mixed/), of 2-10 "
+                                          "domain-randomized (dr/); both: single and mixed. [mixed]")
     scenes: tuple[str, ...] = setting(scenes.scene_names(), key="scene", flag="--scene", type="choice",
                                       choices=scenes.scene_names, multiple=True, parse=_listed, check=_check_scenes,
                                       help="Repeatable: a scene of scenes/ (FAT's: kitchen, kitedemo, temple). [all]")
@@ -294,6 +303,8 @@ class Settings:
     single_frames: int = setting(20, key="single_frames", flag="--single-frames", type="int",
                                  check=_frames("single frames"),
                                  help="Frames per single-object folder (overrides --frames).")
+    dr_frames: int = setting(20, key="dr_frames", flag="--dr-frames", type="int", check=_frames("dr frames"),
+                             omit_default=True, help="Frames per dr folder (overrides --frames).")
     frames_per_drop: int = setting(20, key="frames_per_drop", flag="--frames-per-drop", type="int",
                                    check=lambda k, v: _integer(k, "frames per drop", v, 1),
                                    help="Frames captured during one drop. [20]")
@@ -314,6 +325,12 @@ class Settings:
                                    check=lambda k, v: _flag(k, "camera effects", v), omit_default=True,
                                    help="Sensor noise, slight defocus, motion blur along the teleport and exposure "
                                         "variation on the RGB images (annotations unchanged). [off]")
+    #: the ``randomize`` table (fat.randomize): ``all`` (randomize every kind's frames, ``--randomize``)
+    #: and each randomizer's options given (``--randomizer NAME.OPTION=VALUE``)
+    randomize: dict = setting(default_factory=dict, key="randomize", check=lambda k, v: _check_randomize(v),
+                              omit_default=True, parse=lambda v: v,
+                              help="Domain randomization: all = true randomizes every frame; a table per randomizer "
+                                   "(background, surfaces, lights, distractors, camera, targets) sets its options.")
     width: int = setting(960, key="width", flag="--width", type="int",
                          check=lambda k, v: _integer(k, "width", v, 16, MAX_IMAGE_SIDE, " pixels"),
                          help="Image width in pixels. [960]")
@@ -337,6 +354,15 @@ class Settings:
                                 help="Largest texture side kept for real YCB models, pixels.")
 
     @property
+    def randomizes(self) -> bool:
+        """Whether any frame of the dataset is domain-randomized."""
+        return "dr" in self.kinds or bool(self.randomize.get(randomize.ALL))
+
+    def randomized(self, kind: str) -> bool:
+        """Whether the frames of ``kind`` are domain-randomized (dr always; the others with ``all``)."""
+        return kind == "dr" or bool(self.randomize.get(randomize.ALL))
+
+    @property
     def camera(self) -> CameraRanges:
         return CameraRanges(tuple(self.azimuth), tuple(self.elevation), tuple(self.distance))
 
@@ -357,8 +383,11 @@ class Settings:
     def to_json(self) -> dict:
         """The settings record (``fat_dataset.json``): every field, less those of ``omit_default``
         at their defaults."""
+        def default(f):
+            return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
         omitted = {f.name for f in dataclasses.fields(self) if "fat" in f.metadata and f.metadata["fat"].omit_default
-                   and getattr(self, f.name) == f.default}
+                   and getattr(self, f.name) == default(f)}
         return {k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, dict) else v)
                 for k, v in asdict(self).items() if k not in omitted}
 
@@ -399,8 +428,9 @@ def config_keys() -> dict[str, str | None]:
 
 
 #: FAT's full plan: 21 objects x 15 locations x 100 single frames + 15 x 2000 mixed frames = 61,500.
-FAT_PRESET = dict(kinds=KINDS, scenes=("kitchen", "kitedemo", "temple"), locations=(0, 1, 2, 3, 4), mixed_frames=2000,
-                  single_frames=100)
+#: With ``--kind dr`` too, the preset makes 2,000 domain-randomized frames per location beside them.
+FAT_PRESET = dict(kinds=("single", "mixed"), scenes=("kitchen", "kitedemo", "temple"), locations=(0, 1, 2, 3, 4),
+                  mixed_frames=2000, single_frames=100, dr_frames=2000)
 
 
 def from_values(values: dict) -> Settings:
@@ -412,7 +442,7 @@ def from_values(values: dict) -> Settings:
     elif values.get("preset") is not None:
         raise ConfigError(f"unknown preset {values['preset']!r}; known: fat")
     if values.get("frames") is not None:
-        fields["mixed_frames"] = fields["single_frames"] = values["frames"]
+        fields["mixed_frames"] = fields["single_frames"] = fields["dr_frames"] = values["frames"]
     schema = {spec.key: (name, spec) for name, spec in specs()}
     option_keys = {spec.key for _, _, spec in registry.option_table()}
     for key, v in values.items():
@@ -466,12 +496,23 @@ def validate(s: Settings) -> Settings:
         if bad:
             raise SettingError("locations", f"scene {sc} has locations 0..{n - 1}, got location {bad[0]}")
     s = replace(s, **checked, renderer_options=options)
+    if s.randomizes and not registry.renderer_class(s.renderer).capabilities.randomization:
+        raise SettingError("kinds" if "dr" in s.kinds else "randomize",
+                           f"renderer {s.renderer} cannot draw domain-randomized frames (distractors); use gl or tiny")
     drops = count_drops(s)
     if drops > MAX_DROPS:
         raise SettingError("frames_per_drop", f"the plan would hold {drops:,} drops, more than {MAX_DROPS:,}; "
                            "use more --frames-per-drop or fewer frames, locations or objects")
     for loc in locations_of(s):
         _check_clearance(loc, ranges)
+    camera = s.randomize.get("camera", {}) if s.randomizes else {}
+    if any(camera.get(k) for k in ("azimuth", "elevation", "distance")):
+        wider = CameraRanges(*(tuple(camera.get(k) or getattr(ranges, k)) for k in ("azimuth", "elevation", "distance")))
+        for loc in locations_of(s):
+            try:
+                _check_clearance(loc, wider)
+            except ConfigError as e:
+                raise SettingError("randomize", f"randomize.camera: {e}") from None
     if objects.meshes not in ("standins", "files"):  # a folder of YCB models: every chosen object in it
         check_ycb_folder(Path(objects.meshes), s.object_infos())
     return s

@@ -161,8 +161,9 @@ def folders_without_camera_settings(base: Path) -> list[Problem]:
     """Leaf folders (``mixed/*``, ``single/*/*``) with no ``_camera_settings.json``: the loader passes
     over them, so their frames would go unchecked."""
     leaves = []
-    if (base / "mixed").is_dir():
-        leaves += [p for p in sorted((base / "mixed").iterdir()) if p.is_dir()]
+    for top in ("mixed", "dr"):
+        if (base / top).is_dir():
+            leaves += [p for p in sorted((base / top).iterdir()) if p.is_dir()]
     if (base / "single").is_dir():
         for obj in sorted(p for p in (base / "single").iterdir() if p.is_dir()):
             leaves += [p for p in sorted(obj.iterdir()) if p.is_dir()]
@@ -200,8 +201,8 @@ def _planned_drops(base: Path) -> tuple[list | None, list[Problem]]:
     try:
         settings = F.read_json(record)["settings"]
         s = Settings.from_json(settings)
-        per_folder = max(int(s.mixed_frames), int(s.single_frames))
-        n_folders = len(s.scenes) * len(s.locations) * (len(s.objects) + 1)
+        per_folder = max(int(s.mixed_frames), int(s.single_frames), int(s.dr_frames))
+        n_folders = len(s.scenes) * len(s.locations) * (len(s.objects) + 2)
         if per_folder * n_folders > MAX_PLANNED_FRAMES or int(s.frames_per_drop) < 1:
             return None, [Problem(record, f"settings plan more than {MAX_PLANNED_FRAMES} frames "
                                           "or an empty drop; frames the plan expects are not checked")]

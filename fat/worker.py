@@ -17,7 +17,9 @@ from .frame import CameraRig, Frame, FrameObject
 from .geometry import right_eye_pose
 from .physics import TIME_STEP, Physics
 from .plan import Drop
+from .randomize import Draft, Randomization
 from .render import make_renderer
+from .render.scenery import location_meshes
 from .sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
 from .scene import get_location
 from .settings import Settings
@@ -38,6 +40,7 @@ class Worker:
         self.note = self.renderer.note
         self.K = self.renderer.intrinsics or s.intrinsics
         self.effects = CameraEffects(s.seed) if s.camera_effects else None
+        self.randomization = Randomization(s.randomize, s.seed) if s.randomizes else None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fat-writer")
 
     def close(self) -> None:
@@ -47,8 +50,8 @@ class Worker:
 
     def scenes(self, drop: Drop) -> Iterator[Frame]:
         """Simulate one drop and yield its frames (:class:`fat.frame.Frame`: index in the folder,
-        location, objects with their poses, camera rig). The physics advances as the caller asks for
-        the next frame."""
+        location, objects with their poses, camera rig; a randomized drop's distractors and looks).
+        The physics advances as the caller asks for the next frame."""
         s = self.s
         rng = drop_rng(s.seed, drop.key)
         loc = get_location(drop.location)
@@ -56,19 +59,30 @@ class Worker:
         infos = sample_objects(rng, pool, drop.kind, s.mixed_count)
         starts = sample_start_poses(rng, loc, len(infos))
         cams = [sample_camera(rng, loc, s.camera) for _ in range(drop.n_frames)]
+        K = self.K
+        draft = None
+        if s.randomized(drop.kind):  # each randomizer from its own stream: the drop's draws above are a mixed drop's
+            draft = Draft(loc, infos, starts, cams, len(location_meshes(loc)), s.renderer_options.get("textures"))
+            self.randomization.apply(drop.key, draft)
+            cams, K = draft.cameras, self.randomization.folder_intrinsics(drop.folder, K)
         assets = [self.assets[o.name] for o in infos]
+        extra = draft.distractors if draft is not None else []
         self.physics.reset(loc)
-        self.physics.spawn(assets, starts)
+        self.physics.spawn(assets + [a for a, _ in extra], starts + [T for _, T in extra])
         single = drop.kind == "single"
         names = [(fatfmt.class_name(o, single), SINGLE_SEGMENTATION_ID if single else o.segmentation_id) for o in infos]
         start = self.physics.steps  # capture begins when the last object is released
+        n = len(infos)
         for f, cam in enumerate(cams):
             target = start + int(round(f * s.capture_interval / TIME_STEP))
             self.physics.step(target - self.physics.steps)
+            poses = self.physics.poses()
             objects = tuple(FrameObject(a, name, seg, o.dimensions, T)
-                            for o, a, (name, seg), T in zip(infos, assets, names, self.physics.poses()))
-            rig = CameraRig(cam.pose, right_eye_pose(cam.pose, s.baseline), self.K)
-            yield Frame(loc, objects, rig, drop.first_frame + f)
+                            for o, a, (name, seg), T in zip(infos, assets, names, poses))
+            distractors = tuple(FrameObject(a, "", 0, a.info.dimensions, T) for (a, _), T in zip(extra, poses[n:]))
+            rig = CameraRig(cam.pose, right_eye_pose(cam.pose, s.baseline), K)
+            yield Frame(loc, objects, rig, drop.first_frame + f, distractors,
+                        draft.frame_looks(f) if draft is not None else None)
 
     def run(self, drop: Drop, root: Path) -> tuple[int, dict[str, str]]:
         """Simulate, render, annotate and write one drop. Returns the number of frames and the sha256

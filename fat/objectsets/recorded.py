@@ -35,7 +35,7 @@ def dataset_objects(storage) -> ObjectSet:
         for s in settings:
             key = s.class_name.lower()
             e = found.setdefault(key, [s.class_name, None, s.model_transform, s.dimensions])
-            if info.kind == "mixed":
+            if info.kind != "single":  # mixed and dr folders
                 e[1] = s.segmentation_id
                 if s.class_name != e[0]:
                     mixed_spelling[key] = s.class_name

@@ -35,6 +35,7 @@ class Capabilities:
     shadows: bool = False  # casts the sun's shadows
     materials: bool = False  # physically based materials beyond a texture and a Phong term
     environment_lighting: bool = False  # lighting from an environment map or a game's level
+    randomization: bool = False  # draws a domain-randomized frame's distractors (and what it can of its looks)
     needs_gpu: bool = False  # cannot run on a CPU alone
     needs_game: bool = False  # renders in a running game (an external program)
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numbers
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -32,237 +33,24 @@ from ..meshes import Mesh, load_mesh, split_for_culling
 from ..scene import Location
 from ..textures import texture_file
 from ..cache import cache_dir
-from ..environment import brdf_lut
+from ..environment import LUMINANCE, brdf_lut
 from ..frame import Frame
 from . import CV_TO_GL, RenderOutput, opengl_projection, tonemap
 from .base import Capabilities, OptionError, Renderer, option
-from .lighting import environment_files, location_environment, location_lighting
+from .lighting import Lighting, environment_files, location_environment, location_lighting
 from .materials import Material, object_material, surface_material
-from ..texture_sets import surface_set, texture_sets
+from ..texture_sets import read_set, surface_set, texture_sets
+from ..patterns import pattern
 from .scenery import location_meshes
+from .gl_shaders import (BACKGROUND_FRAGMENT, BACKGROUND_VERTEX, ROUGH, SHADOW_FRAGMENT,
+                         SHADOW_VERTEX, fragment_shader, vertex_shader)
 
 NEAR, FAR = 0.01, 50.0
-#: Surfaces at least this rough take irradiance / pi for their reflections (the GGX lobe is then
-#: almost the cosine's): no lookup in the prefiltered map.
-ROUGH = 0.75
 GL_SRGB8 = 0x8C41
 SHADOW_SIZE = 1024
 SHADOW_HALF_EXTENT = 2.5  # metres around the fixation point covered by the shadow map
 #: Light-space penumbra growth per unit of occluder distance (the sun's apparent size, softened).
 SHADOW_SOFTNESS = 0.02
-
-VERTEX = """
-#version 330
-uniform mat4 model;
-uniform mat4 view;        // world -> camera, OpenCV axes
-uniform mat4 proj;        // OpenCV camera -> clip
-uniform mat4 light_vp;    // world -> light clip
-uniform mat3 env_rot;     // world -> the environment map's frame
-uniform vec3 sh[9];       // irradiance E(n) = sum sh[i] Y_i(n), the map's frame
-in vec3 in_pos;
-in vec3 in_normal;
-in vec2 in_uv;
-out vec3 v_irradiance;    // per vertex: the irradiance varies slowly with the normal (order-2 harmonics)
-out vec3 v_normal;
-out vec3 v_world;
-out vec2 v_uv;
-out float v_z;
-out vec4 v_light;
-void main() {
-    vec4 w = model * vec4(in_pos, 1.0);
-    vec4 c = view * w;
-    v_z = c.z;
-    v_world = w.xyz;
-    v_normal = mat3(model) * in_normal;
-    vec3 n = env_rot * normalize(v_normal);
-    v_irradiance = max(sh[0] * 0.282095 + sh[1] * 0.488603 * n.y + sh[2] * 0.488603 * n.z + sh[3] * 0.488603 * n.x
-         + sh[4] * 1.092548 * n.x * n.y + sh[5] * 1.092548 * n.y * n.z + sh[6] * 0.315392 * (3.0 * n.z * n.z - 1.0)
-         + sh[7] * 1.092548 * n.x * n.z + sh[8] * 0.546274 * (n.x * n.x - n.y * n.y), 0.0);
-    v_uv = in_uv;
-    v_light = light_vp * w;
-    gl_Position = proj * c;
-}
-"""
-
-#: Shared by the surface and the background shaders: the environment map and the tone curve.
-COMMON = """
-const float PI = 3.14159265358979;
-uniform sampler2D env;        // equirectangular radiance, mip level k prefiltered for roughness k / env_levels
-uniform float env_levels;     // number of prefiltered levels - 1
-uniform mat3 env_rot;         // world -> the map's frame
-uniform float exposure;
-vec2 env_uv(vec3 d) {
-    d = env_rot * d;
-    return vec2(0.5 + atan(d.y, d.x) / (2.0 * PI), acos(clamp(d.z, -1.0, 1.0)) / PI);
-}
-""" + tonemap.GLSL
-
-FRAGMENT = """
-#version 330
-""" + COMMON + """
-uniform sampler2D tex;
-uniform sampler2D brdf_lut;
-uniform sampler2DShadow shadow_map;
-uniform sampler2D shadow_depth;
-uniform vec3 light_dir;       // towards the sun (world)
-uniform vec3 sun;             // the sun's irradiance on a surface facing it
-uniform vec3 cam_pos;
-uniform float roughness;
-uniform float metallic;
-uniform float specular;       // 1: dielectric F0 = 0.04; 0: no specular reflection (Lambertian)
-uniform float shadow_softness;  // light-space size of the sun's disc per unit of occluder distance
-uniform int shadows;
-uniform int instance;
-#ifdef MAPS
-uniform sampler2D normal_map;     // rgb: tangent-space normal, OpenGL convention; a: roughness
-#ifdef METAL
-uniform sampler2D metalness_map;  // x metallic
-#endif
-uniform vec3 palette;             // the surface's designed mean colour (linear)
-uniform vec3 set_mean;            // the texture set's mean colour (linear)
-#endif
-in vec3 v_irradiance;
-in vec3 v_normal;
-in vec3 v_world;
-in vec2 v_uv;
-in float v_z;
-in vec4 v_light;
-layout(location = 0) out vec4 f_color;
-layout(location = 1) out float f_depth;
-layout(location = 2) out int f_instance;
-const float ROUGH = """ + repr(ROUGH) + """;
-float lit_fraction(float ndl) {
-    if (shadows == 0) return 1.0;
-    vec3 p = v_light.xyz / v_light.w * 0.5 + 0.5;
-    if (p.x <= 0.0 || p.x >= 1.0 || p.y <= 0.0 || p.y >= 1.0 || p.z >= 1.0) return 1.0;
-    float bias = max(0.003 * (1.0 - ndl), 0.0008);
-    // the penumbra grows with the distance to the occluder (percentage-closer soft shadows, in three
-    // lookups): the occluder's depth at the fragment's own texel sets the distance between two
-    // bilinear-filtered comparisons, across the sun's direction on the map, whose mean is the light
-    float blocker = texture(shadow_depth, p.xy).r;
-    float radius = clamp((p.z - min(blocker, p.z)) * shadow_softness, 0.0006, 0.008);
-    vec2 off = vec2(radius, radius * 0.5);
-    return 0.5 * (texture(shadow_map, vec3(p.xy + off, p.z - bias)) + texture(shadow_map, vec3(p.xy - off, p.z - bias)));
-}
-#ifdef MAPS
-vec3 mapped_normal(vec3 n, vec4 nr) {
-    // the tangent frame from screen-space derivatives of the position and the texture coordinates
-    vec3 dp1 = dFdx(v_world), dp2 = dFdy(v_world);
-    vec2 duv1 = dFdx(v_uv), duv2 = dFdy(v_uv);
-    vec3 dp2perp = cross(dp2, n), dp1perp = cross(n, dp1);
-    vec3 t = dp2perp * duv1.x + dp1perp * duv2.x;
-    vec3 b = dp2perp * duv1.y + dp1perp * duv2.y;
-    float s = inversesqrt(max(max(dot(t, t), dot(b, b)), 1e-20));
-    vec3 m = nr.xyz * 2.0 - 1.0;
-    return normalize(mat3(t * s, b * s, n) * m);
-}
-#endif
-void main() {
-    vec3 n = normalize(v_normal);
-    if (!gl_FrontFacing) n = -n;
-#ifdef MAPS
-    vec4 nr = texture(normal_map, v_uv);
-    n = mapped_normal(n, nr);
-    float roughness = max(roughness, nr.a);  // the kind's roughness is the least
-#ifdef METAL
-    float metallic = metallic * texture(metalness_map, v_uv).r;
-#endif
-#endif
-    vec3 v = normalize(cam_pos - v_world);
-    float ndv = max(dot(n, v), 1e-4);
-    vec3 albedo = texture(tex, v_uv).rgb;  // an sRGB texture: decoded to linear by the sampler
-#ifdef MAPS
-    albedo = min(palette * min(albedo / set_mean, vec3(1.6)), vec3(1.0));  // the set's detail, the scene's colours
-#endif
-    vec3 f0 = mix(vec3(0.04 * specular), albedo, metallic);
-    float spec_w = mix(specular, 1.0, metallic);
-    // image-based light: diffuse from the irradiance, specular by the split sum
-    float m = 1.0 - ndv, m2 = m * m, m5 = m2 * m2 * m;  // Schlick's (1 - cos)^5 by products: pow() is dear on a CPU
-    vec3 fr = f0 + (max(vec3(1.0 - roughness), f0) - f0) * m5 * spec_w;
-    vec3 kd = (1.0 - fr) * (1.0 - metallic);
-    vec3 color = kd * albedo * v_irradiance / PI;
-    if (spec_w > 0.0) {
-        vec2 ab = texture(brdf_lut, vec2(ndv, roughness)).rg;  // the split sum's (scale, bias) of F0
-        // the prefiltered map; for rough surfaces (>= ROUGH) the lobe is almost the cosine's, and the
-        // irradiance / pi stands in for it (no lookup)
-#ifdef GLOSSY
-        vec3 pre = roughness >= ROUGH ? v_irradiance / PI : textureLod(env, env_uv(reflect(-v, n)), roughness * env_levels).rgb;
-#else
-        vec3 pre = v_irradiance / PI;
-#endif
-        color += pre * (f0 * ab.x + ab.y * spec_w);
-    }
-    // the sun: Lambert + GGX (Smith-Schlick G, Schlick F)
-    float ndl = dot(n, light_dir);
-    if (ndl > 0.0) {
-        float lit = lit_fraction(ndl);
-        if (lit > 0.0) {
-            vec3 h = normalize(light_dir + v);
-            float ndh = max(dot(n, h), 0.0), vdh = max(dot(v, h), 0.0);
-            float rd = max(roughness, 0.05);  // the sun is a small disc, not a point: no infinitely sharp highlight
-            float a = rd * rd, a2 = a * a;
-            float dd = ndh * ndh * (a2 - 1.0) + 1.0;
-            float D = a2 / (PI * dd * dd);
-            float k = (rd + 1.0) * (rd + 1.0) / 8.0;
-            float G = ndv / (ndv * (1.0 - k) + k) * ndl / (ndl * (1.0 - k) + k);
-            float q = 1.0 - vdh, q2 = q * q;
-            vec3 F = f0 + (1.0 - f0) * (q2 * q2 * q) * spec_w;
-            vec3 brdf = (1.0 - F) * (1.0 - metallic) * albedo / PI + D * G * F / (4.0 * ndv * ndl);
-            color += brdf * sun * ndl * lit;
-        }
-    }
-    f_color = vec4(srgb_encode(aces(color * exposure)), 1.0);
-    f_depth = v_z;
-    f_instance = instance;
-}
-"""
-
-def fragment_shader(maps: bool, glossy: bool, metal: bool = False) -> str:
-    """The surface shader, specialised: ``maps`` (normal, roughness, metalness maps: textured scenery),
-    ``glossy`` (reflections looked up in the prefiltered map; without, a surface of roughness >=
-    ROUGH everywhere takes irradiance / pi). A CPU rasteriser runs both sides of a branch, so what
-    a surface cannot need is compiled out rather than skipped."""
-    defines = "".join(f"#define {name}\n" for name, on in (("MAPS", maps), ("GLOSSY", glossy), ("METAL", metal)) if on)
-    return FRAGMENT.replace("#version 330\n", "#version 330\n" + defines, 1)
-
-BACKGROUND_VERTEX = """
-#version 330
-in vec2 in_pos;
-out vec2 v_ndc;
-void main() { v_ndc = in_pos; gl_Position = vec4(in_pos, 1.0, 1.0); }
-"""
-
-BACKGROUND_FRAGMENT = """
-#version 330
-""" + COMMON + """
-uniform mat4 inv_view_proj;  // clip -> world
-uniform vec3 cam_pos;
-in vec2 v_ndc;
-layout(location = 0) out vec4 f_color;
-layout(location = 1) out float f_depth;
-layout(location = 2) out int f_instance;
-void main() {
-    vec4 w = inv_view_proj * vec4(v_ndc, 1.0, 1.0);
-    vec3 d = normalize(w.xyz / w.w - cam_pos);
-    f_color = vec4(srgb_encode(aces(textureLod(env, env_uv(d), 0.0).rgb * exposure)), 0.0);  // alpha 0: no surface
-    f_depth = 0.0;  // no value
-    f_instance = 0;
-}
-"""
-
-SHADOW_VERTEX = """
-#version 330
-uniform mat4 model;
-uniform mat4 light_vp;
-in vec3 in_pos;
-void main() { gl_Position = light_vp * model * vec4(in_pos, 1.0); }
-"""
-
-SHADOW_FRAGMENT = """
-#version 330
-void main() {}
-"""
-
 
 def projection(K: Intrinsics, near: float = NEAR, far: float = FAR) -> np.ndarray:
     """OpenCV camera -> clip space; pixel (col, row) samples the point (col + 0.5, row + 0.5)."""
@@ -279,6 +67,20 @@ def _designed(colors) -> tuple[float, float, float]:
     times the map's own variation about its mean (at most 1.6 times): the set's detail in the scene's
     palette (a light marble floor from a dark marble set)."""
     return tuple(float(x) for x in tonemap.srgb_decode(np.asarray(colors, dtype=np.float64).reshape(-1, 3).mean(axis=0) / 255.0))
+
+
+def _nearest_first(items: list, boxes: list, eye: np.ndarray, direction: np.ndarray | None = None) -> list:
+    """``items`` ordered by the distance from ``eye`` to the nearest point of each one's box (``boxes``:
+    (low corner, high corner)); with ``direction`` (a parallel light towards ``eye``), by the boxes'
+    nearest point along it instead."""
+    if not items:
+        return []
+    lo, hi = np.array([b[0] for b in boxes]), np.array([b[1] for b in boxes])
+    if direction is None:
+        key = np.linalg.norm(np.clip(eye, lo, hi) - eye, axis=1)
+    else:  # the corner furthest along the direction towards the light
+        key = -np.where(direction > 0, hi, lo) @ direction
+    return [items[i] for i in np.argsort(key, kind="stable")]
 
 
 def _set(prog, name: str, value) -> None:
@@ -337,7 +139,8 @@ class GLRenderer(Renderer):
     """The OpenGL renderer (fast): OpenGL 3.3 on EGL, a GPU or Mesa on the CPU."""
 
     name = "gl"
-    capabilities = Capabilities(instance_ids=True, shadows=True, materials=True, environment_lighting=True)
+    capabilities = Capabilities(instance_ids=True, shadows=True, materials=True, environment_lighting=True,
+                                randomization=True)
     Options = GLOptions
 
     @classmethod
@@ -413,6 +216,7 @@ class GLRenderer(Renderer):
         self._lighting: dict[str, object] = {}
         self._meshes: dict[str, tuple] = {}
         self._textures: dict[str, object] = {}
+        self._sets: dict[str, _Surface] = {}  # texture sets' maps as surfaces
         self._means: dict[str, np.ndarray] = {}  # mean linear colour of each texture set's colour map
         self._location: Location | None = None
         self._scenery: list[tuple] = []
@@ -436,24 +240,24 @@ class GLRenderer(Renderer):
             self._textures[key] = t
         return self._textures[key]
 
-    def _program(self, maps: bool, glossy: bool, metal: bool = False):
-        """The surface shader specialised for (maps, glossy, metal), compiled once."""
-        key = (maps, glossy, metal)
+    def _program(self, maps: bool, glossy: bool, metal: bool = False, lights: int = 0, look: bool = False,
+                 box: bool = False):
+        """The surface shader specialised (see :func:`fat.render.gl_shaders.fragment_shader`), compiled once."""
+        key = (maps, glossy, metal, lights, look, box)
         if key not in self.programs:
-            self.programs[key] = self.ctx.program(vertex_shader=VERTEX, fragment_shader=fragment_shader(*key))
+            self.programs[key] = self.ctx.program(vertex_shader=vertex_shader(box),
+                                                  fragment_shader=fragment_shader(maps, glossy, metal, lights, look))
         return self.programs[key]
 
-    def _upload(self, mesh: Mesh, prog=None):
-        """(vao, shadow vao, number of indices drawn culled, number drawn from both sides)."""
+    def _upload(self, mesh: Mesh) -> "_Geometry":
         m = mesh if mesh.normals is not None else mesh.with_vertex_normals()
         uv = m.uvs if m.uvs is not None else np.zeros((len(m.vertices), 2))
         data = np.hstack([m.vertices, m.normals, uv]).astype("f4")
         vbo = self.ctx.buffer(data.tobytes())
         culled, two_sided = split_for_culling(m) if self._cull else (m.faces[:0], m.faces)
         ibo = self.ctx.buffer(np.concatenate([culled, two_sided]).astype("i4").tobytes())
-        vao = self.ctx.vertex_array(prog or self.prog, [(vbo, "3f 3f 2f", "in_pos", "in_normal", "in_uv")], ibo)
         svao = self.ctx.vertex_array(self.shadow_prog, [(vbo, "3f 12x 8x", "in_pos")], ibo)
-        return vao, svao, 3 * len(culled), 3 * len(two_sided)
+        return _Geometry(self.ctx, vbo, ibo, svao, 3 * len(culled), 3 * len(two_sided))
 
     def _draw(self, vao, n_culled: int, n_two_sided: int) -> None:
         if n_culled:
@@ -463,16 +267,57 @@ class GLRenderer(Renderer):
             self.ctx.disable(self.ctx.CULL_FACE)
             vao.render(vertices=n_two_sided, first=n_culled)
 
-    def _asset(self, asset):
+    def _asset(self, asset) -> "_Surface":
         key = asset.folder.as_posix()
         if key not in self._meshes:
             mesh = load_mesh(asset.visual).with_vertex_normals(weld=asset.source != "standin")  # scans are smooth
             img = cv2.imread(str(asset.folder / "texture.png"), cv2.IMREAD_COLOR)
             tex = self._texture(key, cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
             material = object_material(asset.info)
-            prog = self._program(False, material.roughness < ROUGH or material.metallic > 0)
-            self._meshes[key] = (*self._upload(mesh, prog), tex, material, None)
+            self._meshes[key] = _Surface(self._upload(mesh), tex, material, is_object=True, reflective=_reflective(material))
         return self._meshes[key]
+
+    def _pattern(self, name: str):
+        """A pattern's grey image (fat.patterns), linear, uploaded once."""
+        key = f"pattern:{name}"
+        if key not in self._textures:
+            grey = np.ascontiguousarray(np.repeat(np.round(pattern(name) * 255).astype(np.uint8)[..., None], 3, axis=2))
+            t = self.ctx.texture(grey.shape[1::-1], 3, grey.tobytes())
+            t.build_mipmaps()
+            self._textures[key] = t
+        return self._textures[key]
+
+    def _set_surface(self, folder: str, kind: str = "", colors=None) -> "_Surface":
+        """A texture set's maps as a surface (no geometry): its colour map in ``colors``' palette
+        (the set's own colours without), its normal, roughness and metalness maps."""
+        key = f"set:{folder}|{kind}|{colors}"
+        if key not in self._sets:
+            pbr = read_set(Path(folder))
+            if pbr is None:
+                raise ConfigError(f"{folder}: no texture set (<Name>_<res>_Color.jpg) in the folder")
+            maps = (self._normal_roughness(pbr.normal, pbr.roughness), self._map(pbr.metalness, self.white))
+            colour = self._map(pbr.color, None, srgb=True)
+            mean = tuple(float(x) for x in np.maximum(self._means[str(pbr.color)], 1e-3))
+            palette = (_designed(colors) if colors is not None else mean, mean)
+            material = Material(surface_material(kind).roughness if kind else 0.0, 1.0 if pbr.metalness else 0.0)
+            self._sets[key] = _Surface(None, colour, material, (*maps, palette), metal=pbr.metalness is not None)
+        return self._sets[key]
+
+    def _look(self, surface: "_Surface", look) -> "_Surface":
+        """``surface``'s geometry with a randomized look (fat.looks.Look) instead of its own material;
+        on an object (``box``), texture coordinates come from its model-space position."""
+        material = Material(look.roughness, look.metallic)
+        if look.kind == "texture":
+            s = self._set_surface(look.texture)
+            return replace(s, geometry=surface.geometry, material=Material(look.roughness, max(s.material.metallic, look.metallic)),
+                           box=surface.is_object)
+        if look.kind == "pattern":
+            a, b = (np.asarray(c, dtype=float) for c in look.colors)
+            return replace(surface, tex=self._pattern(look.pattern), material=material, maps=None, metal=False,
+                           scale=tuple(float(x) for x in b - a), offset=tuple(float(x) for x in a), box=surface.is_object, look=True,
+                           reflective=surface.is_object and _reflective(material))
+        return replace(surface, tex=self.white, material=material, maps=None, metal=False, box=surface.is_object, look=True,
+                       scale=tuple(float(x) for x in look.colors[0]), reflective=surface.is_object and _reflective(material))
 
     def _environment(self, env):
         """The environment's prefiltered levels as one mipmapped float texture, uploaded once."""
@@ -538,25 +383,23 @@ class GLRenderer(Renderer):
     def _set_location(self, loc: Location) -> None:
         if self._location is loc:
             return
-        self._scenery, self._casters = [], []
+        self._scenery, self._casters, self._boxes, self._caster_boxes = [], [], [], []
         for k, (mesh, surface) in enumerate(location_meshes(loc)):
             pbr = surface_set(loc.name, str(k), surface.texture, self.textures)
+            geometry = self._upload(mesh)
             if pbr is None:  # the kind's procedural texture
                 path = texture_file(str(cache_dir() / "textures"), surface.texture, surface.colors)
                 tex = self._texture(str(path), cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB))
-                material = surface_material(surface.texture)
-                item = (*self._upload(mesh, self._program(False, False)), tex, material, None)
+                item = _Surface(geometry, tex, surface_material(surface.texture))
             else:
-                maps = (self._normal_roughness(pbr.normal, pbr.roughness), self._map(pbr.metalness, self.white))
-                colour = self._map(pbr.color, None, srgb=True)
-                palette = (_designed(surface.colors), tuple(float(x) for x in np.maximum(self._means[str(pbr.color)], 1e-3)))
-                item = (*self._upload(mesh, self._program(True, False, pbr.metalness is not None)), colour,
-                        Material(surface_material(surface.texture).roughness, 1.0 if pbr.metalness else 0.0), (*maps, palette))
+                item = replace(self._set_surface(str(pbr.color.parent), surface.texture, surface.colors), geometry=geometry)
             self._scenery.append(item)
-            lo, hi = mesh.vertices.min(0)[:2], mesh.vertices.max(0)[:2]
-            gap = np.maximum(np.maximum(lo - loc.fixation[:2], loc.fixation[:2] - hi), 0)
+            box = (mesh.vertices.min(0), mesh.vertices.max(0))
+            self._boxes.append(box)
+            gap = np.maximum(np.maximum(box[0][:2] - loc.fixation[:2], loc.fixation[:2] - box[1][:2]), 0)
             if np.linalg.norm(gap) < SHADOW_HALF_EXTENT * 1.5:  # only what can shade the shadow map's area
                 self._casters.append(item)
+                self._caster_boxes.append(box)
         self._location = loc
 
     def check_size(self, width: int, height: int) -> None:
@@ -583,35 +426,106 @@ class GLRenderer(Renderer):
         return self._fbo
 
     # ------------------------------------------------------------------ drawing
+    def frame_lighting(self, frame: Frame) -> tuple[Lighting, list, float]:
+        """The frame's light: the location's (or the randomized background's map's), its sun replaced by
+        a randomized frame's first light; the other lights (direction, irradiance); the scale of the
+        image-based light."""
+        loc, looks = frame.location, frame.looks
+        lighting = self.lighting(loc)
+        if looks is None:
+            return lighting, [], 1.0
+        if looks.background is not None and looks.background.kind == "environment":
+            key = f"{loc.name}|{looks.background.path}"
+            if key not in self._lighting:
+                self._lighting[key] = location_lighting(loc, location_environment(loc, looks.background.path))
+            lighting = self._lighting[key]
+        extra = []
+        if looks.lights:
+            sky = float(np.maximum(lighting.environment.irradiance(np.array([0.0, 0.0, 1.0])), 0) @ LUMINANCE)
+            unit = max(float(lighting.sun @ LUMINANCE), sky, 1e-6)  # intensity 1: the location's sun
+
+            def irradiance(light):
+                c = np.asarray(light.color, dtype=np.float64)
+                return c / max(float(c @ LUMINANCE), 1e-6) * unit * light.intensity
+
+            first = looks.lights[0]
+            lighting = replace(lighting, sun_direction=np.asarray(first.direction, dtype=np.float64), sun=irradiance(first),
+                               shadows=True)
+            extra = [(np.asarray(x.direction, dtype=np.float64), irradiance(x)) for x in looks.lights[1:4]]
+        return lighting, extra, float(looks.ambient)
+
+    def _looks_of(self, frame: Frame):
+        """The drawn objects' and the scenery's surfaces, with a randomized frame's looks applied."""
+        looks = frame.looks
+        objects = [self._asset(o.asset) for o in frame.drawn]
+        scenery = list(self._scenery)
+        if looks is not None:
+            own = (looks.targets or (None,) * len(frame.objects)) + (looks.distractors or (None,) * len(frame.distractors))
+            objects = [s if look is None else self._look(s, look) for s, look in zip(objects, own)]
+            if looks.surfaces:
+                scenery = [s if look is None else self._look(s, look) for s, look in zip(scenery, looks.surfaces)]
+        return objects, scenery
+
+    def _background(self, frame: Frame) -> tuple[int, object, tuple]:
+        """(mode, image texture, colour) of the background shader: 0 the environment map, 1 an image, 2 a colour."""
+        bg = frame.looks.background if frame.looks is not None else None
+        if bg is None or bg.kind == "environment":
+            return 0, self.white, (0.0, 0.0, 0.0)
+        if bg.kind == "color":
+            return 2, self.white, tuple(float(x) for x in bg.color)
+        key = f"image:{bg.path}"
+        if key not in self._textures:
+            img = cv2.imread(str(bg.path), cv2.IMREAD_COLOR)
+            if img is None:
+                raise ConfigError(f"{bg.path}: cannot read the background image")
+            scale = min(1.0, 1024 / max(img.shape[:2]))  # a background needs no more
+            img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img
+            img = np.ascontiguousarray(np.flipud(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
+            t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes())
+            t.repeat_x = t.repeat_y = False
+            self._textures[key] = t
+        return 1, self._textures[key], (0.0, 0.0, 0.0)
+
     def render(self, frame: Frame, eye: str = "left") -> RenderOutput:
         ctx = self.ctx
         T_world_cam, K = frame.rig.pose(eye), frame.rig.intrinsics
         loc = frame.location
         self._set_location(loc)
-        objects = [(self._asset(o.asset), o.pose, k + 1) for k, o in enumerate(frame.objects)]
-        scenery = [(m, np.eye(4), 0) for m in self._scenery]
-        casters = [(m, np.eye(4), 0) for m in self._casters]
-        lighting = self.lighting(loc)
+        lighting, extra, ambient = self.frame_lighting(frame)
+        surfaces, scenery_surfaces = self._looks_of(frame)
+        objects = [(surface, o.pose, k + 1) for k, (surface, o) in enumerate(zip(surfaces, frame.drawn))]
         env_tex, env_levels = self._environment(lighting.environment)
         sun_dir = lighting.sun_direction
         eye = loc.fixation + sun_dir * 10.0
+        # nearest first, by the nearest point of each box: a fragment behind one already drawn fails the
+        # depth test before it is shaded (a counter drawn before the floor it hides spares the floor's shading)
+        casters = [(m, np.eye(4), 0) for m in _nearest_first(self._casters, self._caster_boxes, eye, sun_dir)]
+        scenery = [(m, np.eye(4), 0) for m in _nearest_first(scenery_surfaces, self._boxes, T_world_cam[:3, 3])]
         up = (0.0, 1.0, 0.0) if abs(sun_dir[2]) > 0.99 else (0.0, 0.0, 1.0)
         light_vp = _ortho(SHADOW_HALF_EXTENT, 0.1, 30.0) @ CV_TO_GL @ invert_pose(look_at(eye, loc.fixation, up))
         ctx.enable(ctx.DEPTH_TEST)
-        shadow_key = (loc.name, tuple((o.asset.folder.as_posix(), o.pose.tobytes()) for o in frame.objects))
+        shadow_key = (loc.name, sun_dir.tobytes(), tuple((o.asset.folder.as_posix(), o.pose.tobytes()) for o in frame.drawn))
         if lighting.shadows and shadow_key != self._shadow_key:  # shadow map from the sun
             self.shadow_fbo.use()
             self.shadow_fbo.clear(depth=1.0)
             self.shadow_prog["light_vp"].write(_mat(light_vp))
-            for (vao, svao, n_culled, n_two_sided, *_), T, _ in objects + casters:
+            for surface, T, _ in objects + casters:
                 self.shadow_prog["model"].write(_mat(T))
-                self._draw(svao, n_culled, n_two_sided)
+                g = surface.geometry
+                self._draw(g.shadow, g.n_culled, g.n_two_sided)
             self._shadow_key = shadow_key
         fbo = self._targets(K)
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         view, proj = invert_pose(T_world_cam), projection(K)
         env_rot = tuple(float(x) for x in np.asarray(lighting.env_rot, dtype=np.float64).T.reshape(-1))  # column-major
+        dirs = np.zeros((3, 3), "f4")
+        colours = np.zeros((3, 3), "f4")
+        for i, (d, c) in enumerate(extra):
+            dirs[i], colours[i] = d, c
+        draws = [(surface, T, inst, self._program(surface.maps is not None, surface.reflective, surface.metal, len(extra),
+                                                  surface.look, surface.box))
+                 for surface, T, inst in objects + scenery]  # every program made before the uniforms are set
         for p in self.programs.values():
             _write(p, "view", _mat(view))
             _write(p, "proj", _mat(proj))
@@ -619,7 +533,12 @@ class GLRenderer(Renderer):
             _set(p, "light_dir", tuple(float(x) for x in sun_dir))
             _set(p, "sun", tuple(float(x) for x in lighting.sun))
             _set(p, "cam_pos", tuple(float(x) for x in T_world_cam[:3, 3]))
-            _write(p, "sh", np.ascontiguousarray(lighting.environment.sh, dtype="f4").tobytes())
+            _write(p, "sh", np.ascontiguousarray(lighting.environment.sh * ambient, dtype="f4").tobytes())
+            _set(p, "env_scale", ambient)
+            for name, values in (("light_dirs", dirs), ("light_colors", colours)):
+                member = p.get(name, None)
+                if member is not None:  # the compiler keeps the lights the program draws
+                    member.write(values[:member.array_length].tobytes())
             _set(p, "env_rot", env_rot)
             _set(p, "env_levels", float(env_levels))
             _set(p, "exposure", lighting.exposure)
@@ -632,28 +551,36 @@ class GLRenderer(Renderer):
         self.shadow_depths.use(2)
         env_tex.use(3)
         self.lut.use(4)
-        for (vao, svao, n_culled, n_two_sided, tex, material, maps), T, inst in objects + scenery:  # near things first: hidden fragments skip shading
-            tex.use(0)
-            p = vao.program
-            if maps is not None:
-                for unit, t in enumerate(maps[:2], start=5):
+        for surface, T, inst, p in draws:  # near things first: hidden fragments skip shading
+            surface.tex.use(0)
+            if surface.maps is not None:
+                for unit, t in enumerate(surface.maps[:2], start=5):
                     t.use(unit)
-                _set(p, "palette", maps[2][0])
-                _set(p, "set_mean", maps[2][1])
+                _set(p, "palette", surface.maps[2][0])
+                _set(p, "set_mean", surface.maps[2][1])
             _write(p, "model", _mat(T))
             _set(p, "instance", inst)
-            _set(p, "roughness", material.roughness)
-            _set(p, "metallic", material.metallic)
-            _set(p, "specular", material.specular)
-            self._draw(vao, n_culled, n_two_sided)
+            _set(p, "roughness", surface.material.roughness)
+            _set(p, "metallic", surface.material.metallic)
+            _set(p, "specular", surface.material.specular)
+            _set(p, "albedo_scale", surface.scale)
+            _set(p, "albedo_offset", surface.offset)
+            _set(p, "uv_scale", BOX_UV_SCALE)
+            g = surface.geometry
+            self._draw(g.vao(p), g.n_culled, g.n_two_sided)
         ctx.disable(ctx.CULL_FACE)
-        # the environment where no surface is: drawn last, at the far plane, only on untouched pixels
+        # the background where no surface is: drawn last, at the far plane, only on untouched pixels
         b = self.background_prog
+        mode, image, colour = self._background(frame)
         _write(b, "inv_view_proj", _mat(np.linalg.inv(proj @ view)))
         _set(b, "cam_pos", tuple(float(x) for x in T_world_cam[:3, 3]))
         _set(b, "env_rot", env_rot)
         _set(b, "exposure", lighting.exposure)
         _set(b, "env", 3)
+        _set(b, "mode", mode)
+        _set(b, "image", 0)
+        _set(b, "color", colour)
+        image.use(0)
         ctx.depth_func = "<="
         self.background_vao.render(vertices=3)
         ctx.depth_func = "<"
@@ -662,6 +589,53 @@ class GLRenderer(Renderer):
         depth = np.frombuffer(fbo.read(attachment=1, components=1, dtype="f4"), np.float32).reshape(H, W)[::-1].copy()
         inst = np.frombuffer(fbo.read(attachment=2, components=1, dtype="i4"), np.int32).reshape(H, W)[::-1].copy()
         rgb = rgba[:, :, :3].copy()
-        empty = rgba[:, :, 3] == 0  # nothing drawn: the environment
+        empty = rgba[:, :, 3] == 0  # nothing drawn: the background
         depth[empty | (depth <= 0)] = 0.0
         return RenderOutput(rgb, depth, inst)
+
+
+def _reflective(material: Material) -> bool:
+    """Whether a surface's reflections are looked up in the prefiltered map (see ROUGH)."""
+    return material.roughness < ROUGH or material.metallic > 0
+
+
+#: Texture repeats per metre of a randomized look on an object (a pattern's period about 12 cm).
+BOX_UV_SCALE = 8.0
+
+
+class _Geometry:
+    """A mesh on the GPU: its buffers, the shadow pass's vertex array and one per surface program."""
+
+    def __init__(self, ctx, vbo, ibo, shadow, n_culled: int, n_two_sided: int):
+        self.ctx, self.vbo, self.ibo, self.shadow = ctx, vbo, ibo, shadow
+        self.n_culled, self.n_two_sided = n_culled, n_two_sided
+        self._vaos: dict[int, object] = {}
+
+    def vao(self, prog):
+        key = id(prog)
+        if key not in self._vaos:
+            # the attributes the program reads (a box-mapped look reads no texture coordinates)
+            fmt, names = zip(*[("3f", "in_pos"), ("3f", "in_normal"), ("2f", "in_uv")])
+            used = [prog.get(n, None) is not None for n in names]
+            layout = " ".join(f if u else f"{f[0]}x4" for f, u in zip(fmt, used))
+            self._vaos[key] = self.ctx.vertex_array(prog, [(self.vbo, layout, *[n for n, u in zip(names, used) if u])], self.ibo)
+        return self._vaos[key]
+
+
+@dataclass(frozen=True)
+class _Surface:
+    """What one draw needs: geometry (None: a texture set's maps waiting for one), the colour
+    texture, the material, the texture set's maps ((normal + roughness, metalness, (palette, set
+    mean)), None for a plain texture), and how the colour is made (texture x scale + offset)."""
+
+    geometry: _Geometry | None
+    tex: object
+    material: Material
+    maps: tuple | None = None
+    metal: bool = False  # the maps hold a metalness map
+    scale: tuple = (1.0, 1.0, 1.0)
+    offset: tuple = (0.0, 0.0, 0.0)
+    is_object: bool = False  # an object (a randomized look's texture coordinates come from its shape)
+    box: bool = False  # texture coordinates from the model-space position (BOX_UV_SCALE repeats a metre)
+    look: bool = False  # a randomized look: the colour is texture x scale + offset
+    reflective: bool = False  # reflections from the prefiltered map (else irradiance / pi)

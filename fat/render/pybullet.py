@@ -1,7 +1,10 @@
 """PyBullet's renderers: TinyRenderer (software, any CPU) and the EGL plugin (OpenGL, headless).
 
 The renderer keeps a PyBullet client of its own holding only visual bodies: the location's ground
-and props (textured), and one body per scene object whose pose is set before each view.
+and props (textured), and one body per scene object (distractors included) whose pose is set before
+each view. Of a domain-randomized frame's looks (:class:`fat.looks.Looks`) they draw the first light
+(direction, colour, brightness) and the distractors' and targets' flat colours; backgrounds, textures
+and patterns are the ``gl`` renderer's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from ..meshes import Mesh, write_obj
 from ..scene import Location, Surface
 from ..textures import texture_file
 from ..frame import Frame
-from . import CV_TO_GL, RenderOutput, opengl_projection
+from . import CV_TO_GL, RenderOutput, opengl_projection, tonemap
 from .base import Capabilities, Renderer
 from .scenery import location_meshes
 
@@ -60,10 +63,18 @@ def mesh_file(mesh: Mesh) -> Path:
     return path
 
 
+def _flat_color(look) -> list[float]:
+    """One colour (sRGB, as PyBullet multiplies the texture) standing for a look: its colour, a
+    pattern's mean colour, white for a texture set."""
+    if look.kind == "texture" or not look.colors:
+        return [1.0, 1.0, 1.0]
+    return [float(x) for x in tonemap.srgb_encode(np.mean(np.asarray(look.colors, dtype=float), axis=0))]
+
+
 class PyBulletRenderer(Renderer):
     """PyBullet's ``getCameraImage``: ``kind`` "tiny" (TinyRenderer) or "egl" (the EGL plugin)."""
 
-    capabilities = Capabilities(instance_ids=True, shadows=True)
+    capabilities = Capabilities(instance_ids=True, shadows=True, randomization=True)
 
     def __init__(self, kind: str = "tiny"):
         self.name = kind
@@ -84,6 +95,7 @@ class PyBulletRenderer(Renderer):
         self._shapes: dict[str, int] = {}
         self._bodies: list[int] = []
         self._body_assets: list[str] = []
+        self._colors: list = []
         self._light = None
 
     def close(self) -> None:
@@ -115,19 +127,27 @@ class PyBulletRenderer(Renderer):
         self._light = loc.light
 
     def _set_objects(self, frame: Frame) -> None:
-        names = [o.asset.folder.as_posix() for o in frame.objects]
-        if names == self._body_assets:
-            return
-        c = self.client
-        for b in self._bodies:
-            pb.removeBody(b, physicsClientId=c)
-        self._bodies = []
-        for a in frame.assets:
-            key = a.folder.as_posix()
-            if key not in self._shapes:
-                self._shapes[key] = pb.createVisualShape(pb.GEOM_MESH, fileName=str(a.visual), physicsClientId=c)
-            self._bodies.append(pb.createMultiBody(0, -1, self._shapes[key], physicsClientId=c))
-        self._body_assets = names
+        names = [o.asset.folder.as_posix() for o in frame.drawn]
+        if names != self._body_assets:
+            c = self.client
+            for b in self._bodies:
+                pb.removeBody(b, physicsClientId=c)
+            self._bodies = []
+            for o in frame.drawn:
+                key = o.asset.folder.as_posix()
+                if key not in self._shapes:
+                    self._shapes[key] = pb.createVisualShape(pb.GEOM_MESH, fileName=str(o.asset.visual), physicsClientId=c)
+                self._bodies.append(pb.createMultiBody(0, -1, self._shapes[key], physicsClientId=c))
+            self._body_assets = names
+            self._colors = [None] * len(self._bodies)
+        looks = frame.looks
+        own = (looks.targets if looks else None) or (None,) * len(frame.objects)
+        extra = (looks.distractors if looks else None) or (None,) * len(frame.distractors)
+        for k, look in enumerate((*own, *extra)):
+            rgba = [1.0, 1.0, 1.0, 1.0] if look is None else [*_flat_color(look), 1.0]
+            if rgba != self._colors[k]:  # the texture times this colour
+                pb.changeVisualShape(self._bodies[k], -1, rgbaColor=rgba, physicsClientId=self.client)
+                self._colors[k] = rgba
 
     # --------------------------------------------------------------------- rendering
     def render(self, frame: Frame, eye: str = "left") -> RenderOutput:
@@ -135,12 +155,18 @@ class PyBulletRenderer(Renderer):
         T_world_cam, K = frame.rig.pose(eye), frame.rig.intrinsics
         self._set_location(frame.location)
         self._set_objects(frame)
-        for b, T in zip(self._bodies, frame.poses):
+        for b, o in zip(self._bodies, frame.drawn):
+            T = o.pose
             pb.resetBasePositionAndOrientation(b, T[:3, 3].tolist(), matrix_to_quat(T[:3, :3]).tolist(), physicsClientId=c)
         light = self._light
+        direction, color = light.direction, list(light.color)
+        if frame.looks is not None and frame.looks.lights:
+            first = frame.looks.lights[0]
+            direction = np.asarray(first.direction, dtype=float)
+            color = [float(min(x * first.intensity, 1.0)) for x in first.color]
         _, _, rgba, zbuf, seg = pb.getCameraImage(
             K.width, K.height, view_matrix(T_world_cam), projection_matrix(K, self.near, self.far, SAMPLE_OFFSET[self.name]),
-            lightDirection=(light.direction * 10.0).tolist(), lightColor=list(light.color), lightDistance=10.0,
+            lightDirection=(direction * 10.0).tolist(), lightColor=color, lightDistance=10.0,
             shadow=int(light.shadows), lightAmbientCoeff=light.ambient, lightDiffuseCoeff=light.diffuse,
             lightSpecularCoeff=light.specular,
             renderer=pb.ER_TINY_RENDERER if self.name == "tiny" else pb.ER_BULLET_HARDWARE_OPENGL,

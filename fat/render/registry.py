@@ -9,12 +9,11 @@ checks all come from here.
 from __future__ import annotations
 
 import functools
-import importlib
 from typing import Any
 
 from ..catalog import ObjectSet, fat_objects
 from ..errors import ConfigError
-from ..plugins import registered
+from ..plugins import load_class, registered
 from .base import NoOptions, OptionError, OptionSpec, Renderer, option_specs
 
 GROUP = "fat.renderers"
@@ -48,17 +47,7 @@ def _check_name(name: str) -> None:
 def renderer_class(name: str) -> type[Renderer]:
     """The class registered as ``name`` (``auto``: gl's)."""
     _check_name(name)
-    value = _found()["gl" if name == AUTO else name]
-    module, _, attr = value.partition(":")
-    try:
-        obj = importlib.import_module(module)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except Exception as e:
-        raise ConfigError(f"renderer {name}: cannot load {value} ({type(e).__name__}: {e})") from None
-    if not (isinstance(obj, type) and issubclass(obj, Renderer)):
-        raise ConfigError(f"renderer {name}: {value} is not a fat.render.base.Renderer")
-    return obj
+    return load_class(f"renderer {name}", _found()["gl" if name == AUTO else name], Renderer)
 
 
 def options_type(name: str) -> type:

@@ -17,7 +17,7 @@ _IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
 @dataclass(frozen=True)
 class FolderInfo:
     path: str  # relative to the dataset's base, e.g. "mixed/kitchen_0"
-    kind: str  # single | mixed
+    kind: str  # single | mixed | dr
     location: str  # kitchen_0
     scene: str  # kitchen
     object_class: str | None  # single folders: the object's class

@@ -47,7 +47,7 @@ class FolderStorage:
         self._open: dict[str, FatFolder] = {}
 
     def frames(self, infos: list[FolderInfo], classes: set[str] | None) -> list[tuple[str, int, tuple[str, ...]]]:
-        index = _Index(self.base, [f.path for f in infos], need_classes=classes is not None and any(f.kind == "mixed" for f in infos))
+        index = _Index(self.base, [f.path for f in infos], need_classes=classes is not None and any(f.kind != "single" for f in infos))
         self.index_file = index.file
         out = []
         for f in infos:
@@ -122,7 +122,7 @@ def find_base(root: str | Path) -> Path:
     if not root.is_dir():
         raise FormatError(root, "dataset folder not found")
     for base in (root, root / "fat", root / "FallingThings"):
-        if (base / "mixed").is_dir() or (base / "single").is_dir():
+        if any((base / top).is_dir() for top in ("mixed", "single", "dr")):
             return base
     raise FormatError(root, "no FAT dataset here (expected mixed/ or single/ inside, or fat/mixed, fat/single)")
 
@@ -130,9 +130,10 @@ def find_base(root: str | Path) -> Path:
 def _leaf_folders(base: Path) -> list[tuple[str, str, str | None]]:
     """(relative path, kind, object class) of every leaf folder, sorted."""
     out = []
-    if (base / "mixed").is_dir():
-        out += [(f"mixed/{p.name}", "mixed", None) for p in sorted((base / "mixed").iterdir())
-                if (p / F.CAMERA_SETTINGS).is_file()]
+    for top in ("mixed", "dr"):  # dr: domain-randomized mixed drops (fat generate --kind dr)
+        if (base / top).is_dir():
+            out += [(f"{top}/{p.name}", top, None) for p in sorted((base / top).iterdir())
+                    if (p / F.CAMERA_SETTINGS).is_file()]
     if (base / "single").is_dir():
         for obj in sorted(p for p in (base / "single").iterdir() if p.is_dir()):
             out += [(f"single/{obj.name}/{p.name}", "single", obj.name) for p in sorted(obj.iterdir())
