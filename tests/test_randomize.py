@@ -47,10 +47,10 @@ def _settings(renderer="tiny", **kw):
 def test_randomized_frames_pass_the_geometric_checks(tmp_path, renderer):
     """Masks inside the projected cuboids and boxes, depth back-projected inside the cuboids,
     segmentation against instances, left against right: the checks of photoreal frames, on dr
-    frames with distractors, random looks and a random field of view per folder (whose
-    _camera_settings.json the checks read)."""
+    frames with distractors, random looks (the targets' too) and a random field of view per folder
+    (whose _camera_settings.json the checks read)."""
     renderer_or_skip(renderer).close()
-    table = {**MANY_DISTRACTORS, "camera": {"fov": [50, 80]}}
+    table = {**MANY_DISTRACTORS, "camera": {"fov": [50, 80]}, "targets": {"enabled": True, "probability": 0.5}}
     out = tmp_path / "ds"
     generate(_settings(renderer, randomize=table), out)
     assert check_dataset(out) > 1000
@@ -395,3 +395,31 @@ def test_randomized_lights_add_up_and_light_a_white_surface_as_lambert_says(tmp_
         assert np.allclose(r_both[seen], r_side[seen] + r_top[seen], rtol=0.03, atol=0.006)
     finally:
         gl.close()
+
+
+def test_what_randomized_frames_bring_stays_within_the_renderers_cache(tmp_path):
+    """Background images (and texture sets, distractor meshes, maps) have no bound in number, so gl
+    keeps them in a cache of bounded bytes: after many frames with another image each, it holds
+    about its budget, not every image; a frame whose image was released draws the same again."""
+    from fat.looks import Background, Looks
+
+    renderer = renderer_or_skip("gl")
+    try:
+        renderer._random.budget = 2 * 2**20
+        loc = replace(get_location("kitedemo_0"), props=())
+        loc = replace(loc, ground_z=loc.fixation[2] - 50.0)
+        cam = look_at(loc.fixation + np.array([1.0, 0.0, 0.0]), loc.fixation)
+        K = Intrinsics.from_fov(64, 48, 60.0)
+        frames = []
+        for i in range(12):
+            path = tmp_path / f"bg{i}.png"
+            cv2.imwrite(str(path), np.full((300, 400, 3), (20 * i, 100, 255 - 20 * i), np.uint8))
+            frames.append(Frame(loc, (), CameraRig(cam, cam, K), looks=Looks(background=Background("image", str(path)))))
+        first = renderer.render(frames[0]).rgb
+        for f in frames[1:]:
+            renderer.render(f)
+            assert sum(renderer._random.sizes.values()) <= renderer._random.budget + 600_000  # the budget and this frame's image
+        assert f"image:{tmp_path / 'bg0.png'}" not in renderer._random.items  # released long ago
+        assert np.array_equal(renderer.render(frames[0]).rgb, first)
+    finally:
+        renderer.close()

@@ -217,6 +217,9 @@ class GLRenderer(Renderer):
         self._meshes: dict[str, tuple] = {}
         self._textures: dict[str, object] = {}
         self._sets: dict[str, _Surface] = {}  # texture sets' maps as surfaces
+        #: what randomized frames bring (background images and maps, texture sets, distractors): their
+        #: number has no bound, so the least recently used go when the cache passes its size
+        self._random = _Cache(RANDOM_CACHE_BYTES)
         self._means: dict[str, np.ndarray] = {}  # mean linear colour of each texture set's colour map
         self._location: Location | None = None
         self._scenery: list[tuple] = []
@@ -227,6 +230,8 @@ class GLRenderer(Renderer):
 
     def close(self) -> None:
         self._environments = {}
+        if getattr(self, "_random", None) is not None:
+            self._random.clear()
         if getattr(self, "ctx", None) is not None:
             self.ctx.release()
             self.ctx = None
@@ -234,11 +239,14 @@ class GLRenderer(Renderer):
     # ------------------------------------------------------------------ uploads
     def _texture(self, key: str, image_rgb: np.ndarray):
         if key not in self._textures:
-            img = np.ascontiguousarray(np.flipud(image_rgb))  # OBJ uv (0, 0) is the image's bottom left
-            t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes(), internal_format=GL_SRGB8)
-            t.build_mipmaps()  # of the linear colours: the sampler decodes sRGB  # trilinear; anisotropic filtering would cost more than the rest on a CPU
-            self._textures[key] = t
+            self._textures[key] = self._make_texture(image_rgb)
         return self._textures[key]
+
+    def _make_texture(self, image_rgb: np.ndarray):
+        img = np.ascontiguousarray(np.flipud(image_rgb))  # OBJ uv (0, 0) is the image's bottom left
+        t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes(), internal_format=GL_SRGB8)
+        t.build_mipmaps()  # of the linear colours: the sampler decodes sRGB; trilinear (anisotropic would cost more than the rest on a CPU)
+        return t
 
     def _program(self, maps: bool, glossy: bool, metal: bool = False, lights: int = 0, look: bool = False,
                  box: bool = False):
@@ -267,15 +275,23 @@ class GLRenderer(Renderer):
             self.ctx.disable(self.ctx.CULL_FACE)
             vao.render(vertices=n_two_sided, first=n_culled)
 
-    def _asset(self, asset) -> "_Surface":
+    def _asset(self, asset, distractor: bool = False) -> "_Surface":
+        """An object's mesh and texture, uploaded once: kept for good (the object set's are bounded by
+        it), or, for a distractor, in the bounded cache (a folder of meshes has no bound)."""
         key = asset.folder.as_posix()
+        if distractor:
+            return self._random.get(f"asset:{key}", lambda: self._make_asset(asset, own=True))
         if key not in self._meshes:
-            mesh = load_mesh(asset.visual).with_vertex_normals(weld=asset.source != "standin")  # scans are smooth
-            img = cv2.imread(str(asset.folder / "texture.png"), cv2.IMREAD_COLOR)
-            tex = self._texture(key, cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-            material = object_material(asset.info)
-            self._meshes[key] = _Surface(self._upload(mesh), tex, material, is_object=True, reflective=_reflective(material))
+            self._meshes[key] = self._make_asset(asset)
         return self._meshes[key]
+
+    def _make_asset(self, asset, own: bool = False) -> "_Surface":
+        key = asset.folder.as_posix()
+        mesh = load_mesh(asset.visual).with_vertex_normals(weld=asset.source != "standin")  # scans are smooth
+        img = cv2.cvtColor(cv2.imread(str(asset.folder / "texture.png"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        tex = self._make_texture(img) if own else self._texture(key, img)
+        material = object_material(asset.info)
+        return _Surface(self._upload(mesh), tex, material, is_object=True, reflective=_reflective(material))
 
     def _pattern(self, name: str):
         """A pattern's grey image (fat.patterns), linear, uploaded once."""
@@ -289,26 +305,39 @@ class GLRenderer(Renderer):
 
     def _set_surface(self, folder: str, kind: str = "", colors=None) -> "_Surface":
         """A texture set's maps as a surface (no geometry): its colour map in ``colors``' palette
-        (the set's own colours without), its normal, roughness and metalness maps."""
+        (the set's own colours without), its normal, roughness and metalness maps. Kept for good:
+        the scenery's sets (a randomized look's are in the bounded cache: :meth:`_look_set`)."""
         key = f"set:{folder}|{kind}|{colors}"
         if key not in self._sets:
-            pbr = read_set(Path(folder))
-            if pbr is None:
-                raise ConfigError(f"{folder}: no texture set (<Name>_<res>_Color.jpg) in the folder")
-            maps = (self._normal_roughness(pbr.normal, pbr.roughness), self._map(pbr.metalness, self.white))
-            colour = self._map(pbr.color, None, srgb=True)
-            mean = tuple(float(x) for x in np.maximum(self._means[str(pbr.color)], 1e-3))
-            palette = (_designed(colors) if colors is not None else mean, mean)
-            material = Material(surface_material(kind).roughness if kind else 0.0, 1.0 if pbr.metalness else 0.0)
-            self._sets[key] = _Surface(None, colour, material, (*maps, palette), metal=pbr.metalness is not None)
+            self._sets[key] = self._make_set_surface(folder, kind, colors, self._map, self._normal_roughness)
         return self._sets[key]
+
+    def _make_set_surface(self, folder: str, kind: str, colors, colour_map, normal_roughness) -> "_Surface":
+        pbr = read_set(Path(folder))
+        if pbr is None:
+            raise ConfigError(f"{folder}: no texture set (<Name>_<res>_Color.jpg) in the folder")
+        maps = (normal_roughness(pbr.normal, pbr.roughness), colour_map(pbr.metalness, self.white))
+        colour = colour_map(pbr.color, None, srgb=True)
+        mean = tuple(float(x) for x in np.maximum(self._means[str(pbr.color)], 1e-3))
+        palette = (_designed(colors) if colors is not None else mean, mean)
+        material = Material(surface_material(kind).roughness if kind else 0.0, 1.0 if pbr.metalness else 0.0)
+        return _Surface(None, colour, material, (*maps, palette), metal=pbr.metalness is not None)
+
+    def _look_set(self, folder: str) -> "_Surface":
+        """A randomized look's texture set, with textures of its own, in the bounded cache."""
+        def make():
+            def colour_map(path, default, srgb=False):
+                return default if path is None else self._make_map(path, srgb)
+            return self._make_set_surface(folder, "", None, colour_map, self._make_normal_roughness)
+
+        return self._random.get(f"set:{folder}", make)
 
     def _look(self, surface: "_Surface", look) -> "_Surface":
         """``surface``'s geometry with a randomized look (fat.looks.Look) instead of its own material;
         on an object (``box``), texture coordinates come from its model-space position."""
         material = Material(look.roughness, look.metallic)
         if look.kind == "texture":
-            s = self._set_surface(look.texture)
+            s = self._look_set(look.texture)
             return replace(s, geometry=surface.geometry, material=Material(look.roughness, max(s.material.metallic, look.metallic)),
                            box=surface.is_object)
         if look.kind == "pattern":
@@ -320,59 +349,71 @@ class GLRenderer(Renderer):
                        scale=tuple(float(x) for x in look.colors[0]), reflective=surface.is_object and _reflective(material))
 
     def _environment(self, env):
-        """The environment's prefiltered levels as one mipmapped float texture, uploaded once."""
+        """The environment's prefiltered levels as one mipmapped float texture, uploaded once (a
+        randomized background's: with it, in the bounded cache)."""
+        for item in self._random.items.values():
+            if isinstance(item, _Environment) and item.lighting.environment is env:
+                return item.texture, item.levels
         key = id(env)
         if key not in self._environments:
-            import moderngl
-
-            levels = env.specular
-            h, w = levels[0].shape[:2]
-            half = [np.ascontiguousarray(np.minimum(img, 65000.0), dtype="f2") for img in levels]  # half floats: half the memory traffic
-            t = self.ctx.texture((w, h), 3, half[0].tobytes(), dtype="f2")
-            t.build_mipmaps(0, len(levels) - 1)  # allocates the levels, then each is replaced by its prefiltered map
-            for k, img in enumerate(half[1:], start=1):
-                t.write(img.tobytes(), level=k)
-            t.filter = (moderngl.LINEAR_MIPMAP_NEAREST, moderngl.LINEAR)  # the nearest roughness level: half the reads
-            t.repeat_x, t.repeat_y = True, False
-            self._environments[key] = (t, len(levels) - 1, env)  # the environment kept: its id stays its own
+            self._environments[key] = (*self._upload_environment(env), env)  # the environment kept: its id stays its own
         return self._environments[key][:2]
+
+    def _upload_environment(self, env):
+        import moderngl
+
+        levels = env.specular
+        h, w = levels[0].shape[:2]
+        half = [np.ascontiguousarray(np.minimum(img, 65000.0), dtype="f2") for img in levels]  # half floats: half the memory traffic
+        t = self.ctx.texture((w, h), 3, half[0].tobytes(), dtype="f2")
+        t.build_mipmaps(0, len(levels) - 1)  # allocates the levels, then each is replaced by its prefiltered map
+        for k, img in enumerate(half[1:], start=1):
+            t.write(img.tobytes(), level=k)
+        t.filter = (moderngl.LINEAR_MIPMAP_NEAREST, moderngl.LINEAR)  # the nearest roughness level: half the reads
+        t.repeat_x, t.repeat_y = True, False
+        return t, len(levels) - 1
 
     def _map(self, path, default, srgb: bool = False):
         """A texture set's map (colour: sRGB; normals, roughness, metalness: linear), uploaded once."""
         if path is None:
             return default
-        key = str(path)
-        if key not in self._textures:
-            img = cv2.imread(key, cv2.IMREAD_COLOR)
-            if img is None:
-                raise ConfigError(f"{path}: cannot read the texture")
-            img = np.ascontiguousarray(np.flipud(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
-            if srgb:
-                self._means[key] = tonemap.srgb_decode(img.reshape(-1, 3) / 255.0).mean(axis=0)
-            t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes(), **({"internal_format": GL_SRGB8} if srgb else {}))
-            t.build_mipmaps()
-            self._textures[key] = t
-        return self._textures[key]
+        if str(path) not in self._textures:
+            self._textures[str(path)] = self._make_map(path, srgb)
+        return self._textures[str(path)]
+
+    def _make_map(self, path, srgb: bool = False):
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ConfigError(f"{path}: cannot read the texture")
+        img = np.ascontiguousarray(np.flipud(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
+        if srgb:
+            self._means[str(path)] = tonemap.srgb_decode(img.reshape(-1, 3) / 255.0).mean(axis=0)
+        t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes(), **({"internal_format": GL_SRGB8} if srgb else {}))
+        t.build_mipmaps()
+        return t
 
     def _normal_roughness(self, normal, roughness):
         """A texture set's normal map (rgb) and roughness map (alpha) in one texture: one lookup for both."""
         key = f"{normal}|{roughness}"
         if key not in self._textures:
-            maps = []
-            for path in (normal, roughness):
-                img = None if path is None else cv2.imread(str(path), cv2.IMREAD_COLOR)
-                if path is not None and img is None:
-                    raise ConfigError(f"{path}: cannot read the texture")
-                maps.append(img)
-            shape = next((m.shape[:2] for m in maps if m is not None), (1, 1))
-            rgba = np.empty((*shape, 4), np.uint8)
-            rgba[..., :3] = (128, 128, 255) if maps[0] is None else cv2.cvtColor(cv2.resize(maps[0], shape[::-1]), cv2.COLOR_BGR2RGB)
-            rgba[..., 3] = 255 if maps[1] is None else cv2.resize(maps[1], shape[::-1])[..., 1]
-            rgba = np.ascontiguousarray(np.flipud(rgba))
-            t = self.ctx.texture(shape[::-1], 4, rgba.tobytes())
-            t.build_mipmaps()
-            self._textures[key] = t
+            self._textures[key] = self._make_normal_roughness(normal, roughness)
         return self._textures[key]
+
+    def _make_normal_roughness(self, normal, roughness):
+        maps = []
+        for path in (normal, roughness):
+            img = None if path is None else cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if path is not None and img is None:
+                raise ConfigError(f"{path}: cannot read the texture")
+            maps.append(img)
+        shape = next((m.shape[:2] for m in maps if m is not None), (1, 1))
+        rgba = np.empty((*shape, 4), np.uint8)
+        rgba[..., :3] = (128, 128, 255) if maps[0] is None else cv2.cvtColor(cv2.resize(maps[0], shape[::-1]), cv2.COLOR_BGR2RGB)
+        rgba[..., 3] = 255 if maps[1] is None else cv2.resize(maps[1], shape[::-1])[..., 1]
+        rgba = np.ascontiguousarray(np.flipud(rgba))
+        t = self.ctx.texture(shape[::-1], 4, rgba.tobytes())
+        t.build_mipmaps()
+        return t
 
     def lighting(self, loc: Location):
         """The location's :class:`~fat.render.lighting.Lighting` (its environment map, sun, exposure)."""
@@ -435,10 +476,8 @@ class GLRenderer(Renderer):
         if looks is None:
             return lighting, [], 1.0
         if looks.background is not None and looks.background.kind == "environment":
-            key = f"{loc.name}|{looks.background.path}"
-            if key not in self._lighting:
-                self._lighting[key] = location_lighting(loc, location_environment(loc, looks.background.path))
-            lighting = self._lighting[key]
+            lighting = self._random.get(f"environment:{loc.name}|{looks.background.path}", lambda: _Environment(
+                location_lighting(loc, location_environment(loc, looks.background.path)), self._upload_environment)).lighting
         extra = []
         if looks.lights:
             sky = float(np.maximum(lighting.environment.irradiance(np.array([0.0, 0.0, 1.0])), 0) @ LUMINANCE)
@@ -457,7 +496,8 @@ class GLRenderer(Renderer):
     def _looks_of(self, frame: Frame):
         """The drawn objects' and the scenery's surfaces, with a randomized frame's looks applied."""
         looks = frame.looks
-        objects = [self._asset(o.asset) for o in frame.drawn]
+        n = len(frame.objects)
+        objects = [self._asset(o.asset, distractor=k >= n) for k, o in enumerate(frame.drawn)]
         scenery = list(self._scenery)
         if looks is not None:
             own = (looks.targets or (None,) * len(frame.objects)) + (looks.distractors or (None,) * len(frame.distractors))
@@ -473,8 +513,8 @@ class GLRenderer(Renderer):
             return 0, self.white, (0.0, 0.0, 0.0)
         if bg.kind == "color":
             return 2, self.white, tuple(float(x) for x in bg.color)
-        key = f"image:{bg.path}"
-        if key not in self._textures:
+
+        def make():
             img = cv2.imread(str(bg.path), cv2.IMREAD_COLOR)
             if img is None:
                 raise ConfigError(f"{bg.path}: cannot read the background image")
@@ -483,11 +523,13 @@ class GLRenderer(Renderer):
             img = np.ascontiguousarray(np.flipud(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
             t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes())
             t.repeat_x = t.repeat_y = False
-            self._textures[key] = t
-        return 1, self._textures[key], (0.0, 0.0, 0.0)
+            return t
+
+        return 1, self._random.get(f"image:{bg.path}", make), (0.0, 0.0, 0.0)
 
     def render(self, frame: Frame, eye: str = "left") -> RenderOutput:
         ctx = self.ctx
+        self._random.trim()  # before this frame's looks are resolved: nothing it draws is released
         T_world_cam, K = frame.rig.pose(eye), frame.rig.intrinsics
         loc = frame.location
         self._set_location(loc)
@@ -599,6 +641,72 @@ def _reflective(material: Material) -> bool:
     return material.roughness < ROUGH or material.metallic > 0
 
 
+#: Bytes of GPU (or, on a CPU, main) memory that randomized frames' textures and meshes may keep.
+RANDOM_CACHE_BYTES = 768 * 2**20
+
+
+def _nbytes(obj) -> int:
+    """Memory an OpenGL object holds (a texture with its mipmaps, a buffer), or a cache entry's parts."""
+    if isinstance(obj, _Surface):
+        return _nbytes(obj.tex) + sum(_nbytes(t) for t in (obj.maps or ())[:2]) + \
+            (_nbytes(obj.geometry.vbo) + _nbytes(obj.geometry.ibo) if obj.geometry is not None else 0)
+    if isinstance(obj, _Environment):
+        return _nbytes(obj.texture)
+    if hasattr(obj, "size") and isinstance(getattr(obj, "size"), int):  # a buffer
+        return obj.size
+    w, h = getattr(obj, "width", 0), getattr(obj, "height", 0)
+    return int(w * h * getattr(obj, "components", 4) * {"f1": 1, "u1": 1, "f2": 2, "f4": 4}.get(getattr(obj, "dtype", "f1"), 4) * 4 / 3)
+
+
+def _release(obj) -> None:
+    if isinstance(obj, _Surface):
+        for t in (obj.tex, *(obj.maps or ())[:2]):
+            if hasattr(t, "release"):
+                t.release()
+        if obj.geometry is not None:
+            obj.geometry.release()
+    elif isinstance(obj, _Environment):
+        obj.texture.release()
+    elif hasattr(obj, "release"):
+        obj.release()
+
+
+class _Cache:
+    """OpenGL objects made on demand, least recently used first out when their bytes pass
+    ``budget`` (:meth:`trim`, called before a frame's objects are looked up: a frame keeps all it uses)."""
+
+    def __init__(self, budget: int):
+        from collections import OrderedDict
+
+        self.budget, self.items, self.sizes = budget, OrderedDict(), {}
+
+    def get(self, key: str, make):
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        value = make()
+        self.items[key], self.sizes[key] = value, _nbytes(value)
+        return value
+
+    def trim(self) -> None:
+        while self.items and sum(self.sizes.values()) > self.budget:
+            key, value = self.items.popitem(last=False)
+            del self.sizes[key]
+            _release(value)
+
+    def clear(self) -> None:
+        self.budget = 0
+        self.trim()
+
+
+class _Environment:
+    """A randomized background's environment: its lighting and its texture, kept and released together."""
+
+    def __init__(self, lighting: Lighting, upload):
+        self.lighting = lighting
+        self.texture, self.levels = upload(lighting.environment)
+
+
 #: Texture repeats per metre of a randomized look on an object (a pattern's period about 12 cm).
 BOX_UV_SCALE = 8.0
 
@@ -610,6 +718,11 @@ class _Geometry:
         self.ctx, self.vbo, self.ibo, self.shadow = ctx, vbo, ibo, shadow
         self.n_culled, self.n_two_sided = n_culled, n_two_sided
         self._vaos: dict[int, object] = {}
+
+    def release(self) -> None:
+        for obj in (*self._vaos.values(), self.shadow, self.vbo, self.ibo):
+            obj.release()
+        self._vaos = {}
 
     def vao(self, prog):
         key = id(prog)
