@@ -8,6 +8,7 @@ collision shape, and whose hull vertices give FAT's 2D bounding box.
 from __future__ import annotations
 
 import collections
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,17 +30,50 @@ class Mesh:
         n = None if self.normals is None else _unit(self.normals @ np.linalg.inv(T[:3, :3]))
         return Mesh(v, self.faces.copy(), None if self.uvs is None else self.uvs.copy(), n)
 
-    def with_vertex_normals(self, weld: bool = False) -> "Mesh":
+    def with_vertex_normals(self, weld: bool = False, crease: float | None = None) -> "Mesh":
         """Area-weighted vertex normals (vertices shared by faces are smoothed). ``weld``: smooth
         across vertices at the same position too, as a scan's texture seams split its surface
-        into separate vertices with one position (hard edges of built shapes must not be welded)."""
+        into separate vertices with one position (hard edges of built shapes must not be welded).
+        ``crease`` (degrees, with ``weld``): smooth only across faces whose normals differ by less,
+        splitting the vertices of sharper edges (a box keeps its hard edges, a scan stays smooth)."""
         v, f = self.vertices, self.faces
         fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
         group = np.unique(v, axis=0, return_inverse=True)[1].ravel() if weld else np.arange(len(v))
+        if weld and crease is not None and len(f):
+            return self._creased(fn, group, math.cos(math.radians(crease)))
         n = np.zeros((int(group.max()) + 1 if len(v) else 0, 3))
         for k in range(3):
             np.add.at(n, group[f[:, k]], fn)
         return Mesh(v, f, self.uvs, _unit(n[group]))
+
+    def _creased(self, fn: np.ndarray, group: np.ndarray, cos_crease: float) -> "Mesh":
+        """Normals per face corner: the area-weighted sum over the corners at the same position whose
+        faces turn by less than the crease; vertices split where their corners' normals differ."""
+        f = self.faces
+        corner_face = np.repeat(np.arange(len(f)), 3)
+        corner_group = group[f.ravel()]
+        fu = _unit(fn)
+        order = np.argsort(corner_group, kind="stable")
+        g, cf = corner_group[order], corner_face[order]
+        n = fn[cf].copy()  # each corner's own face
+        run = np.diff(np.flatnonzero(np.r_[True, g[1:] != g[:-1], True])).max()  # the most corners at one position
+        for d in range(1, int(run)):
+            a, b = np.arange(len(g) - d), np.arange(d, len(g))
+            same = g[a] == g[b]
+            a, b = a[same], b[same]
+            near = np.einsum("ij,ij->i", fu[cf[a]], fu[cf[b]]) >= cos_crease
+            a, b = a[near], b[near]
+            np.add.at(n, a, fn[cf[b]])
+            np.add.at(n, b, fn[cf[a]])
+        normals = np.empty_like(n)
+        normals[order] = _unit(n)
+        # one vertex per (vertex, normal): corners of a vertex on both sides of a crease are split
+        vid = f.ravel()
+        key = np.column_stack([vid, np.round(normals * 1e5)]).astype(np.int64)
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        source = vid[first]
+        return Mesh(self.vertices[source], inverse.reshape(-1, 3).astype(f.dtype),
+                    None if self.uvs is None else self.uvs[source], normals[first])
 
 
 def _unit(n: np.ndarray) -> np.ndarray:

@@ -99,3 +99,28 @@ def test_shrinking_an_atlas_does_not_darken_the_chart_edges():
     assert np.abs(small.astype(int) - (30, 40, 200)).max() <= 1
     plain = cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)  # what shrinking alone gives
     assert plain[chart_mask((256, 256), uvs, faces)].min(0)[2] < 150  # dark edge texels
+
+
+def test_welded_normals_keep_edges_sharper_than_the_crease():
+    """With a crease angle, welded normals are smoothed across gentle bends only: a box's 8 shared
+    corners become 24 vertices, each with its face's normal; a sphere keeps its vertices, each with
+    about the radial normal; a texture seam (two vertices at one place) is still smoothed across."""
+    import trimesh
+
+    box = trimesh.creation.box((1.0, 1.0, 1.0))
+    m = Mesh(np.asarray(box.vertices), np.asarray(box.faces)).with_vertex_normals(weld=True, crease=60.0)
+    assert len(m.vertices) == 24 and len(m.faces) == 12
+    tri = m.vertices[m.faces]
+    face_normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    face_normals /= np.linalg.norm(face_normals, axis=1, keepdims=True)
+    assert np.allclose(m.normals[m.faces], face_normals[:, None, :])
+    ball = trimesh.creation.icosphere(subdivisions=3)
+    v, f = np.asarray(ball.vertices), np.asarray(ball.faces)
+    s = Mesh(v, f).with_vertex_normals(weld=True, crease=60.0)
+    assert len(s.vertices) == len(v) and np.abs(s.normals - s.vertices / np.linalg.norm(s.vertices, axis=1, keepdims=True)).max() < 0.02
+    # a seam: the faces of one half use copies of the vertices on the cut
+    half = ball.vertices[f].mean(axis=1)[:, 0] > 0
+    copies = np.vstack([v, v])
+    seamed = np.where(half[:, None], f + len(v), f)
+    t = Mesh(copies, seamed).with_vertex_normals(weld=True, crease=60.0)
+    assert np.abs(t.normals - t.vertices / np.linalg.norm(t.vertices, axis=1, keepdims=True)).max() < 0.02

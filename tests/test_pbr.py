@@ -183,3 +183,26 @@ def test_another_environment_changes_the_rgb_only(gl, tmp_path):
             for m in maps[:2]]
     assert np.array_equal(outs[0].depth, outs[1].depth) and np.array_equal(outs[0].instance, outs[1].instance)
     assert not np.array_equal(outs[0].rgb, outs[1].rgb)
+
+
+def test_a_boxs_faces_are_flat_and_its_edges_hard(gl, tmp_path):
+    """A white Lambertian box from a mesh file (8 shared corners, as trimesh writes it), turned 45
+    degrees about the vertical, under a sun along one visible face's normal and no sky: that face at
+    radiance E / pi all over, the other visible face (at right angles to the sun) black. Normals
+    smoothed across the edges (the welding the scans' texture seams need, without a crease angle)
+    made the lit face darker towards its edges and the other one grey."""
+    box = _object(tmp_path, trimesh.creation.box([0.1, 0.1, 0.1]), "white", roughness=1.0, metallic=0.0, specular=0.0)
+    loc = get_location("kitedemo_0")
+    c, s_ = math.cos(math.pi / 4), math.sin(math.pi / 4)
+    turn = np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]])
+    lit_normal, dark_normal = turn @ [1.0, 0.0, 0.0], turn @ [0.0, -1.0, 0.0]
+    out, cam = _render(gl, box, _lighting(uniform_environment((0.0, 0.0, 0.0)), exposure=1.0, sun=(1.0, 1.0, 1.0),
+                                            sun_dir=lit_normal), camera_distance=0.4, pose=make_pose(turn, loc.fixation))
+    seen = cv2.erode((out.instance == 1).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    pts = K.backproject(out.depth)[seen] @ cam[:3, :3].T + cam[:3, 3] - loc.fixation
+    radiance = from_srgb8(out.rgb[seen], 1.0)[..., 1]
+    on_lit, on_dark = (np.abs(pts @ n - 0.05) < 0.002 for n in (lit_normal, dark_normal))
+    lit, dark = on_lit & (pts @ dark_normal < 0.045), on_dark & (pts @ lit_normal < 0.045)  # 5 mm from the edge
+    assert lit.sum() > 300 and dark.sum() > 300
+    assert np.allclose(radiance[lit], 1.0 / math.pi, rtol=0.025)
+    assert radiance[dark].max() < 0.004

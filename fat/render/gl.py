@@ -287,7 +287,8 @@ class GLRenderer(Renderer):
 
     def _make_asset(self, asset, own: bool = False) -> "_Surface":
         key = asset.folder.as_posix()
-        mesh = load_mesh(asset.visual).with_vertex_normals(weld=asset.source != "standin")  # scans are smooth
+        # scans and files smooth across their texture seams, not across their edges
+        mesh = load_mesh(asset.visual).with_vertex_normals(weld=asset.source != "standin", crease=CREASE_DEG)
         img = cv2.cvtColor(cv2.imread(str(asset.folder / "texture.png"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         tex = self._make_texture(img) if own else self._texture(key, img)
         material = object_material(asset.info)
@@ -640,6 +641,9 @@ def _reflective(material: Material) -> bool:
     """Whether a surface's reflections are looked up in the prefiltered map (see ROUGH)."""
     return material.roughness < ROUGH or material.metallic > 0
 
+
+#: Faces meeting at a sharper angle than this (degrees) keep a hard edge between them.
+CREASE_DEG = 60.0
 
 #: Bytes of GPU (or, on a CPU, main) memory that randomized frames' textures and meshes may keep.
 RANDOM_CACHE_BYTES = 768 * 2**20
