@@ -19,7 +19,7 @@ from .physics import TIME_STEP, Physics
 from .plan import Drop
 from .randomize import Draft, Randomization
 from .render import make_renderer
-from .render.scenery import location_meshes
+from .render.scenery import surface_count
 from .sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
 from .scene import get_location
 from .settings import Settings
@@ -62,7 +62,7 @@ class Worker:
         K = self.K
         draft = None
         if s.randomized(drop.kind):  # each randomizer from its own stream: the drop's draws above are a mixed drop's
-            draft = Draft(loc, infos, starts, cams, len(location_meshes(loc)), s.renderer_options.get("textures"))
+            draft = Draft(loc, infos, starts, cams, surface_count(loc), s.renderer_options.get("textures"))
             self.randomization.apply(drop.key, draft)
             cams, K = draft.cameras, self.randomization.folder_intrinsics(drop.folder, K)
         assets = [self.assets[o.name] for o in infos]

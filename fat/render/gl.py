@@ -351,10 +351,7 @@ class GLRenderer(Renderer):
 
     def _environment(self, env):
         """The environment's prefiltered levels as one mipmapped float texture, uploaded once (a
-        randomized background's: with it, in the bounded cache)."""
-        for item in self._random.items.values():
-            if isinstance(item, _Environment) and item.lighting.environment is env:
-                return item.texture, item.levels
+        randomized background's is in the bounded cache: :meth:`frame_lighting`)."""
         key = id(env)
         if key not in self._environments:
             self._environments[key] = (*self._upload_environment(env), env)  # the environment kept: its id stays its own
@@ -468,17 +465,20 @@ class GLRenderer(Renderer):
         return self._fbo
 
     # ------------------------------------------------------------------ drawing
-    def frame_lighting(self, frame: Frame) -> tuple[Lighting, list, float]:
+    def frame_lighting(self, frame: Frame) -> tuple[Lighting, tuple, list, float]:
         """The frame's light: the location's (or the randomized background's map's), its sun replaced by
-        a randomized frame's first light; the other lights (direction, irradiance); the scale of the
-        image-based light."""
+        a randomized frame's first light; its environment texture and number of levels; the other
+        lights (direction, irradiance); the scale of the image-based light."""
         loc, looks = frame.location, frame.looks
         lighting = self.lighting(loc)
+        if looks is not None and looks.background is not None and looks.background.kind == "environment":
+            item = self._random.get(f"environment:{loc.name}|{looks.background.path}", lambda: _Environment(
+                location_lighting(loc, location_environment(loc, looks.background.path)), self._upload_environment))
+            lighting, texture = item.lighting, (item.texture, item.levels)
+        else:
+            texture = self._environment(lighting.environment)
         if looks is None:
-            return lighting, [], 1.0
-        if looks.background is not None and looks.background.kind == "environment":
-            lighting = self._random.get(f"environment:{loc.name}|{looks.background.path}", lambda: _Environment(
-                location_lighting(loc, location_environment(loc, looks.background.path)), self._upload_environment)).lighting
+            return lighting, texture, [], 1.0
         extra = []
         if looks.lights:
             sky = float(np.maximum(lighting.environment.irradiance(np.array([0.0, 0.0, 1.0])), 0) @ LUMINANCE)
@@ -492,7 +492,7 @@ class GLRenderer(Renderer):
             lighting = replace(lighting, sun_direction=np.asarray(first.direction, dtype=np.float64), sun=irradiance(first),
                                shadows=True)
             extra = [(np.asarray(x.direction, dtype=np.float64), irradiance(x)) for x in looks.lights[1:4]]
-        return lighting, extra, float(looks.ambient)
+        return lighting, texture, extra, float(looks.ambient)
 
     def _looks_of(self, frame: Frame):
         """The drawn objects' and the scenery's surfaces, with a randomized frame's looks applied."""
@@ -534,10 +534,9 @@ class GLRenderer(Renderer):
         T_world_cam, K = frame.rig.pose(eye), frame.rig.intrinsics
         loc = frame.location
         self._set_location(loc)
-        lighting, extra, ambient = self.frame_lighting(frame)
+        lighting, (env_tex, env_levels), extra, ambient = self.frame_lighting(frame)
         surfaces, scenery_surfaces = self._looks_of(frame)
         objects = [(surface, o.pose, k + 1) for k, (surface, o) in enumerate(zip(surfaces, frame.drawn))]
-        env_tex, env_levels = self._environment(lighting.environment)
         sun_dir = lighting.sun_direction
         eye = loc.fixation + sun_dir * 10.0
         # nearest first, by the nearest point of each box: a fragment behind one already drawn fails the
