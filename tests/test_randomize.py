@@ -423,3 +423,19 @@ def test_what_randomized_frames_bring_stays_within_the_renderers_cache(tmp_path)
         assert np.array_equal(renderer.render(frames[0]).rgb, first)
     finally:
         renderer.close()
+
+
+def test_fats_preset_with_a_dr_kind_adds_2000_randomized_frames_per_location():
+    """--preset fat --kind both --kind dr: FAT's 61,500 stereo frames and a dr/ folder of 2,000 at
+    each of the 15 locations, split by FAT's held-out location like the others."""
+    from fat.plan import split_of, total_frames
+    from fat.settings import from_values
+
+    s = validate(from_values({"preset": "fat", "kind": ["both", "dr"]}))
+    assert s.kinds == ("single", "mixed", "dr") and total_frames(s) == 61_500 + 15 * 2000
+    folders = plan(s)[0]
+    dr = [f for f in folders if f.kind == "dr"]
+    assert len(dr) == 15 and all(f.n_frames == 2000 and f.path == f"dr/{f.location}" for f in dr)
+    split = split_of(s, folders)
+    assert sorted(split["kinds"]["dr"]["test"]) == ["dr/kitchen_4", "dr/kitedemo_4", "dr/temple_4"]
+    assert total_frames(validate(from_values({"preset": "fat"}))) == 61_500  # FAT's plan unchanged
