@@ -193,7 +193,6 @@ class GLRenderer(Renderer):
                 self.close()
                 raise
         self.programs: dict[tuple, object] = {}
-        self.prog = self._program(False, True)
         self.white = self.ctx.texture((1, 1), 3, bytes([255, 255, 255]))
         self.shadow_prog = self.ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
         self.background_prog = self.ctx.program(vertex_shader=BACKGROUND_VERTEX, fragment_shader=BACKGROUND_FRAGMENT)
