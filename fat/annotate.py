@@ -3,7 +3,8 @@
 * Listed objects: those whose cuboid meets the view frustum (a conservative test: an object is left
   out only when all 8 cuboid corners lie outside one frustum plane), in spawn order, fully occluded
   ones included. An object with a cuboid corner behind the camera is left out (FAT cannot hold its
-  projection).
+  projection); :func:`fat.sampling.clear_camera` draws cameras so that no such object is in view,
+  so every pixel drawn of an object is annotated.
 * ``bounding_box``: min and max of the projected vertices of the convex hull of the object's render
   mesh, not clamped to the image. (NDDS projected the collision hull; the V-HACD collision parts of
   the YCB scans do not always contain the scan, so their box could cut off pixels of the object.)

@@ -5,6 +5,7 @@ Every asset is a folder in the cache, whatever its source:
 ```
 <cache>/assets/<key>/<object name>/
     visual.obj  visual.mtl  texture.png   render mesh in the FAT-aligned frame (metres), textured
+    material.png  emission.png  material.json   a glTF file's materials in the texture's layout (optional)
     collision.obj                         convex parts (one "o" block each): PyBullet's compound shape,
                                           the source's parts merged down to at most 16 (see below)
     parts.npz                             the source's convex parts (silhouettes) and the render mesh's
@@ -26,6 +27,7 @@ objects such as the bowl keep more parts. The annotator keeps the source's parts
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import warnings
@@ -36,7 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .atlas import prepare_atlas
+from .atlas import chart_mask, prepare_atlas, prepare_maps
 from .cache import cache_dir
 from .catalog import ObjectInfo
 from .errors import ConfigError
@@ -44,7 +46,10 @@ from .fileio import commit_folder, discard, locked, temp_folder
 from .meshes import (Mesh, MeshWarning, concatenate, convex_hull, load_mesh, merge_convex_parts, open_edges,
                      split_closed_parts, write_mtl, write_obj)
 
-ASSET_VERSION = "2"
+ASSET_VERSION = "3"
+#: Beside a glTF object's texture: its material map (RGBA: G roughness, B metalness, A coverage, as
+#: fat.gltf_bake makes it), its emission map (sRGB, only when something emits) and what they hold.
+MATERIAL_MAP, EMISSION_MAP, MATERIAL_FILE = "material.png", "emission.png", "material.json"
 #: Largest texture side kept for real YCB models (their scans carry 4096 px textures).
 DEFAULT_TEXTURE_SIZE = 1024
 #: Largest difference (metres) allowed between a real mesh's box and the FAT cuboid.
@@ -223,7 +228,7 @@ def _build_ycb(info: ObjectInfo, src: YcbSource, folder: Path, texture_size: int
         raise ConfigError(f"{src.mesh}: the mesh has no triangles")
     n_open, n_edges = open_edges(mesh)
     if n_open:  # YCB scans are closed surfaces; one that lost faces (a file cut at a line's end) is not
-        warnings.warn(MeshWarning(f"{src.mesh}: the mesh is not closed ({n_open:,} of {n_edges:,} edges border "
+        warnings.warn(MeshWarning(f"{src.mesh.resolve()}: the mesh is not closed ({n_open:,} of {n_edges:,} edges border "
                                   "one triangle only); is the file cut short?"), stacklevel=2)
     T, note = align_to_fat(info, mesh.vertices)
     visual = Mesh(mesh.vertices, mesh.faces, mesh.uvs).transformed(T).with_vertex_normals(weld=True)
@@ -305,14 +310,26 @@ def collision_parts(visual: Mesh, closed: bool, folder: Path) -> list[np.ndarray
 
 def _build_file(info: ObjectInfo, folder: Path, texture_size: int) -> None:
     """An asset from the object's own mesh file (:mod:`fat.mesh_reading`), moved into the FAT frame by
-    its ``model_transform``; collision from its collision file, else :func:`collision_parts`."""
+    its ``model_transform``; collision from its collision file, else :func:`collision_parts`. A glTF
+    file's materials add the material map (and the emission map) beside the texture."""
     from .mesh_reading import read_mesh_file
 
     mf = read_mesh_file(info.mesh)
     T = np.asarray(info.model_transform, dtype=np.float64)
     visual = mf.mesh.transformed(T).with_vertex_normals(weld=True)
     img = mf.texture
-    if mf.colour_source == "texture":
+    if mf.maps is not None:
+        known = mf.known if mf.known is not None else chart_mask(img.shape[:2], visual.uvs, visual.faces)
+        images = [img, mf.maps] + ([mf.emissive] if mf.emissive is not None else [])
+        img, maps, *emissive = prepare_maps(images, known, texture_size)
+        cv2.imwrite(str(folder / MATERIAL_MAP), np.ascontiguousarray(maps[..., [2, 1, 0, 3]]))  # BGRA
+        if emissive:
+            cv2.imwrite(str(folder / EMISSION_MAP), np.ascontiguousarray(emissive[0][..., ::-1]))
+        (folder / MATERIAL_FILE).write_text(json.dumps({
+            "emissive_scale": mf.emissive_scale if emissive else 0.0, "masked": mf.masked,
+            "roughness": [int(maps[..., 1].min()) / 255, int(maps[..., 1].max()) / 255],
+            "metallic": [int(maps[..., 2].min()) / 255, int(maps[..., 2].max()) / 255]}))
+    elif mf.colour_source == "texture":
         img = prepare_atlas(img, visual.uvs, visual.faces, texture_size)
     cv2.imwrite(str(folder / "texture.png"), img)
     write_mtl(folder / "visual.mtl", "texture.png")
@@ -332,13 +349,25 @@ def _build_file(info: ObjectInfo, folder: Path, texture_size: int) -> None:
     _save_parts(folder, parts, visual.vertices)
 
 
+def _made_of(mesh: Path) -> list[Path]:
+    """The files a mesh file names that its asset is made of too: an OBJ's texture, a glTF file's
+    buffers and images (a changed one makes the asset again)."""
+    from .gltf import companion_files
+    from .mesh_reading import obj_material
+
+    if mesh.suffix.lower() == ".obj":
+        texture, _ = obj_material(mesh)
+        return [texture] if texture is not None else []
+    return companion_files(mesh)
+
+
 def file_assets(objects: list[ObjectInfo], texture_size: int = DEFAULT_TEXTURE_SIZE) -> dict[str, ObjectAsset]:
     """The assets of objects with their own mesh files, converted once and cached (the key holds the
     files' sizes and times, the transform and the texture size)."""
     out = {}
     for o in objects:
         h = hashlib.sha256(f"{ASSET_VERSION}|{texture_size}|file".encode())
-        for p in (o.mesh, o.collision):
+        for p in (o.mesh, o.collision, *(_made_of(Path(o.mesh)) if o.mesh else ())):
             if p:
                 st = Path(p).stat()
                 h.update(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
@@ -417,10 +446,10 @@ def _cached(key: str, info: ObjectInfo, build, source: str) -> ObjectAsset:
 
 def _source_hash() -> str:
     from fat.objects import standins
-    from fat import atlas, meshes
+    from fat import atlas, gltf, gltf_bake, gltf_materials, mesh_reading, meshes
 
     h = hashlib.sha256(ASSET_VERSION.encode())
-    for mod in (standins, meshes, atlas):
+    for mod in (standins, meshes, atlas, mesh_reading, gltf, gltf_materials, gltf_bake):
         h.update(Path(mod.__file__).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()[:16]

@@ -45,6 +45,9 @@ class ObjectInfo:
     collision: str = ""  # a collision mesh file of convex parts ("": the hull, or V-HACD parts when concave)
     symmetry: dict | None = field(default=None, compare=False)  # BOP's symmetries_discrete / _continuous, if known
     material: object = field(default=None, compare=False)  # a fat.render.materials.Material, if the set gives one
+    #: which of the material's values the set gives ("roughness", "metallic", "specular"): they override
+    #: the mesh file's own (a glTF file's metallic-roughness); () with a material: all of them
+    material_keys: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def short_name(self) -> str:

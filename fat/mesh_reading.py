@@ -1,10 +1,10 @@
 """Reading a user's mesh file, whatever its format, into a textured :class:`~fat.meshes.Mesh`.
 
 OBJ (with its MTL and texture), PLY (a texture named by ``comment TextureFile``, or vertex or face
-colours), glTF/GLB (base colour texture or factor) and STL (no colour). Colours that are not a
-texture (vertex or face colours, a material's single colour) are baked into a small texture: each
-triangle gets the mean colour of its corners in a 4x4-texel swatch, so that every renderer draws
-them the same way as it draws a scan's texture.
+colours), glTF/GLB (every part with its own material: :mod:`fat.gltf_bake`) and STL (no colour).
+Colours that are not a texture (vertex or face colours, a material's single colour) are baked into a
+small texture: each triangle gets the mean colour of its corners in a 4x4-texel swatch, so that
+every renderer draws them the same way as it draws a scan's texture.
 
 Units: glTF is in metres by its specification; the other formats carry no unit and are scaled by
 the object set's ``units``.
@@ -42,9 +42,16 @@ class MeshFile:
     path: Path
     mesh: Mesh  # vertices in the file's units; uvs into ``texture``
     texture: np.ndarray  # (H, W, 3) uint8 BGR
-    colour_source: str  # "texture", "vertex colours", "face colours", "material colour" or "none"
+    colour_source: str  # "texture", "vertex colours", "face colours", "material colour", "materials" (glTF) or "none"
     closed: bool  # every edge borders two triangles (vertices welded by position)
     degenerate: int  # triangles of zero area
+    # glTF's materials (fat.gltf_bake.Baked): the maps beside the texture, in its layout
+    maps: np.ndarray | None = None  # (H, W, 4) uint8 RGBA: G roughness, B metalness, A coverage
+    emissive: np.ndarray | None = None  # (H, W, 3) uint8 RGB, sRGB, in units of emissive_scale
+    emissive_scale: float = 1.0
+    known: np.ndarray | None = None  # (H, W) bool: the texels the triangles use (None: from the UVs)
+    masked: bool = False  # alpha masking cuts some of the surface out
+    notes: tuple[str, ...] = ()  # what the file lacks or holds that is not drawn
 
 
 def read_error(path: Path, e: Exception) -> ConfigError:
@@ -77,6 +84,8 @@ def _read(path: Path) -> MeshFile:
     try:
         if suffix == ".obj":
             return _read_obj(path)
+        if suffix in METRE_SUFFIXES:
+            return _read_gltf(path)
         if suffix == ".stl":
             check_stl(path, path.read_bytes())
         return _read_trimesh(path)
@@ -146,6 +155,21 @@ def obj_material(obj: Path) -> tuple[Path | None, tuple[int, int, int] | None]:
     if k:
         kd = tuple(int(round(min(max(float(x), 0.0), 1.0) * 255)) for x in k.groups())
     return tex, kd
+
+
+def _read_gltf(path: Path) -> MeshFile:
+    from .gltf import read_gltf
+    from .gltf_bake import bake
+
+    f = read_gltf(path)
+    if not f.parts:
+        raise ConfigError(f"{path}: the mesh has no triangles" + (f" ({f.skipped} primitives of points or lines)"
+                                                                 if f.skipped else ""))
+    b = bake(f)
+    mesh = _checked(path, b.mesh)
+    closed, degenerate = _quality(mesh)
+    return MeshFile(path, mesh, b.texture, "materials", closed, degenerate, b.maps, b.emissive, b.emissive_scale,
+                    b.known, b.masked, tuple(b.notes))
 
 
 def _read_trimesh(path: Path) -> MeshFile:
@@ -241,3 +265,5 @@ def warn_quality(mf: MeshFile, mass_given: bool = False, collision_given: bool =
         mesh_warning(f"{mf.path}: {mf.degenerate:,} triangles of zero area")
     if mf.colour_source == "none":
         mesh_warning(f"{mf.path}: no texture coordinates and no colours; drawn in plain grey")
+    for note in mf.notes:
+        mesh_warning(f"{mf.path}: {note}")

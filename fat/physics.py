@@ -92,10 +92,12 @@ class Physics:
         return any(pb.getClosestPoints(-1, o, 0.0, collisionShapeA=shape, collisionShapePositionA=list(pos),
                                        collisionShapeOrientationA=list(q), physicsClientId=self.client) for o in others)
 
-    def spawn(self, assets: list[ObjectAsset], starts: list[np.ndarray]) -> list[DropObject]:
+    def spawn(self, assets: list[ObjectAsset], starts: list[np.ndarray], scale: float = 1.0) -> list[DropObject]:
         """Release the objects one after another (see the module text). Simulation time advances
-        while a start waits; ``self.steps`` counts the steps taken."""
+        while a start waits; ``self.steps`` counts the steps taken. ``scale`` (the settings'
+        ``size_scale``) grows the lift's steps and its limit with the objects."""
         c = self.client
+        step, limit = LIFT_STEP * scale, MAX_LIFT * scale
         out = []
         for asset, T in zip(assets, starts):
             shape = pb.createCollisionShape(pb.GEOM_MESH, fileName=str(asset.collision), physicsClientId=c)
@@ -106,10 +108,11 @@ class Physics:
                 waited += WAIT_STEPS
             lifted = 0.0
             while self._blocked(shape, pos, q, self.static + self.bodies):
-                lifted += LIFT_STEP
-                if lifted > MAX_LIFT:
-                    raise FatError(f"{asset.info.name}: no free start position within {MAX_LIFT} m above the drop cylinder")
-                pos[2] += LIFT_STEP
+                lifted += step
+                if lifted > limit:
+                    raise FatError(f"{asset.info.name}: no free start position within {limit:g} m above the drop "
+                                   "cylinder (a prop above the drop point?)")
+                pos[2] += step
             body = pb.createMultiBody(asset.info.mass, shape, -1, pos.tolist(), q.tolist(), physicsClientId=c)
             pb.changeDynamics(body, -1, lateralFriction=0.6, restitution=0.15, rollingFriction=0.0005,
                               spinningFriction=0.001, physicsClientId=c)

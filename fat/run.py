@@ -21,6 +21,7 @@ from .formats import fat as fatfmt
 from .geometry import Intrinsics
 from .randomize import Randomization
 from .plan import SPLIT_FILE, Drop, Folder, plan, split_of
+from .sampling import bounding_radius
 from .settings import DATASET_FILE, SETTINGS_VERSION, Settings, validate
 
 
@@ -173,6 +174,13 @@ def finished_drops(out: Path, drops: list[Drop], repair: bool = False,
     return {k: v for k, v in done.items() if k not in bad}
 
 
+def _size_note(s: Settings) -> str:
+    """What the plan changes for objects larger than FAT's."""
+    big = max(s.object_infos(), key=bounding_radius)
+    return (f"objects up to {2 * bounding_radius(big):.2f} m across ({big.name}): drop cylinder and start heights "
+            f"scaled {s.size_scale:g}x, camera {s.distance[0]:g}-{s.distance[1]:g} m from the drop point")
+
+
 def generate(s: Settings, out: Path, overwrite: bool = False, progress: Callable[[int], None] | None = None,
              notify: Callable[[str], None] | None = None, workers: int = 1, dask: str | None = None,
              repair: bool = False) -> dict:
@@ -186,6 +194,8 @@ def generate(s: Settings, out: Path, overwrite: bool = False, progress: Callable
     s = validate(s)
     out = Path(out)
     folders, drops = plan(s)
+    if s.size_scale:
+        (notify or (lambda m: print(f"fat: {m}", file=sys.stderr)))(_size_note(s))
     check_output(out, overwrite, s)  # refuse early, before any renderer starts
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")

@@ -108,6 +108,9 @@ class Location:
     drop_span: float = 0.10
     description: str = ""
     environment: str = ""  # the environment map of scenes/environments/ lighting it ("": a uniform sky)
+    #: horizontal distance from the fixation point to the nearest prop of its backdrop (walls, trees,
+    #: columns around it), metres: the camera stays inside, so that none stands between it and the objects
+    room: float = math.inf
 
     @property
     def name(self) -> str:
@@ -153,6 +156,12 @@ def _prop(d: dict, frame: np.ndarray, where: str) -> Prop:
     return Prop(d.get("name", shape.name), shape.name, frame @ local, size, _surface(d, where))
 
 
+def _backdrop_room(d: dict) -> float:
+    """How far from the fixation point's vertical the ring of :func:`_backdrop` begins."""
+    inner = float(d["radius"]) * (1 - abs(float(d.get("jitter", 0.0))))
+    return inner - (0.05 if d["kind"] == "walls" else float(d.get("radius_each", 0.2)))
+
+
 def _backdrop(d: dict, frame: np.ndarray, ground_z: float, where: str) -> list[Prop]:
     """A ring of props standing on the ground around the location, far outside the camera's reach:
     walls, trees, columns."""
@@ -189,13 +198,15 @@ def _location(scene: str, scene_doc: dict, i: int, d: dict) -> Location:
         ground = _surface({**scene_doc.get("ground", {}), **d.get("ground", {})}, f"{where}.ground")
         props = [_prop(p, frame, f"{where}.props[{k}]") for k, p in enumerate(d.get("props", []))]
         ground_z = float(d.get("ground_z", 0.0))
+        room = math.inf
         for b in scene_doc.get("backdrop", []) + d.get("backdrop", []):
             props += _backdrop(b, frame, ground_z, f"{where}.backdrop")
+            room = min(room, _backdrop_room(b))
         light = _light(d["light"], frame, d["light"].get("label", ""))
         return Location(scene, i, fix, heading, ground_z, ground, tuple(props), light,
                         float(d.get("drop_height", scene_doc.get("drop_height", 0.15))),
                         description=d.get("description", ""),
-                        environment=str(d.get("environment", scene_doc.get("environment", ""))))
+                        environment=str(d.get("environment", scene_doc.get("environment", ""))), room=room)
     except KeyError as e:
         raise ConfigError(f"{where}: missing field {e.args[0]!r}") from None
 
@@ -247,7 +258,13 @@ def camera_region_samples(loc: Location, ranges: CameraRanges, step_deg: float =
 
 
 def check_camera_clearance(loc: Location, ranges: CameraRanges) -> None:
-    """Raise ConfigError when a prop or the ground lies where the camera can be placed."""
+    """Raise ConfigError when a prop or the ground lies where the camera can be placed, or the camera
+    can leave the ring of props around the location (then they would stand between it and the objects)."""
+    reach = ranges.distance[1] * max(math.cos(math.radians(e)) for e in (*ranges.elevation, 0.0)
+                                     if ranges.elevation[0] <= e <= ranges.elevation[1])
+    if reach > loc.room - CAMERA_MARGIN:
+        raise ConfigError(f"{loc.name}: the camera distance range {list(ranges.distance)} reaches {reach:.2f} m from the "
+                          f"drop point, beyond the props around the location ({loc.room:.2f} m away)")
     pts = camera_region_samples(loc, ranges)
     if np.any(pts[:, 2] <= loc.ground_z + CAMERA_MARGIN):
         raise ConfigError(f"{loc.name}: the camera elevation range {list(ranges.elevation)} reaches the ground")

@@ -30,7 +30,8 @@ from .geometry import BASELINE_M, Intrinsics
 from .plan import KINDS, count_drops, locations_of
 from .render import registry
 from .render.base import OptionError
-from .scene import CameraRanges, check_camera_clearance, get_location
+from .sampling import bounding_radius, camera_distance, size_scale as needed_size_scale
+from .scene import CameraRanges, all_locations, check_camera_clearance, get_location
 
 #: The settings version written in fat_dataset.json. 2: random streams keyed by names (scene,
 #: location index, object class), not by positions in lists. A folder of another version is not resumed.
@@ -212,6 +213,15 @@ def _check_baseline(k, v):
     return v
 
 
+def _check_size_scale(k, v):
+    if v is None:
+        return None
+    v = _number(k, "size scale", v)
+    if not 1 <= v <= 1000:
+        raise SettingError(k, f"size scale must be in [1, 1000], got {v}")
+    return v
+
+
 def _camera(k, v):
     return _pair(k, f"camera {k}", v, _number)
 
@@ -346,6 +356,12 @@ class Settings:
                                              help="Camera elevation range, degrees.")
     distance: tuple[float, float] = setting((0.5, 1.5), key="distance", check=_camera,
                                             help="Camera distance range, metres.")
+    #: grows the drop cylinder, start heights and lift for objects larger than FAT's (validate() sets it
+    #: from the largest object; None: 1, FAT's)
+    size_scale: float | None = setting(None, key="size_scale", check=_check_size_scale, omit_default=True,
+                                       help="Scale of the drop cylinder and start heights, at least what the largest "
+                                            "object needs (its bounding radius / 0.2 m). [from the objects: 1 for "
+                                            "objects up to 0.4 m across]")
     test_location: int = setting(4, key="test_location", flag="--test-location", type="range", bounds=_location_bounds,
                                  check=lambda k, v: _integer(k, "test location", v, 0, n_locations() - 1),
                                  help="Location index held out as test in every scene. [4]")
@@ -466,6 +482,27 @@ def _check_clearance(location: str, ranges: CameraRanges) -> None:
     check_camera_clearance(get_location(location), ranges)
 
 
+def _describe(o: ObjectInfo) -> str:
+    return f"{o.name} ({2 * bounding_radius(o):.2f} m across its cuboid's diagonal)"
+
+
+def _too_large(o: ObjectInfo, ranges: CameraRanges, location: str, e: ConfigError) -> str:
+    """Why the largest object cannot be dropped at ``location``, and what to do."""
+    room = []
+    for loc in all_locations():
+        try:
+            _check_clearance(loc.name, ranges)
+            room.append(loc.name)
+        except ConfigError:
+            pass
+    where = f"locations with room: {', '.join(room)}" if room else "no location has room"
+    d0, d1 = ranges.distance
+    return (f"{_describe(o)} needs the camera {d0:g}-{d1:g} m from the drop point to stay whole in front of it, "
+            f"but at {e}; leave the object out "
+            f"(--object for the others), scale its mesh down (--units, or units in an object-set file) or choose "
+            f"other locations ({where})")
+
+
 def validate(s: Settings) -> Settings:
     """Check every setting's type and value; raise :class:`SettingError` (a ConfigError naming the
     setting) for the first bad one, before anything is planned or written. Returns normalised settings."""
@@ -482,7 +519,7 @@ def validate(s: Settings) -> Settings:
     except OptionError as e:
         raise SettingError(e.key, str(e)) from None
     try:
-        ranges = CameraRanges(checked["azimuth"], checked["elevation"], checked["distance"])  # raises on empty ranges
+        CameraRanges(checked["azimuth"], checked["elevation"], checked["distance"])  # raises on empty ranges
     except ConfigError as e:
         raise SettingError(next(n for n in ("azimuth", "elevation", "distance") if n in str(e)), str(e)) from None
     try:
@@ -490,6 +527,15 @@ def validate(s: Settings) -> Settings:
         checked["objects"] = tuple(dict.fromkeys(o.name for o in chosen))
     except ConfigError as e:
         raise SettingError("objects", str(e)) from None
+    need = needed_size_scale(chosen)
+    if checked["size_scale"] is None:
+        checked["size_scale"] = need if need > 1 else None
+    elif checked["size_scale"] < need:
+        raise SettingError("size_scale", f"size scale {checked['size_scale']} is below {need}, what "
+                           f"{_describe(max(chosen, key=bounding_radius))} needs")
+    given_distance = checked["distance"]
+    checked["distance"] = camera_distance(given_distance, chosen)
+    ranges = CameraRanges(checked["azimuth"], checked["elevation"], checked["distance"])
     for sc in checked["scenes"]:  # each scene has its own number of locations
         n = scenes.n_locations(sc)
         bad = [i for i in checked["locations"] if i >= n]
@@ -504,7 +550,12 @@ def validate(s: Settings) -> Settings:
         raise SettingError("frames_per_drop", f"the plan would hold {drops:,} drops, more than {MAX_DROPS:,}; "
                            "use more --frames-per-drop or fewer frames, locations or objects")
     for loc in locations_of(s):
-        _check_clearance(loc, ranges)
+        try:
+            _check_clearance(loc, ranges)
+        except ConfigError as e:
+            if s.distance == tuple(given_distance):
+                raise
+            raise SettingError("objects", _too_large(max(chosen, key=bounding_radius), ranges, loc, e)) from None
     camera = s.randomize.get("camera", {}) if s.randomizes else {}
     if any(camera.get(k) for k in ("azimuth", "elevation", "distance")):
         wider = CameraRanges(*(tuple(camera.get(k) or getattr(ranges, k)) for k in ("azimuth", "elevation", "distance")))

@@ -20,7 +20,7 @@ from .plan import Drop
 from .randomize import Draft, Randomization
 from .render import make_renderer
 from .render.scenery import surface_count
-from .sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
+from .sampling import clear_camera, drop_rng, sample_camera, sample_objects, sample_start_poses, scaled_location
 from .scene import get_location
 from .settings import Settings
 
@@ -42,6 +42,7 @@ class Worker:
         self.effects = CameraEffects(s.seed) if s.camera_effects else None
         self.randomization = Randomization(s.randomize, s.seed) if s.randomizes else None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fat-writer")
+        self._locations: dict = {}  # location name -> the location with its drop cylinder scaled
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
@@ -54,7 +55,9 @@ class Worker:
         The physics advances as the caller asks for the next frame."""
         s = self.s
         rng = drop_rng(s.seed, drop.key)
-        loc = get_location(drop.location)
+        if drop.location not in self._locations:
+            self._locations[drop.location] = scaled_location(get_location(drop.location), s.size_scale)
+        loc = self._locations[drop.location]
         pool = [self.objects.get(drop.object_name)] if drop.kind == "single" else s.object_infos()
         infos = sample_objects(rng, pool, drop.kind, s.mixed_count)
         starts = sample_start_poses(rng, loc, len(infos))
@@ -68,7 +71,7 @@ class Worker:
         assets = [self.assets[o.name] for o in infos]
         extra = draft.distractors if draft is not None else []
         self.physics.reset(loc)
-        self.physics.spawn(assets + [a for a, _ in extra], starts + [T for _, T in extra])
+        self.physics.spawn(assets + [a for a, _ in extra], starts + [T for _, T in extra], s.size_scale or 1.0)
         single = drop.kind == "single"
         names = [(fatfmt.class_name(o, single), SINGLE_SEGMENTATION_ID if single else o.segmentation_id) for o in infos]
         start = self.physics.steps  # capture begins when the last object is released
@@ -77,6 +80,9 @@ class Worker:
             target = start + int(round(f * s.capture_interval / TIME_STEP))
             self.physics.step(target - self.physics.steps)
             poses = self.physics.poses()
+            # a target reaching behind an eye could be drawn but not annotated: such a camera is drawn again
+            cam = clear_camera(s.seed, drop.key, f, cam, loc, s.camera, [(o.dimensions, T) for o, T in zip(infos, poses)],
+                               K, s.baseline)
             objects = tuple(FrameObject(a, name, seg, o.dimensions, T)
                             for o, a, (name, seg), T in zip(infos, assets, names, poses))
             distractors = tuple(FrameObject(a, "", 0, a.info.dimensions, T) for (a, _), T in zip(extra, poses[n:]))

@@ -205,3 +205,34 @@ def mask_covers_front_pixels(instance: np.ndarray, depth: np.ndarray, own: list[
                              f"e.g. (x, y) = {list(zip(xs[:5].tolist(), ys[:5].tolist()))}")
         counts.append((int(front.sum()), int(hidden.sum())))
     return counts
+
+
+class DrawnTargetsLabelled:
+    """Checks, for every view annotated in this process while installed (``install(monkeypatch)``),
+    that each pixel the renderer drew of a target (instance ids 1 .. number of targets) carries that
+    target in the written maps: its entry of the view's ``objects`` in the instance map, its class id
+    in the segmentation. Counts the views and drawn pixels checked."""
+
+    def __init__(self):
+        self.views = self.pixels = 0
+
+    def install(self, monkeypatch) -> "DrawnTargetsLabelled":
+        import fat.worker
+        from fat.annotate import annotate_view
+
+        def checked(objects, T_world_cam, K, instance_render):
+            view, seg, inst = annotate_view(objects, T_world_cam, K, instance_render)
+            for k, o in enumerate(objects):
+                drawn = instance_render == k + 1
+                if not drawn.any():
+                    continue
+                ids = np.unique(inst[drawn])
+                assert len(ids) == 1 and ids[0] > 0, f"{o.class_name}: {int((inst[drawn] == 0).sum())} drawn pixels unlabelled"
+                assert view.objects[int(ids[0]) - 1].class_name == o.class_name
+                assert np.all(seg[drawn] == o.segmentation_id)
+                self.pixels += int(drawn.sum())
+            self.views += 1
+            return view, seg, inst
+
+        monkeypatch.setattr(fat.worker, "annotate_view", checked)
+        return self

@@ -2,9 +2,11 @@
 bop_toolkit computes from the exported files."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import cv2
@@ -27,12 +29,20 @@ def bop(small_dataset, tmp_path_factory):
 
 
 def test_layout_and_models(bop):
+    """models/ holds every object of the dataset's set (FAT's 21), not only the 4 its frames show,
+    with class_names.json naming each id. Catches: models and models_info.json of the annotated
+    objects only (ids that scene_gt_coco.json's categories list but no model backs), a missing or
+    wrongly keyed class_names.json."""
     assert sorted(p.name for p in bop.iterdir()) == ["models", "scenes.json", "test_left", "test_right", "train_left",
                                                       "train_right"]
     info = json.loads((bop / "models/models_info.json").read_text())
-    used = {catalog.fat_objects().get(n).index + 1 for n in ("banana", "mug", "mustard_bottle", "wood_block")}
-    assert set(map(int, info)) == used  # the objects of the dataset
-    for o in (o for o in catalog.fat_objects().objects if o.index + 1 in used):
+    names = json.loads((bop / "models/class_names.json").read_text())
+    fat21 = catalog.fat_objects().objects
+    assert sorted(map(int, info)) == sorted(map(int, names)) == list(range(1, 22))  # the set, not the frames' 4
+    assert {int(k): v for k, v in names.items()} == {o.index + 1: o.class_name for o in fat21}
+    gt_ids = {g["obj_id"] for p in bop.glob("*_*/*/scene_gt.json") for im in json.loads(p.read_text()).values() for g in im}
+    assert gt_ids == {catalog.fat_objects().get(n).index + 1 for n in ("banana", "mug", "mustard_bottle", "wood_block")}
+    for o in fat21:
         i = info[str(o.index + 1)]
         assert np.allclose([i["size_x"], i["size_y"], i["size_z"]], o.dimensions * 1000, atol=0.01)
         assert i["diameter"] >= max(i["size_x"], i["size_y"], i["size_z"])
@@ -42,13 +52,16 @@ def test_layout_and_models(bop):
 @pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")  # models of scans: a few zero-area triangles
 def test_the_exported_models_are_an_object_set_with_the_same_cuboids(bop):
     """Round trip: dataset -> BOP export -> ``--objects BOP/models`` gives the set's cuboids (within
-    1 mm), each model already in its FAT-aligned frame (millimetres to metres, no turn, no shift)."""
+    1 mm) and class names, each model already in its FAT-aligned frame (millimetres to metres, no
+    turn, no shift). Catches: models in another frame or unit, names lost on the way (obj_000010
+    instead of 011_banana_16k)."""
     from fat import objectsets
 
     models = objectsets.load(bop / "models")
-    assert len(models) == 4
+    assert len(models) == 21
     for m in models:
         o = catalog.fat_objects().objects[int(m.name.split("_")[1]) - 1]
+        assert m.class_name == o.class_name and models.get(o.class_name) is m
         assert np.abs(m.dimensions - o.dimensions).max() < 0.001, (o.name, m.dimensions, o.dimensions)
         assert np.allclose(m.model_transform[:3, :3], np.eye(3) / 1000) and np.abs(m.model_transform[:3, 3]).max() < 1e-4
 
@@ -393,3 +406,264 @@ def test_objects_cut_by_the_left_and_right_borders_get_the_toolkits_numbers(crop
             assert np.allclose([x + x0, y + y0, x + w + x0, y + h + y0], [fx, fy, fx + fw, fy + fh], atol=1)
             compared += 1
     assert left >= 3 and right >= 3 and compared >= 5
+
+
+# ---------------------------------------------------------------------------------------------------
+# An own set of three objects, of which the dataset's frames show two (``objects`` picks block and can
+# from ball, block, can): the export's models are the whole set, and views without objects.
+
+@pytest.fixture(scope="module")
+def own_set(tmp_path_factory):
+    """A folder of three meshes (ball, block, can) and a dataset of single drops of two of them."""
+    import trimesh
+
+    from fat.run import generate
+    from fat.settings import Settings
+
+    root = tmp_path_factory.mktemp("own_set")
+    meshes = root / "meshes"
+    meshes.mkdir()
+    trimesh.creation.icosphere(2, 0.04).export(meshes / "ball.obj")
+    trimesh.creation.box((0.08, 0.05, 0.03)).export(meshes / "block.obj")
+    trimesh.creation.cylinder(0.03, 0.1, sections=24).export(meshes / "can.obj")
+    ds = root / "ds"
+    with warnings.catch_warnings():  # the meshes have no colours: drawn grey, with a warning
+        warnings.simplefilter("ignore")
+        generate(Settings(kinds=("single",), scenes=("kitchen",), locations=(0,), objects=("block", "can"),
+                          object_source=str(meshes), single_frames=2, frames_per_drop=2, seed=3, width=160,
+                          height=90, renderer="tiny"), ds)
+    return meshes, ds
+
+
+def _export_bop(ds, out, *extra):
+    r = subprocess.run([FAT, "export", "bop", str(ds), str(out), "--renderer", "tiny", "--quiet", *extra],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+@pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")
+def test_models_hold_every_object_of_the_set_and_their_class_names_come_back(own_set, tmp_path):
+    """The dataset's frames show block and can; its set (fat_dataset.json) is ball, block, can. The
+    export's models/ and models_info.json hold all three at their set positions (ball 1, block 2,
+    can 3), class_names.json names them, and ``fat.objectsets.load(EXPORT/models)`` gives back every
+    object with its class and cuboid; ``--class-names FILE`` still wins over the file beside the
+    models. Catches: models of the annotated objects only (the ball missing), ids renumbered over
+    the objects present (can as 2), class names lost (obj_000003 instead of can)."""
+    from fat import Dataset, objectsets
+
+    meshes, ds = own_set
+    assert {o.class_name for o in Dataset(ds, fields=()).objects} == {"block", "can"}  # what the folders name
+    out = tmp_path / "bop"
+    _export_bop(ds, out)
+    info = json.loads((out / "models/models_info.json").read_text())
+    assert sorted(info) == ["1", "2", "3"]
+    names = json.loads((out / "models/class_names.json").read_text())
+    assert names == {"1": "ball", "2": "block", "3": "can"}
+    assert sorted(p.name for p in (out / "models").glob("*.ply")) == [f"obj_{i:06d}.ply" for i in (1, 2, 3)]
+    gt_ids = {g["obj_id"] for p in out.glob("*_*/*/scene_gt.json") for im in json.loads(p.read_text()).values() for g in im}
+    assert gt_ids == {2, 3}
+    coco = json.loads(next(out.glob("*_*/*/scene_gt_coco.json")).read_text())
+    assert [c["id"] for c in coco["categories"]] == [1, 2, 3]  # every category has its model
+    source, back = objectsets.load(meshes), objectsets.load(out / "models")
+    assert [o.class_name for o in back] == [o.class_name for o in source] == ["ball", "block", "can"]
+    for o, s in zip(back, source):
+        assert np.abs(o.dimensions - s.dimensions).max() < 0.001, (o.class_name, o.dimensions, s.dimensions)
+    other = tmp_path / "names.json"
+    other.write_text(json.dumps({"1": "sphere", "2": "brick", "3": "tin"}))
+    given = objectsets.load(out / "models", objectsets.Options(class_names=str(other)))
+    assert [o.class_name for o in given] == ["sphere", "brick", "tin"]
+
+
+# bop_toolkit's loader of one image of a scenewise dataset, as bop_toolkit_lib/dataset/bop_scenewise.py
+# (thodan/bop_toolkit at cea62d651c7e395b2e1962b9749e4e89693c6ac4) writes it: load_image_data,
+# load_masks and instance_id_from_mask_filename, with inout.load_im, load_json, load_scene_camera and
+# _gt_as_numpy of bop_toolkit_lib/inout.py. inout.load_im is imageio.v2.imread there; here cv2 reads
+# the same arrays (RGB order, 8-bit masks, 16-bit depth).
+
+def _tk_load_im(path):
+    im = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if im is None:
+        raise FileNotFoundError(path)
+    return cv2.cvtColor(im, cv2.COLOR_BGR2RGB) if im.ndim == 3 else im
+
+
+def _tk_load_json(path, keys_to_int=False):
+    def convert_keys_to_int(x):
+        return {int(k) if k.lstrip("-").isdigit() else k: v for k, v in x.items()}
+
+    with open(path) as f:
+        return json.load(f, object_hook=convert_keys_to_int) if keys_to_int else json.load(f)
+
+
+def _tk_camera_as_numpy(camera):
+    if "cam_K" in camera and "cam_model" in camera:
+        raise ValueError("Only one of 'cam_K', 'cam_model' field should be present in a scene camera configuration")
+    if "cam_K" in camera:
+        camera["cam_K"] = np.array(camera["cam_K"], np.float64).reshape((3, 3))
+    if "cam_R_w2c" in camera:
+        camera["cam_R_w2c"] = np.array(camera["cam_R_w2c"], np.float64).reshape((3, 3))
+    if "cam_t_w2c" in camera:
+        camera["cam_t_w2c"] = np.array(camera["cam_t_w2c"], np.float64).reshape((3, 1))
+    return camera
+
+
+def _tk_load_scene_camera(path):
+    scene_camera = _tk_load_json(path, keys_to_int=True)
+    for im_id in scene_camera:
+        scene_camera[im_id] = _tk_camera_as_numpy(scene_camera[im_id])
+    return scene_camera
+
+
+def _tk_gt_as_numpy(gt):
+    if "cam_R_m2c" in gt:
+        gt["cam_R_m2c"] = np.array(gt["cam_R_m2c"], np.float64).reshape((3, 3))
+    if "cam_t_m2c" in gt:
+        gt["cam_t_m2c"] = np.array(gt["cam_t_m2c"], np.float64).reshape((3, 1))
+    return gt
+
+
+def _tk_instance_id_from_mask_filename(fn):
+    return int(re.findall(r"\d+", fn)[-1])
+
+
+def _tk_load_masks(scene_dir, image_id, mask_type="mask", n_instances=None, instance_ids=None):
+    if n_instances is not None and instance_ids is None:
+        instance_ids = range(n_instances)
+    if instance_ids is not None:
+        mask_paths = (scene_dir / mask_type / f"{image_id:06d}_{instance_id:06d}.png" for instance_id in instance_ids)
+    else:
+        mask_paths = (scene_dir / mask_type).glob(f"{image_id:06d}_*.png")
+        mask_paths = sorted(mask_paths, key=lambda p: _tk_instance_id_from_mask_filename(p.name))
+    return np.stack([_tk_load_im(p) for p in mask_paths])
+
+
+def _tk_load_image_data(scene_dir, image_id, load_rgb=True, load_gray=False, load_depth=True, load_mask_visib=True,
+                        load_mask=False, load_gt=False, load_gt_info=False, rescale_depth=True, instance_ids=None):
+    image_data = dict(camera=None, im_rgb=None, im_gray=None, mask=None, mask_visib=None, gt=None, gt_info=None)
+    scene_dir = Path(scene_dir)
+    if isinstance(image_id, str):
+        image_id = int(image_id)
+    scene_cameras = _tk_load_scene_camera(scene_dir / "scene_camera.json")
+    camera = scene_cameras[image_id]
+    n_instances = None
+    image_data["camera"] = camera
+    if load_rgb:
+        rgb_path = scene_dir / "rgb" / f"{image_id:06d}.jpg"
+        if not rgb_path.exists():
+            rgb_path = rgb_path.with_suffix(".png")
+        image_data["im_rgb"] = _tk_load_im(rgb_path).astype(np.uint8)
+    if load_gray:
+        image_data["im_gray"] = _tk_load_im(scene_dir / "gray" / f"{image_id:06d}.tiff").astype(np.uint8)
+    if load_depth:
+        im_depth = _tk_load_im(scene_dir / "depth" / f"{image_id:06d}.png").astype(np.float32)
+        if rescale_depth:
+            im_depth *= camera["depth_scale"]
+        image_data["im_depth"] = im_depth
+    if load_gt:
+        gt = _tk_load_json(scene_dir / "scene_gt.json", keys_to_int=True)[image_id]
+        if instance_ids is not None:
+            gt = [gt_n for n, gt_n in enumerate(gt) if n in instance_ids]
+        gt = [_tk_gt_as_numpy(gt_n) for gt_n in gt]
+        n_instances = len(gt)
+        image_data["gt"] = gt
+    if load_gt_info:
+        gt_info = _tk_load_json(scene_dir / "scene_gt_info.json", keys_to_int=True)[image_id]
+        if instance_ids is not None:
+            gt_info = [g for n, g in enumerate(gt_info) if n in instance_ids]
+        gt_info = [_tk_gt_as_numpy(g) for g in gt_info]
+        n_instances = len(gt_info)
+        image_data["gt_info"] = gt_info
+    if load_mask_visib:
+        image_data["mask_visib"] = _tk_load_masks(scene_dir, image_id, mask_type="mask_visib", n_instances=n_instances,
+                                                  instance_ids=instance_ids)
+    if load_mask:
+        image_data["mask"] = _tk_load_masks(scene_dir, image_id, mask_type="mask", n_instances=n_instances,
+                                            instance_ids=instance_ids)
+    return image_data
+
+
+def _every_image(bop, load):
+    """(scene folder, image id, load's result) for every image of every scene of the export."""
+    out = []
+    for sdir in sorted(p for p in bop.glob("*_*/*") if p.is_dir()):
+        for im in json.loads((sdir / "scene_camera.json").read_text()):
+            out.append((sdir, int(im), load(sdir, int(im))))
+            out.append((sdir, int(im), load(sdir, int(im), load_mask=True, load_gt=True, load_gt_info=True)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def with_empty_views(own_set, tmp_path_factory):
+    """The own set's dataset with frame 0 of the block's folder listing no object (both eyes) and
+    every frame of the can's folder likewise, and its BOP export."""
+    _, src = own_set
+    ds = tmp_path_factory.mktemp("empty") / "ds"
+    shutil.copytree(src, ds)
+    emptied = [p for p in ds.glob("single/block/kitchen_0/000000.*.json")] + list(ds.glob("single/can/kitchen_0/0*.json"))
+    assert len(emptied) == 6
+    for p in emptied:
+        doc = json.loads(p.read_text())
+        doc["objects"] = []
+        p.write_text(json.dumps(doc))
+    out = tmp_path_factory.mktemp("bop_empty") / "bop"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = _export_bop(ds, out)
+    return ds, out, r
+
+
+def test_views_without_objects_are_left_out_and_bop_toolkits_loader_reads_every_image(with_empty_views):
+    """A view whose frame lists no object (``"objects": []``) is left out: its image id is absent from
+    its scene's files, a scene of such views only is not written, the others keep their FAT frame
+    numbers, and the summary counts the views left out. bop_toolkit's own
+    ``bop_scenewise.load_image_data`` (followed line by line above) then reads every image of the
+    export, masks included. Catches: an image written with an empty scene_gt list and no mask file,
+    on which the toolkit's ``np.stack([])`` raises "need at least one array to stack"."""
+    ds, bop, r = with_empty_views
+    loaded = _every_image(bop, _tk_load_image_data)
+    assert len(loaded) == 4
+    assert r.stdout.strip() == f"{bop}: 2 images in 2 scenes; 6 views without objects left out"
+    scenes = json.loads((bop / "scenes.json").read_text())
+    assert sorted(scenes.values(), key=lambda v: v["eye"]) == [
+        {"folder": "single/block/kitchen_0", "eye": "left"}, {"folder": "single/block/kitchen_0", "eye": "right"}]
+    for rel in scenes:
+        sdir = bop / rel
+        for name in ("scene_camera", "scene_gt", "scene_gt_info"):
+            assert list(json.loads((sdir / f"{name}.json").read_text())) == ["1"], name
+        coco = json.loads((sdir / "scene_gt_coco.json").read_text())
+        assert [im["id"] for im in coco["images"]] == [1]
+        assert sorted(p.name for p in (sdir / "rgb").iterdir()) == ["000001.jpg"]
+    for sdir, im, data in loaded:
+        assert data["mask_visib"].shape == (1, 90, 160) and data["im_rgb"].shape == (90, 160, 3)
+        if data["gt"] is not None:
+            assert data["mask"].shape == (1, 90, 160) and data["gt"][0]["obj_id"] == 2
+            assert data["gt_info"][0]["px_count_visib"] == (data["mask_visib"][0] > 0).sum()
+
+
+def test_the_toolkit_loader_here_fails_as_the_toolkit_does_on_an_image_without_masks(with_empty_views, tmp_path):
+    """The loader followed above is the toolkit's in what matters here: given an image that lists no
+    object and has no mask file (what the export wrote before leaving such views out), it raises
+    numpy's "need at least one array to stack", as bop_toolkit does. Catches a loader in these tests
+    that would pass such an image, so that the test above could not fail."""
+    _, bop, _ = with_empty_views
+    sdir = tmp_path / "scene"
+    shutil.copytree(next(p for p in bop.glob("train_left/*") if p.is_dir()), sdir)
+    for name, value in (("scene_camera", None), ("scene_gt", []), ("scene_gt_info", [])):
+        doc = json.loads((sdir / f"{name}.json").read_text())
+        doc["0"] = doc["1"] if value is None else value
+        (sdir / f"{name}.json").write_text(json.dumps(doc))
+    shutil.copyfile(sdir / "rgb/000001.jpg", sdir / "rgb/000000.jpg")
+    shutil.copyfile(sdir / "depth/000001.png", sdir / "depth/000000.png")
+    with pytest.raises(ValueError, match="need at least one array to stack"):
+        _tk_load_image_data(sdir, 0)
+    _tk_load_image_data(sdir, 1)
+
+
+def test_bop_toolkits_installed_loader_reads_every_image(with_empty_views):
+    """Where bop_toolkit_lib is installed (it is not on PyPI's usual index for every platform), its own
+    ``bop_scenewise.load_image_data`` reads every image of the export with empty views. Catches
+    what the re-implementation above could miss of the installed toolkit's behaviour."""
+    scenewise = pytest.importorskip("bop_toolkit_lib.dataset.bop_scenewise", reason="bop_toolkit_lib is not installed")
+    _, bop, _ = with_empty_views
+    assert len(_every_image(bop, scenewise.load_image_data)) == 4

@@ -220,3 +220,22 @@ def test_corrupt_frames_fail_with_the_file_or_are_skipped(tmp_path, small_datase
     r = run("export", "coco", root, tmp_path / "b.json", "--skip-bad", "--quiet")
     assert r.returncode == 0 and "skipped:" in r.stderr and "000001.right.seg.png" in r.stderr
     assert len(json.loads((tmp_path / "b.json").read_text())["images"]) == 2 * 48 - 1
+
+
+def test_an_output_name_without_json_is_refused_naming_the_rule_the_help_states(small_dataset, tmp_path):
+    """``fat export coco DS OUT`` needs OUT to end in .json (the split files are named after it): the
+    help says so, and an OUT without it is refused in one line that names the rule and the name
+    meant, writing nothing, with or without the progress bar. Catches: a help that only shows
+    ``OUT.json`` in passing, an error that does not say what to give instead."""
+    r = run("export", "coco", "--help")
+    assert r.returncode == 0 and "must end in .json" in " ".join(r.stdout.split())
+    for out, meant in ((tmp_path / "coco", tmp_path / "coco.json"), (tmp_path / "fat.JSON", tmp_path / "fat.json"),
+                       (tmp_path / "fat.txt", tmp_path / "fat.txt.json")):
+        for quiet in (("--quiet",), ()):
+            r = run("export", "coco", small_dataset, out, *quiet)
+            assert r.returncode == 1 and r.stdout == ""
+            lines = r.stderr.strip().splitlines()  # the progress bar's carriage returns read as line ends here
+            assert lines[-1] == (f"fat: error: {out}: the COCO file's name must end in .json, as its split files are "
+                                 f"named after it (fat.json: fat.train.json, fat.test.json); did you mean {meant}?")
+            assert len(lines) == 1 or not quiet
+    assert list(tmp_path.iterdir()) == []

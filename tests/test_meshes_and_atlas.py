@@ -124,3 +124,35 @@ def test_welded_normals_keep_edges_sharper_than_the_crease():
     seamed = np.where(half[:, None], f + len(v), f)
     t = Mesh(copies, seamed).with_vertex_normals(weld=True, crease=60.0)
     assert np.abs(t.normals - t.vertices / np.linalg.norm(t.vertices, axis=1, keepdims=True)).max() < 0.02
+
+
+def test_packed_rectangles_do_not_overlap_and_fit():
+    """Catches: an atlas layout (fat.atlas.pack, glTF parts' regions) that puts two regions on the same
+    texels or one outside the image."""
+    from fat.atlas import pack
+
+    rng = np.random.default_rng(3)
+    sizes = [tuple(int(x) for x in rng.integers(4, 200, 2)) for _ in range(40)]
+    places, (H, W) = pack(sizes, gutter=2)
+    used = np.zeros((H, W), int)
+    for (h, w), (y, x) in zip(sizes, places):
+        assert y + h <= H and x + w <= W
+        used[y:y + h, x:x + w] += 1
+    assert used.max() == 1
+    assert used.sum() > 0.5 * H * W  # not wasteful
+
+
+def test_texel_triangles_give_each_texel_its_triangle_and_weights():
+    """Catches: per-texel interpolation (glTF vertex colours or a second set of texture coordinates
+    baked into a region) reading the wrong triangle or wrong barycentric weights."""
+    from fat.atlas import texel_triangles
+
+    px = np.array([[0.0, 0.0], [16.0, 0.0], [16.0, 16.0], [0.0, 16.0]])  # a 16 x 16 square, two triangles
+    faces = np.array([[0, 1, 2], [0, 2, 3]])
+    tri, bary = texel_triangles((16, 16), px, faces)
+    assert (tri >= 0).all()
+    rows, cols = np.mgrid[0:16, 0:16]
+    centre = np.stack([cols + 0.5, rows + 0.5], axis=-1)
+    back = (px[faces[tri]] * bary[..., None]).sum(axis=2)  # the weights give each texel's centre back
+    assert np.abs(back - centre).max() < 1e-4
+    assert (tri[rows < cols] == 0).all() and (tri[rows > cols] == 1).all()

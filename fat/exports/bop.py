@@ -1,8 +1,9 @@
 """BOP export (the scenewise layout of the BOP toolkit, thodan/bop_toolkit).
 
 ```
-OUT/models/obj_000001.ply ...       the used objects' render meshes in FAT's object frame, millimetres
+OUT/models/obj_000001.ply ...       every object of the dataset's set: its render mesh in FAT's object frame, mm
 OUT/models/models_info.json         per object: diameter, min_x/y/z, size_x/y/z (mm), symmetries if known
+OUT/models/class_names.json         per object id: its class (what ``--objects OUT/models`` names it)
 OUT/<split>_<eye>/<scene>/          split train or test, eye left or right: BOP's camera types
     rgb/000000.jpg  depth/000000.png      FAT's RGB file; FAT's depth counts (depth_scale 0.1), 0 = no value
     mask/000000_000000.png                the object's silhouette in the image, rendered alone
@@ -13,7 +14,9 @@ OUT/scenes.json                     which leaf folder each scene comes from
 
 Object ids are the set's order (FAT's: 1 = 002_master_chef_can ... 21 = 061_foam_brick); the
 models are the meshes of the set the dataset was made with (:func:`dataset_models`). Poses: ``cam_R_m2c``
-row-major, ``cam_t_m2c`` in millimetres, object frame = FAT's.
+row-major, ``cam_t_m2c`` in millimetres, object frame = FAT's. A view whose frame lists no object is
+left out (no image id of its scene): bop_toolkit's ``bop_scenewise.load_image_data`` stacks the
+image's masks and fails on an image without any.
 
 ``scene_gt_info.json``, the masks and ``scene_gt_coco.json`` hold what bop_toolkit's
 ``scripts/calc_gt_info.py``, ``calc_gt_masks.py`` and ``calc_gt_coco.py`` compute from the same
@@ -29,19 +32,20 @@ import errno
 import json
 import re
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import click
 import cv2
 import numpy as np
 
-from ..catalog import ObjectSet
+from ..catalog import ObjectInfo, ObjectSet
 from ..assets import load_assets
 from ..errors import ConfigError
 from ..formats.fat import DEPTH_UNITS_PER_M, frame_file
 from ..geometry import Intrinsics
 from ..meshes import load_mesh
+from ..objectsets.bop import MAPPING_FILE as CLASS_NAMES_FILE
 from ..frame import Frame
 from ..render import make_renderer, registry
 from ..scene import get_location
@@ -136,11 +140,40 @@ def _imwrite(path: Path, image: np.ndarray) -> None:
 MODEL_TOLERANCE = 0.001
 
 
-def dataset_models(ds, objects_dir: Path | None) -> tuple[dict, dict]:
-    """(asset, source ObjectInfo) by the dataset's object name: the meshes the dataset was made with,
-    read from ``objects_dir`` or the source its ``fat_dataset.json`` records (real FAT and datasets
-    of stand-ins: the stand-ins). An object without a mesh of its class, or whose mesh's cuboid is
-    not the dataset's (within :data:`MODEL_TOLERANCE`), is a one-line error."""
+@dataclass(frozen=True)
+class Model:
+    """One object of ``models/``: its BOP ``obj_id`` (its position in the dataset's set, plus 1), its
+    class as the dataset spells it, its asset (the mesh it is drawn with) and its object of the
+    source set (symmetries)."""
+
+    obj_id: int
+    class_name: str
+    asset: object
+    source: ObjectInfo
+
+
+def _recorded_classes(ds) -> list[str]:
+    """The classes of the object set the dataset's ``fat_dataset.json`` lists, in its order ([] when
+    it lists none: FAT's 21 objects, real FAT)."""
+    record = (ds.storage.record() or {}).get("object_set")
+    listed = record.get("objects") if isinstance(record, dict) else None
+    return [o["class"] for o in listed if isinstance(o, dict) and isinstance(o.get("class"), str)] \
+        if isinstance(listed, list) else []
+
+
+def _find_class(objects: ObjectSet, cls: str) -> ObjectInfo | None:
+    """The object of class ``cls`` (any case), else any object the name finds."""
+    return next((o for o in objects if o.class_name.lower() == cls.lower()), None) or objects.find(cls)
+
+
+def dataset_models(ds, objects_dir: Path | None) -> list[Model]:
+    """The models of ``models/``, by ``obj_id``: every object of the dataset's set, those no frame
+    shows included. That is every object of ``ds.objects`` and every object the dataset's
+    ``fat_dataset.json`` lists for its set that no folder names (a dataset made with ``--object``
+    picking some of the set's objects). The meshes are those the dataset was made with, read from
+    ``objects_dir`` or the source its ``fat_dataset.json`` records (real FAT and datasets of
+    stand-ins: the stand-ins). An object without a mesh of its class, or whose mesh's cuboid is not
+    the dataset's (within :data:`MODEL_TOLERANCE`), is a one-line error."""
     from ..objectsets import Options, load
     from ..settings import Settings
 
@@ -154,32 +187,49 @@ def dataset_models(ds, objects_dir: Path | None) -> tuple[dict, dict]:
         source = objects_dir
     source_set = load(source, options)
     where = source if source is not None else "the built-in stand-ins"
-    infos = {}
+    chosen: dict[int, tuple[str, ObjectInfo]] = {}  # obj_id -> (class, source object)
     for o in ds.objects:
-        src = source_set.find(o.class_name)
+        src = _find_class(source_set, o.class_name)
         if src is None:
             raise ConfigError(f"--objects {where}: no object of class {o.class_name}, which the dataset has")
         off = float(np.abs(src.dimensions - o.dimensions).max())
         if off > MODEL_TOLERANCE:
             raise ConfigError(f"--objects {where}: the cuboid of {o.class_name} is off the dataset's by {off * 1000:.1f} mm; "
                               "are these the meshes the dataset was made with?")
-        infos[o.name] = src
-    assets = load_assets(list(infos.values()), source_set.meshes)
-    return {n: assets[src.name] for n, src in infos.items()}, infos
+        chosen[o.index + 1] = (o.class_name, src)
+    known = {k.lower() for o in ds.objects for k in (o.class_name, o.mixed_class_name())}
+    for i, cls in enumerate(_recorded_classes(ds)):  # the set's objects no folder of the dataset names
+        if cls.lower() in known or i + 1 in chosen:
+            continue
+        src = _find_class(source_set, cls)
+        if src is None:
+            raise ConfigError(f"--objects {where}: no object of class {cls}, which the dataset's object set lists "
+                              "(fat_dataset.json)")
+        chosen[i + 1] = (cls, src)
+    if source_set.meshes not in ("standins", "files"):  # a YCB folder may hold only the objects a dataset uses
+        from ..assets import find_ycb
+
+        for i in [i for i, (_, src) in chosen.items() if find_ycb(Path(source_set.meshes), src) is None]:
+            del chosen[i]  # no mesh: left out of models/ (an image that shows it is refused in _export)
+    assets = load_assets([src for _, src in chosen.values()], source_set.meshes)
+    return [Model(i, cls, assets[src.name], src) for i, (cls, src) in sorted(chosen.items())]
 
 
 def _export(ds, out, objects_dir, renderer, progress) -> dict:
-    assets, sources = dataset_models(ds, objects_dir)
-    infos = list(ds.objects)
+    models = dataset_models(ds, objects_dir)
+    by_id = {m.obj_id: m for m in models}
     r = make_renderer(renderer)
-    scenes, counters, used, alone = {}, {}, set(), {}
+    scenes, counters, alone = {}, {}, {}
     per_scene: dict = {}
-    n_images, last = 0, None
+    n_images, n_empty, last = 0, 0, None
     try:
         for item, _ in views_with_masks(ds, masks=False, progress=progress):  # BOP masks come from the depth test
             if per_scene and item["folder"] != last:  # views come folder by folder: the scenes before are complete
-                n_images += _write_scenes(per_scene, ds.objects)
+                n_images += _write_scenes(per_scene, models)
             last = item["folder"]
+            if not item["objects"]:  # no mask to write: bop_toolkit cannot load such an image (module docstring)
+                n_empty += 1
+                continue
             key = (item["folder"], item["eye"])
             if key not in scenes:
                 sid = counters.get((item["split"], item["eye"]), 0) + 1
@@ -209,10 +259,13 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
             anns_amodal, anns_modal = [], []
             for k, o in enumerate(item["objects"]):
                 obj = ds.objects.get(o["class"])
-                used.add(obj.index)
+                if obj.index + 1 not in by_id:
+                    raise ConfigError(f"{src / frame_file(src, im, item['eye'], 'annotation').name}: shows "
+                                      f"{o['class']}, whose mesh the object folder lacks")
                 gts.append({"cam_R_m2c": o["pose"][:3, :3].reshape(-1).tolist(), "cam_t_m2c": (o["location"] * 1000).tolist(),
                             "obj_id": obj.index + 1})
-                frame = Frame.view(loc, [(assets[obj.name], item["camera_pose"] @ o["pose"])], item["camera_pose"], big)
+                drawn = [(by_id[obj.index + 1].asset, item["camera_pose"] @ o["pose"])]
+                frame = Frame.view(loc, drawn, item["camera_pose"], big)
                 out_ = r.render(frame)
                 depth_gt_large = np.where(out_.instance == 1, out_.depth.astype(np.float64) * 1000.0, 0.0)
                 full, vis, info_k = gt_info_of(depth_gt_large, depth_mm, K)
@@ -232,26 +285,33 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
             d[5].extend(anns_modal)
     finally:
         r.close()
-    (out / "models").mkdir(parents=True, exist_ok=True)
-    info = {}
-    by_index = {o.index: o for o in infos}
-    for o in (by_index[i] for i in sorted(used)):  # the models of the objects used
-        m = load_mesh(assets[o.name].visual)
-        v = m.vertices * 1000.0
-        _write_ply(out / "models" / f"obj_{o.index + 1:06d}.ply", v, m.faces, _vertex_colours(m, assets[o.name].folder))
-        info[str(o.index + 1)] = {**_models_info(v), **(sources[o.name].symmetry or {})}
-    (out / "models" / "models_info.json").write_text(json.dumps(info, indent=1))
-    n_images += _write_scenes(per_scene, ds.objects)
+    _write_models(out / "models", models)
+    n_images += _write_scenes(per_scene, models)
     (out / "scenes.json").write_text(json.dumps({f"{s}/{n:06d}": {"folder": f, "eye": e} for (f, e), (s, n) in scenes.items()},
                                                 indent=1))
-    return {"images": n_images, "scenes": len(scenes), "skipped": skipped(ds)}
+    return {"images": n_images, "scenes": len(scenes), "empty": n_empty, "skipped": skipped(ds),
+            "without_mesh": sum(1 for o in ds.objects if o.index + 1 not in by_id)}
 
 
-def _write_scenes(per_scene: dict, objects: ObjectSet) -> int:
+def _write_models(folder: Path, models: list[Model]) -> None:
+    """``obj_XXXXXX.ply``, ``models_info.json`` and :data:`CLASS_NAMES_FILE` (obj_id -> class) of every model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info, names = {}, {}
+    for mo in models:
+        m = load_mesh(mo.asset.visual)
+        v = m.vertices * 1000.0
+        _write_ply(folder / f"obj_{mo.obj_id:06d}.ply", v, m.faces, _vertex_colours(m, mo.asset.folder))
+        info[str(mo.obj_id)] = {**_models_info(v), **(mo.source.symmetry or {})}
+        names[str(mo.obj_id)] = mo.class_name
+    (folder / "models_info.json").write_text(json.dumps(info, indent=1))
+    (folder / CLASS_NAMES_FILE).write_text(json.dumps(names, indent=1))
+
+
+def _write_scenes(per_scene: dict, models: list[Model]) -> int:
     """Write the JSON files of the scenes in ``per_scene`` and empty it; returns their number of images.
     ``scene_gt_coco.json`` is calc_gt_coco.py's file (boxes of the whole silhouette in the image),
     ``scene_gt_coco_modal.json`` its ``--bbox_type modal`` variant (boxes of the visible pixels)."""
-    categories = [{"id": o.index + 1, "name": str(o.index + 1), "supercategory": "fat"} for o in objects]
+    categories = [{"id": m.obj_id, "name": str(m.obj_id), "supercategory": "fat"} for m in models]
     n = 0
     for sdir, (cam, gt, gti, images, amodal, modal) in per_scene.items():
         docs = {"scene_camera": cam, "scene_gt": gt, "scene_gt_info": gti}
@@ -362,4 +422,9 @@ class Bop(Export):
     def run(self, dataset: Path, out: Path, *, overwrite: bool = False, skip_bad: bool = False,
             progress: Progress | None = None, objects_dir: Path | None = None, renderer: str = "auto") -> Result:
         r = export(dataset, out, objects_dir, renderer, skip_bad, progress, overwrite)
-        return Result([f"{out}: {r['images']} images in {r['scenes']} scenes"], r["skipped"])
+        line = f"{out}: {r['images']} images in {r['scenes']} scenes"
+        if r["empty"]:
+            line += f"; {r['empty']} views without objects left out"
+        if r["without_mesh"] > 0:
+            line += f"; {r['without_mesh']} objects of the set that no view shows left out of models/ (no mesh)"
+        return Result([line], r["skipped"])

@@ -1,4 +1,4 @@
-"""COCO export: instance masks as RLE, boxes and areas from the visible mask, the 21 categories named
+"""COCO export: instance masks as RLE, boxes and areas from the visible mask, the set's categories named
 as the dataset spells its classes, one image entry per eye, the projected cuboid (8 corners, then
 the centroid) as keypoints.
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from ..catalog import ObjectSet
 from ..dataset import Dataset
-from ..errors import FatError, FormatError, OutputError
+from ..errors import FatError, OutputError
 from ..fileio import why, write_text_atomic
 from ..geometry import CUBOID_EDGES, CUBOID_VERTEX_NAMES
 from . import Export, Result
@@ -111,7 +111,9 @@ def export(root: Path, out: Path, skip_bad: bool = False, progress=None,
     file this export does not write is removed."""
     out = Path(out)
     if out.suffix != ".json":
-        raise FormatError(out, "the COCO file must end in .json")
+        meant = out.with_suffix(".json") if out.suffix.lower() == ".json" else out.with_name(out.name + ".json")
+        raise OutputError(f"{out}: the COCO file's name must end in .json, as its split files are named after it "
+                          f"(fat.json: fat.train.json, fat.test.json); did you mean {meant}?")
     targets = (("all", out), ("train", out.with_suffix(".train.json")), ("test", out.with_suffix(".test.json")))
     written, problems = {}, []
     with file_output([path for _, path in targets], root, overwrite):
@@ -136,9 +138,10 @@ class Coco(Export):
     """``fat export coco``."""
 
     name = "coco"
-    help = "COCO instances: RLE masks, boxes, the 21 categories, the projected cuboid as keypoints."
-    description = ("COCO instances of DATASET in OUT.json (plus OUT.train.json and OUT.test.json): RLE masks, "
-                   "boxes and areas from the visible masks, the 21 categories, the projected cuboid as keypoints.")
+    help = "COCO instances: RLE masks, boxes, the dataset's categories, the projected cuboid as keypoints."
+    description = ("COCO instances of DATASET in the file OUT, whose name must end in .json (out/fat.json), and "
+                   "the splits' files beside it (out/fat.train.json, out/fat.test.json): RLE masks, boxes and areas "
+                   "from the visible masks, the dataset's categories, the projected cuboid as keypoints.")
     output = "file"
     unit = "image"
 

@@ -201,7 +201,7 @@ def _fill(f5, h5py, ds, rows, W, H, has_instance, progress) -> int:
     for k, v in meta.items():
         views.create_dataset(k, data=np.array(v, dtype=np.int32) if k == "frame" else np.array(v, dtype=object),
                              dtype="i4" if k == "frame" else strings)
-    names = sorted(ds.folders)
+    names = list(ds.folders)  # in the storage's folder order
     folders = f5.create_group("folders")
     folders.create_dataset("name", data=np.array(names, dtype=object), dtype=strings)
     for key, fname in (("camera_settings", CAMERA_SETTINGS), ("object_settings", OBJECT_SETTINGS)):

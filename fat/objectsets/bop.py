@@ -1,8 +1,9 @@
 """A BOP dataset's ``models/`` folder: ``obj_XXXXXX.ply`` meshes in millimetres and
 ``models_info.json`` (the layout of LM, T-LESS, YCB-V and every other BOP dataset, and of ``fat
 export bop``). Classes are ``obj_000001``... unless a mapping file names them (``--class-names
-FILE``, or ``class_names.json`` beside ``models_info.json``): a JSON object from object id (``"1"``
-or ``"obj_000001"``) to class name. Symmetries are kept from ``models_info.json``.
+FILE``, which wins, or else ``class_names.json`` beside ``models_info.json``, which ``fat export bop``
+writes): a JSON object from object id (``"1"`` or ``"obj_000001"``) to class name. Symmetries are
+kept from ``models_info.json``.
 """
 
 from __future__ import annotations

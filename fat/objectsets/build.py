@@ -55,6 +55,7 @@ class Entry:
     collision: Path | None = None
     symmetry: dict | None = None
     material: object = None  # fat.render.materials.Material
+    material_keys: tuple[str, ...] = ()  # the material's values the set file gives (they override the mesh file's)
 
 
 def units_scale(value, where: str) -> float:
@@ -113,13 +114,19 @@ def aligned(e: Entry) -> Aligned:
     scale = 1.0 if e.mesh.suffix.lower() in METRE_SUFFIXES else e.scale
     a = _aligned(str(mf.path.resolve()), st.st_size, st.st_mtime_ns, scale, e.align,
                  None if e.transform is None else np.ascontiguousarray(e.transform, dtype=np.float64).tobytes())
+    path = mf.path  # resolved: every mesh message names its file the same way
     if np.min(a.dimensions) <= 0:
-        raise ConfigError(f"{e.mesh}: the mesh is flat ({np.round(a.dimensions, 6).tolist()} m): an object needs a volume")
+        raise ConfigError(f"{path}: the mesh is flat ({np.round(a.dimensions, 6).tolist()} m): an object needs a volume")
     longest = float(np.max(a.dimensions))
     if longest > LARGEST or longest < SMALLEST:
-        hint = "a larger unit: cm or m" if longest < SMALLEST else "a smaller unit: mm or cm"
-        mesh_warning(f"{e.mesh}: {longest:.4g} m across at {scale:g} m per unit; are its units right? "
-                  f"(for {hint}, use --units or the set file's units)")
+        if e.mesh.suffix.lower() in METRE_SUFFIXES:
+            how = "scale it in the file or with the set file's transform" if e.transform is None else "check the set file's transform"
+            mesh_warning(f"{path}: {longest:.4g} m across; is the model's scale right? (glTF is in metres, "
+                         f"--units does not apply: {how})")
+        else:
+            hint = "a larger unit: cm or m" if longest < SMALLEST else "a smaller unit: mm or cm"
+            mesh_warning(f"{path}: {longest:.4g} m across at {scale:g} m per unit; are its units right? "
+                         f"(for {hint}, use --units or the set file's units)")
     return a
 
 
@@ -178,7 +185,8 @@ def make_set(name: str, entries: list[Entry], supercategory: str, about: str, wh
             raise ConfigError(f"{e.where}: mass must be a positive number of kg, got {mass!r}")
         objects.append(ObjectInfo(i, e.name, e.class_name or e.name, sid, a.dimensions, a.transform, float(mass),
                                   mesh=str(e.mesh), collision="" if e.collision is None else str(e.collision),
-                                  symmetry=e.symmetry, material=e.material))
+                                  symmetry=e.symmetry, material=e.material,
+                                  material_keys=e.material_keys))
     return ObjectSet(name, tuple(objects), supercategory=supercategory, meshes="files", about=about)
 
 

@@ -17,8 +17,8 @@ collision = "meshes/drill_parts.obj"  # convex parts, one closed part after anot
 align = "obb"
 transform = [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]]  # metres, applied before the box
 symmetry = { symmetries_continuous = [{ axis = [0, 0, 1], offset = [0, 0, 0] }] }  # BOP's form
-roughness = 0.3            # the material (glTF metallic-roughness, 0..1; default by class name)
-metallic = 0.0
+roughness = 0.3            # the material (glTF metallic-roughness, 0..1; default: a glTF file's own,
+metallic = 0.0             # else by class name); each value given overrides the file's
 specular = 1.0             # 0: no specular reflection at all
 ```
 
@@ -42,6 +42,8 @@ SET_KEYS = {"name", "supercategory", "units", "align", "objects", "about"}
 OBJECT_KEYS = {"name", "mesh", "class", "units", "mass", "segmentation_id", "collision", "align", "transform", "symmetry",
                "roughness", "metallic", "specular"}
 SYMMETRY_KEYS = {"symmetries_discrete", "symmetries_continuous"}
+#: The material's values a set may give; a glTF file's own metallic and roughness are used for those it does not.
+MATERIAL_KEYS = ("roughness", "metallic", "specular")
 
 
 def _parse(path: Path) -> dict:
@@ -103,7 +105,7 @@ def _symmetry(where: str, value):
 def _material(where: str, o: dict):
     """A :class:`~fat.render.materials.Material` from ``roughness``, ``metallic`` and ``specular``
     (each 0..1; glTF's metallic-roughness model, ``specular`` 0 for a purely diffuse surface)."""
-    keys = [k for k in ("roughness", "metallic", "specular") if k in o]
+    keys = [k for k in MATERIAL_KEYS if k in o]
     if not keys:
         return None
     from ..render.materials import DEFAULT_OBJECT, Material
@@ -166,7 +168,8 @@ class SetFile:
                 align, _transform(where, o["transform"]) if "transform" in o else None, cls, mass,
                 o.get("segmentation_id"),
                 _file(path, where, "collision", o["collision"]) if "collision" in o else None,
-                _symmetry(where, o.get("symmetry")), _material(where, o)))
+                _symmetry(where, o.get("symmetry")), _material(where, o),
+                tuple(k for k in MATERIAL_KEYS if k in o)))
         name = doc.get("name", path.stem)
         sup = doc.get("supercategory", "objects")
         for key, v in (("name", name), ("supercategory", sup)):

@@ -5,7 +5,8 @@ camera-frame z of each pixel's surface, written as a float, so no depth-buffer p
 and the instance id. Shading is physically based (docs/looks.md): metallic-roughness materials,
 image-based light from the location's environment map (irradiance harmonics per vertex, a
 GGX-prefiltered mip chain and the split-sum table per pixel), the sun with soft shadows, exposure
-and a filmic tone curve to sRGB; the environment map is drawn last where no surface is. A shadow map from the sun comes first; it depends only on the scene state, so
+and a filmic tone curve to sRGB; an object's own maps where its asset has them (a glTF file's
+roughness and metalness per texel, its alpha mask, its emission: :mod:`fat.gltf_bake`); the environment map is drawn last where no surface is. A shadow map from the sun comes first; it depends only on the scene state, so
 the second eye of a stereo pair reuses the first eye's. Meshes and textures are uploaded once per
 renderer and kept; only the targets the writers need are read back.
 
@@ -19,6 +20,7 @@ GPU on a machine with several; without it EGL's default device is used.
 
 from __future__ import annotations
 
+import json
 import numbers
 import os
 from dataclasses import dataclass, replace
@@ -37,13 +39,13 @@ from ..environment import LUMINANCE, brdf_lut
 from ..frame import Frame
 from . import CV_TO_GL, RenderOutput, opengl_projection, tonemap
 from .base import Capabilities, OptionError, Renderer, option
-from .lighting import Lighting, environment_files, location_environment, location_lighting
+from .lighting import WHITE_TARGET, Lighting, environment_files, location_environment, location_lighting
 from .materials import Material, object_material, surface_material
 from ..texture_sets import read_set, surface_set, texture_sets
 from ..patterns import pattern
 from .scenery import location_meshes
-from .gl_shaders import (BACKGROUND_FRAGMENT, BACKGROUND_VERTEX, ROUGH, SHADOW_FRAGMENT,
-                         SHADOW_VERTEX, fragment_shader, vertex_shader)
+from .gl_shaders import (BACKGROUND_FRAGMENT, BACKGROUND_VERTEX, ROUGH, SHADOW_FRAGMENT, SHADOW_MASK_FRAGMENT,
+                         SHADOW_MASK_VERTEX, SHADOW_VERTEX, fragment_shader, vertex_shader)
 
 NEAR, FAR = 0.01, 50.0
 GL_SRGB8 = 0x8C41
@@ -195,6 +197,7 @@ class GLRenderer(Renderer):
         self.programs: dict[tuple, object] = {}
         self.white = self.ctx.texture((1, 1), 3, bytes([255, 255, 255]))
         self.shadow_prog = self.ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
+        self.shadow_mask_prog = self.ctx.program(vertex_shader=SHADOW_MASK_VERTEX, fragment_shader=SHADOW_MASK_FRAGMENT)
         self.background_prog = self.ctx.program(vertex_shader=BACKGROUND_VERTEX, fragment_shader=BACKGROUND_FRAGMENT)
         tri = self.ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())  # one triangle covering the screen
         self.background_vao = self.ctx.vertex_array(self.background_prog, [(tri, "2f", "in_pos")])
@@ -248,12 +251,13 @@ class GLRenderer(Renderer):
         return t
 
     def _program(self, maps: bool, glossy: bool, metal: bool = False, lights: int = 0, look: bool = False,
-                 box: bool = False):
+                 box: bool = False, pbr: bool = False, mask: bool = False, emissive: bool = False):
         """The surface shader specialised (see :func:`fat.render.gl_shaders.fragment_shader`), compiled once."""
-        key = (maps, glossy, metal, lights, look, box)
+        key = (maps, glossy, metal, lights, look, box, pbr, mask, emissive)
         if key not in self.programs:
-            self.programs[key] = self.ctx.program(vertex_shader=vertex_shader(box),
-                                                  fragment_shader=fragment_shader(maps, glossy, metal, lights, look))
+            self.programs[key] = self.ctx.program(
+                vertex_shader=vertex_shader(box, mask),
+                fragment_shader=fragment_shader(maps, glossy, metal, lights, look, pbr, mask, emissive))
         return self.programs[key]
 
     def _upload(self, mesh: Mesh) -> "_Geometry":
@@ -277,7 +281,8 @@ class GLRenderer(Renderer):
     def _asset(self, asset, distractor: bool = False) -> "_Surface":
         """An object's mesh and texture, uploaded once: kept for good (the object set's are bounded by
         it), or, for a distractor, in the bounded cache (a folder of meshes has no bound)."""
-        key = asset.folder.as_posix()
+        # one mesh file may be two objects of a set with materials of their own
+        key = f"{asset.folder.as_posix()}|{object_material(asset.info)}|{asset.info.material_keys}"
         if distractor:
             return self._random.get(f"asset:{key}", lambda: self._make_asset(asset, own=True))
         if key not in self._meshes:
@@ -291,7 +296,46 @@ class GLRenderer(Renderer):
         img = cv2.cvtColor(cv2.imread(str(asset.folder / "texture.png"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         tex = self._make_texture(img) if own else self._texture(key, img)
         material = object_material(asset.info)
-        return _Surface(self._upload(mesh), tex, material, is_object=True, reflective=_reflective(material))
+        surface = _Surface(self._upload(mesh), tex, material, is_object=True, reflective=_reflective(material))
+        return self._own_maps(surface, asset)
+
+    def _own_maps(self, surface: "_Surface", asset) -> "_Surface":
+        """An object's own material maps (a glTF file's, :mod:`fat.gltf_bake`): roughness and
+        metalness where the object set gives no value for them, the alpha mask, the emission."""
+        from ..assets import EMISSION_MAP, MATERIAL_FILE, MATERIAL_MAP
+
+        try:
+            about = json.loads((asset.folder / MATERIAL_FILE).read_text())
+        except FileNotFoundError:
+            return surface
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"{asset.folder / MATERIAL_FILE}: cannot read the object's material: {e}") from None
+        info = asset.info
+        given = set(info.material_keys or ("roughness", "metallic", "specular")) if info.material is not None else set()
+        weight = (0.0 if "roughness" in given else 1.0, 0.0 if "metallic" in given else 1.0)
+        rgba = cv2.imread(str(asset.folder / MATERIAL_MAP), cv2.IMREAD_UNCHANGED)
+        if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
+            raise ConfigError(f"{asset.folder / MATERIAL_MAP}: cannot read the object's material map")
+        maps = self._linear_texture(cv2.cvtColor(rgba, cv2.COLOR_BGRA2RGBA))
+        m = surface.material
+        rough = min(about["roughness"]) if weight[0] else m.roughness
+        metal = max(about["metallic"]) if weight[1] else m.metallic
+        emission, scale = None, float(about.get("emissive_scale", 0.0))
+        if scale > 0:
+            img = cv2.imread(str(asset.folder / EMISSION_MAP), cv2.IMREAD_COLOR)
+            if img is None:
+                raise ConfigError(f"{asset.folder / EMISSION_MAP}: cannot read the object's emission map")
+            emission = self._make_texture(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        return replace(surface, pbr=maps if any(weight) else None, map_weight=weight,
+                       mask=maps if about.get("masked") else None, emission=emission, emission_scale=scale,
+                       reflective=rough < ROUGH or metal > 0)
+
+    def _linear_texture(self, image: np.ndarray):
+        """A map of values (not colours), mipmapped; OBJ's uv (0, 0) at the image's bottom left."""
+        img = np.ascontiguousarray(np.flipud(image))
+        t = self.ctx.texture((img.shape[1], img.shape[0]), img.shape[2], img.tobytes())
+        t.build_mipmaps()
+        return t
 
     def _pattern(self, name: str):
         """A pattern's grey image (fat.patterns), linear, uploaded once."""
@@ -336,17 +380,20 @@ class GLRenderer(Renderer):
         """``surface``'s geometry with a randomized look (fat.looks.Look) instead of its own material;
         on an object (``box``), texture coordinates come from its model-space position."""
         material = Material(look.roughness, look.metallic)
+        # the look replaces the object's own material maps; its alpha mask (its shape) stays
         if look.kind == "texture":
             s = self._look_set(look.texture)
             return replace(s, geometry=surface.geometry, material=Material(look.roughness, max(s.material.metallic, look.metallic)),
-                           box=surface.is_object)
+                           box=surface.is_object, mask=surface.mask)
+        own = dict(pbr=None, emission=None, emission_scale=0.0)
         if look.kind == "pattern":
             a, b = (np.asarray(c, dtype=float) for c in look.colors)
             return replace(surface, tex=self._pattern(look.pattern), material=material, maps=None, metal=False,
                            scale=tuple(float(x) for x in b - a), offset=tuple(float(x) for x in a), box=surface.is_object, look=True,
-                           reflective=surface.is_object and _reflective(material))
+                           reflective=surface.is_object and _reflective(material), **own)
         return replace(surface, tex=self.white, material=material, maps=None, metal=False, box=surface.is_object, look=True,
-                       scale=tuple(float(x) for x in look.colors[0]), reflective=surface.is_object and _reflective(material))
+                       scale=tuple(float(x) for x in look.colors[0]), reflective=surface.is_object and _reflective(material),
+                       **own)
 
     def _environment(self, env):
         """The environment's prefiltered levels as one mipmapped float texture, uploaded once (a
@@ -550,10 +597,17 @@ class GLRenderer(Renderer):
             self.shadow_fbo.use()
             self.shadow_fbo.clear(depth=1.0)
             self.shadow_prog["light_vp"].write(_mat(light_vp))
+            _write(self.shadow_mask_prog, "light_vp", _mat(light_vp))
+            _set(self.shadow_mask_prog, "mask_map", 0)
             for surface, T, _ in objects + casters:
-                self.shadow_prog["model"].write(_mat(T))
                 g = surface.geometry
-                self._draw(g.shadow, g.n_culled, g.n_two_sided)
+                if surface.mask is not None:  # what the alpha mask cuts out casts no shadow
+                    surface.mask.use(0)
+                    _write(self.shadow_mask_prog, "model", _mat(T))
+                    self._draw(g.masked_shadow(self.shadow_mask_prog), g.n_culled, g.n_two_sided)
+                else:
+                    self.shadow_prog["model"].write(_mat(T))
+                    self._draw(g.shadow, g.n_culled, g.n_two_sided)
             self._shadow_key = shadow_key
         fbo = self._targets(K)
         fbo.use()
@@ -565,7 +619,8 @@ class GLRenderer(Renderer):
         for i, (d, c) in enumerate(extra):
             dirs[i], colours[i] = d, c
         draws = [(surface, T, inst, self._program(surface.maps is not None, surface.reflective, surface.metal, len(extra),
-                                                  surface.look, surface.box))
+                                                  surface.look, surface.box, surface.pbr is not None,
+                                                  surface.mask is not None, surface.emission is not None))
                  for surface, T, inst in objects + scenery]  # every program made before the uniforms are set
         for p in self.programs.values():
             _write(p, "view", _mat(view))
@@ -586,7 +641,7 @@ class GLRenderer(Renderer):
             _set(p, "shadows", int(lighting.shadows))
             _set(p, "shadow_softness", SHADOW_SOFTNESS)
             for unit, name in enumerate(("tex", "shadow_map", "shadow_depth", "env", "brdf_lut", "normal_map",
-                                         "metalness_map")):
+                                         "metalness_map", "material_map", "mask_map", "emission_map")):
                 _set(p, name, unit)
         self.shadow_compare.use(1)
         self.shadow_depths.use(2)
@@ -599,6 +654,11 @@ class GLRenderer(Renderer):
                     t.use(unit)
                 _set(p, "palette", surface.maps[2][0])
                 _set(p, "set_mean", surface.maps[2][1])
+            for unit, t in ((7, surface.pbr), (8, surface.mask), (9, surface.emission)):  # an object's own maps
+                if t is not None:
+                    t.use(unit)
+            _set(p, "map_weight", surface.map_weight)
+            _set(p, "emission", surface.emission_scale * WHITE_TARGET / lighting.exposure)
             _write(p, "model", _mat(T))
             _set(p, "instance", inst)
             _set(p, "roughness", surface.material.roughness)
@@ -647,10 +707,19 @@ CREASE_DEG = 60.0
 RANDOM_CACHE_BYTES = 768 * 2**20
 
 
+def _textures_of(surface: "_Surface") -> list:
+    """The distinct textures a surface holds."""
+    out = []
+    for t in (surface.tex, *(surface.maps or ())[:2], surface.pbr, surface.mask, surface.emission):
+        if t is not None and not any(t is u for u in out):
+            out.append(t)
+    return out
+
+
 def _nbytes(obj) -> int:
     """Memory an OpenGL object holds (a texture with its mipmaps, a buffer), or a cache entry's parts."""
     if isinstance(obj, _Surface):
-        return _nbytes(obj.tex) + sum(_nbytes(t) for t in (obj.maps or ())[:2]) + \
+        return sum(_nbytes(t) for t in _textures_of(obj)) + \
             (_nbytes(obj.geometry.vbo) + _nbytes(obj.geometry.ibo) if obj.geometry is not None else 0)
     if isinstance(obj, _Environment):
         return _nbytes(obj.texture)
@@ -662,7 +731,7 @@ def _nbytes(obj) -> int:
 
 def _release(obj) -> None:
     if isinstance(obj, _Surface):
-        for t in (obj.tex, *(obj.maps or ())[:2]):
+        for t in _textures_of(obj):
             if hasattr(t, "release"):
                 t.release()
         if obj.geometry is not None:
@@ -726,6 +795,13 @@ class _Geometry:
             obj.release()
         self._vaos = {}
 
+    def masked_shadow(self, prog):
+        """The shadow pass's vertex array for a surface with an alpha mask (positions and texture coordinates)."""
+        key = ("shadow", id(prog))
+        if key not in self._vaos:
+            self._vaos[key] = self.ctx.vertex_array(prog, [(self.vbo, "3f 12x 2f", "in_pos", "in_uv")], self.ibo)
+        return self._vaos[key]
+
     def vao(self, prog):
         key = id(prog)
         if key not in self._vaos:
@@ -754,3 +830,10 @@ class _Surface:
     box: bool = False  # texture coordinates from the model-space position (BOX_UV_SCALE repeats a metre)
     look: bool = False  # a randomized look: the colour is texture x scale + offset
     reflective: bool = False  # reflections from the prefiltered map (else irradiance / pi)
+    # an object's own maps (a glTF file's): roughness (g) and metalness (b), their share against the
+    # material's values (map_weight), the alpha mask (a), the emission and its scale
+    pbr: object = None
+    map_weight: tuple = (0.0, 0.0)
+    mask: object = None
+    emission: object = None
+    emission_scale: float = 0.0

@@ -29,6 +29,9 @@ out vec3 v_world;
 out vec2 v_uv;
 out float v_z;
 out vec4 v_light;
+#ifdef MASK
+out vec2 v_mask_uv;       // the surface's own texture coordinates: a box-mapped look keeps the object's mask
+#endif
 void main() {
     vec4 w = model * vec4(in_pos, 1.0);
     vec4 c = view * w;
@@ -44,6 +47,9 @@ void main() {
     v_uv = (a.x >= max(a.y, a.z) ? in_pos.yz : (a.y >= a.z ? in_pos.xz : in_pos.xy)) * uv_scale;
 #else
     v_uv = in_uv;
+#endif
+#ifdef MASK
+    v_mask_uv = in_uv;
 #endif
     v_light = light_vp * w;
     gl_Position = proj * c;
@@ -93,6 +99,18 @@ uniform sampler2D metalness_map;  // x metallic
 #endif
 uniform vec3 palette;             // the surface's designed mean colour (linear)
 uniform vec3 set_mean;            // the texture set's mean colour (linear)
+#endif
+#ifdef PBR
+uniform sampler2D material_map;   // an object's own material (a glTF file's): g roughness, b metalness
+uniform vec2 map_weight;          // the share of roughness and metallic the map gives (0: the uniforms')
+#endif
+#ifdef MASK
+uniform sampler2D mask_map;       // a: coverage; under one half the surface is cut out (glTF's alpha mask)
+in vec2 v_mask_uv;
+#endif
+#ifdef EMISSIVE
+uniform sampler2D emission_map;   // sRGB, decoded by the sampler
+uniform float emission;           // radiance of the map's 1 (the exposure undone: 1 is a white surface in full light)
 #endif
 in vec3 v_irradiance;
 in vec3 v_normal;
@@ -149,8 +167,16 @@ vec3 mapped_normal(vec3 n, vec4 nr) {
 }
 #endif
 void main() {
+#ifdef MASK
+    if (texture(mask_map, v_mask_uv).a < 0.5) discard;  // no colour, depth or instance id
+#endif
     vec3 n = normalize(v_normal);
     if (!gl_FrontFacing) n = -n;
+#ifdef PBR
+    vec4 mr = texture(material_map, v_uv);
+    float roughness = mix(roughness, mr.g, map_weight.x);
+    float metallic = mix(metallic, mr.b, map_weight.y);
+#endif
 #ifdef MAPS
     vec4 nr = texture(normal_map, v_uv);
     n = mapped_normal(n, nr);
@@ -193,6 +219,9 @@ void main() {
         if (lit > 0.0) color += direct(n, v, ndv, light_dir, sun, albedo, f0, roughness, metallic, spec_w) * lit;
     }
     // EXTRA_LIGHTS
+#ifdef EMISSIVE
+    color += texture(emission_map, v_uv).rgb * emission;
+#endif
     f_color = vec4(srgb_encode(aces(color * exposure)), 1.0);
     f_depth = v_z;
     f_instance = instance;
@@ -203,21 +232,25 @@ def defines(**flags) -> str:
     return "".join(f"#define {name.upper()}\n" for name, on in flags.items() if on)
 
 
-def vertex_shader(box: bool = False) -> str:
-    """The surface vertex shader; ``box``: texture coordinates from the model-space position."""
-    return VERTEX.replace("#version 330\n", "#version 330\n" + defines(box=box), 1)
+def vertex_shader(box: bool = False, mask: bool = False) -> str:
+    """The surface vertex shader; ``box``: texture coordinates from the model-space position;
+    ``mask``: the object's own coordinates passed on for its alpha mask."""
+    return VERTEX.replace("#version 330\n", "#version 330\n" + defines(box=box, mask=mask), 1)
 
 
-def fragment_shader(maps: bool, glossy: bool, metal: bool = False, lights: int = 0, look: bool = False) -> str:
+def fragment_shader(maps: bool, glossy: bool, metal: bool = False, lights: int = 0, look: bool = False,
+                    pbr: bool = False, mask: bool = False, emissive: bool = False) -> str:
     """The surface shader, specialised: ``maps`` (normal, roughness, metalness maps: textured scenery),
     ``glossy`` (reflections looked up in the prefiltered map; without, a surface of roughness >=
     ROUGH everywhere takes irradiance / pi), ``metal`` (a metalness map), ``lights``: distant lights
-    besides the sun (0-3), ``look``: a randomized look's colours. A CPU rasteriser runs both sides
+    besides the sun (0-3), ``look``: a randomized look's colours; an object's own maps (a glTF
+    file's): ``pbr`` (roughness and metalness), ``mask`` (alpha mask), ``emissive``. A CPU rasteriser runs both sides
     of a branch and pays for a loop even when it runs no turn, so what a surface cannot need is
     compiled out rather than skipped, and the lights are written out one by one."""
     extra = "".join(f"    color += direct(n, v, ndv, light_dirs[{i}], light_colors[{i}], albedo, f0, roughness, metallic, spec_w);\n"
                     for i in range(lights))
-    head = "#version 330\n" + defines(maps=maps, glossy=glossy, metal=metal, look=look)
+    head = "#version 330\n" + defines(maps=maps, glossy=glossy, metal=metal, look=look, pbr=pbr, mask=mask,
+                                       emissive=emissive)
     return FRAGMENT.replace("#version 330\n", head, 1).replace("    // EXTRA_LIGHTS\n", extra)
 
 
@@ -262,4 +295,22 @@ void main() { gl_Position = light_vp * model * vec4(in_pos, 1.0); }
 SHADOW_FRAGMENT = """
 #version 330
 void main() {}
+"""
+
+#: The shadow map of a surface with an alpha mask: what the mask cuts out casts no shadow.
+SHADOW_MASK_VERTEX = """
+#version 330
+uniform mat4 model;
+uniform mat4 light_vp;
+in vec3 in_pos;
+in vec2 in_uv;
+out vec2 v_uv;
+void main() { v_uv = in_uv; gl_Position = light_vp * model * vec4(in_pos, 1.0); }
+"""
+
+SHADOW_MASK_FRAGMENT = """
+#version 330
+uniform sampler2D mask_map;
+in vec2 v_uv;
+void main() { if (texture(mask_map, v_uv).a < 0.5) discard; }
 """

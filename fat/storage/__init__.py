@@ -4,9 +4,11 @@ or an HDF5 export of one (:class:`~fat.storage.hdf5.H5Storage`), chosen by :func
 A storage offers what differs between the two; the Dataset does the rest (filters, eyes, items):
 
 * ``base``: the folder holding ``mixed/`` and ``single/``, or the HDF5 file; ``baseline`` (metres);
-* ``folders``: :class:`FolderInfo` per leaf folder (``mixed/kitchen_0``), in order;
+* ``folders``: :class:`FolderInfo` per leaf folder (``mixed/kitchen_0``), in the order of
+  :func:`~fat.storage.base.folder_order` (mixed, dr, single; then by name), the same in every storage;
 * ``frames(infos, classes)``: ``(folder, index, eyes)`` of the frames of those folders that show one
-  of ``classes`` (class keys, :func:`class_key`; None: all), ``eyes`` those present;
+  of ``classes`` (class keys, :func:`class_key`; None: all), ``eyes`` those present, folder by folder
+  in the order of ``infos``, each folder's frames by number;
 * ``intrinsics(folder, eye)``; ``annotations(folder, index, eye)`` (``camera_pose``, ``objects``,
   ``raw``); ``image(name, folder, index, eye, size)``; ``folder(rel)`` (the leaf folder's
   :class:`~fat.formats.fat.FatFolder`); ``close()``.

@@ -24,6 +24,19 @@ class FolderInfo:
     split: str  # train | test
 
 
+#: The order of the kinds of leaf folders, in every storage: a dataset's items come kind by kind in
+#: this order, each kind's folders by name (a single folder ``single/<class>/<location>`` by class,
+#: then location), each folder's frames by number.
+KIND_ORDER = ("mixed", "dr", "single")
+
+
+def folder_order(path: str, kind: str) -> tuple:
+    """The sort key of the leaf folder ``path`` (``single/011_banana_16k/kitchen_0``) of ``kind``:
+    :data:`KIND_ORDER`, then the path's parts by name (a kind not listed there comes after, by name)."""
+    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    return rank, kind, tuple(path.split("/"))
+
+
 class Storage(Protocol):
     """What :class:`fat.Dataset` reads through (see :mod:`fat.storage`)."""
 

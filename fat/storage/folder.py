@@ -22,7 +22,7 @@ from ..fileio import write_text_atomic
 from ..formats import fat as F
 from ..formats.fat import FRAME_RE, FatFolder, frame_file, parse_view
 from ..geometry import BASELINE_M
-from .base import _IMREAD_RGB, FolderInfo, class_key, object_item
+from .base import _IMREAD_RGB, FolderInfo, class_key, folder_order, object_item
 
 INDEX_FILE = ".fat_index.json"
 INDEX_VERSION = 2
@@ -128,7 +128,7 @@ def find_base(root: str | Path) -> Path:
 
 
 def _leaf_folders(base: Path) -> list[tuple[str, str, str | None]]:
-    """(relative path, kind, object class) of every leaf folder, sorted."""
+    """(relative path, kind, object class) of every leaf folder, in :func:`~fat.storage.base.folder_order`."""
     out = []
     for top in ("mixed", "dr"):  # dr: domain-randomized mixed drops (fat generate --kind dr)
         if (base / top).is_dir():
@@ -138,7 +138,7 @@ def _leaf_folders(base: Path) -> list[tuple[str, str, str | None]]:
         for obj in sorted(p for p in (base / "single").iterdir() if p.is_dir()):
             out += [(f"single/{obj.name}/{p.name}", "single", obj.name) for p in sorted(obj.iterdir())
                     if (p / F.CAMERA_SETTINGS).is_file()]
-    return out
+    return sorted(out, key=lambda f: folder_order(f[0], f[1]))
 
 
 #: the location index real FAT holds out for test in every scene (its files have no split.json)
@@ -169,7 +169,7 @@ def _read_image(name: str, path: Path, size: tuple[int, int]) -> np.ndarray:
 
 # ---------------------------------------------------------------------- the cached index
 class _Index:
-    """Frame indices per folder (and, when asked for, the classes in each mixed frame), cached."""
+    """Frame indices per folder (and, when asked for, the classes in each mixed or dr frame), cached."""
 
     def __init__(self, base: Path, folders: list[str], need_classes: bool):
         self.file = self._location(base)
@@ -182,7 +182,7 @@ class _Index:
             if entry is None or entry.get("mtime_ns") != mtime:
                 entry = {"mtime_ns": mtime, "frames": _scan(base / rel)}
                 changed = True
-            if need_classes and rel.startswith("mixed/") and "classes" not in entry:
+            if need_classes and not rel.startswith("single/") and "classes" not in entry:  # mixed and dr
                 entry["classes"] = [_frame_classes(base / rel, i) for i in entry["frames"]]
                 changed = True
             self.folders[rel] = entry

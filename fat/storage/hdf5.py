@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import ConfigError, FormatError
 from ..formats.fat import (CAMERA_SETTINGS, OBJECT_SETTINGS, decode_depth, parse_camera_settings, parse_json_text,
                            parse_object_settings, parse_view)
-from .base import FolderInfo, class_key, decode_rgb, object_item
+from .base import FolderInfo, class_key, decode_rgb, folder_order, object_item
 
 #: The ``fat_format`` attribute of the file.
 FORMAT = "fat-hdf5-1"
@@ -84,7 +84,7 @@ class H5Storage:
                 parts = folder.split("/")
                 found[folder] = FolderInfo(folder, m["kind"][r], m["location"][r], m["scene"][r],
                                            parts[1] if m["kind"][r] == "single" and len(parts) == 3 else None, m["split"][r])
-        self.folders = {k: found[k] for k in sorted(found)}
+        self.folders = {k: found[k] for k in sorted(found, key=lambda k: folder_order(k, found[k].kind))}  # as the folder's
 
     def _json(self, text: str, what: str) -> dict:
         where = what if what.startswith(str(self.path)) else f"{self.path}[{what}]"
@@ -104,8 +104,9 @@ class H5Storage:
         by_frame: dict[tuple[str, int], list[str]] = {}
         for r in np.nonzero(keep)[0]:
             by_frame.setdefault((m["folder"][r], int(m["frame"][r])), []).append(m["eye"][r])
+        position = {f.path: k for k, f in enumerate(infos)}  # the folders' order, as the folder storage gives it
         return [(folder, index, tuple(e for e in ("left", "right") if e in eyes))
-                for (folder, index), eyes in sorted(by_frame.items())]
+                for (folder, index), eyes in sorted(by_frame.items(), key=lambda x: (position[x[0][0]], x[0][1]))]
 
     def record(self) -> dict | None:
         """The dataset's ``fat_dataset.json``, as the export kept it (None if it kept none)."""
