@@ -88,6 +88,6 @@ class ExportGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
-@click.group("export", cls=ExportGroup)
+@click.group("export", cls=ExportGroup, short_help="Export a dataset to COCO, BOP, HDF5 or a plugin's format.")
 def export_cmd() -> None:
     """Export a dataset (ours or NVIDIA's FAT) to another format."""

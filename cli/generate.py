@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
 
 from fat.errors import ConfigError
-from fat.plan import total_frames
+from fat.estimate import record_rate
+from fat.plan import locations_of, plan, total_frames
 from fat.render import registry
 from fat.run import check_output, generate
 from fat import randomize
-from fat.settings import EXTRA_KEYS, SettingError, config_keys, from_values, n_locations, specs, validate
+from fat.settings import (EXTRA_KEYS, SettingError, config_keys, from_values, n_locations, specs, unknown_setting,
+                          validate)
+
+from . import START
+from .messages import emit
 
 
 try:  # Python 3.11+
@@ -47,7 +53,7 @@ def read_config(path: Path) -> dict:
     known = config_keys()
     for k in doc:
         if k.replace("-", "_") not in known:
-            raise ConfigError(f"{path}: unknown setting {k!r}; known: {', '.join(sorted(known))}")
+            raise ConfigError(f"{path}: {unknown_setting(k)}")
     return {k.replace("-", "_"): v for k, v in doc.items()}
 
 
@@ -126,7 +132,7 @@ def _given(values: dict) -> dict:
     return out
 
 
-@click.command("generate")
+@click.command("generate", short_help="Make a FAT-style dataset in OUT (drops, stereo RGB-D, FAT JSON).")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON or TOML file of settings (keys as the long options); options given here win.")
@@ -146,7 +152,9 @@ def _given(values: dict) -> dict:
 @click.option("--repair", is_flag=True, help="On a rerun, also check the sha256 of every finished drop's files against "
               "manifest.jsonl and make again the drops whose files changed (a plain rerun remakes those with files missing).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate_cmd(out: Path, config_file, randomize_all, randomizer, workers, dask, overwrite, repair, quiet,
+@click.option("--dry-run", is_flag=True, help="Print the plan (folders, drops, frames, objects), the disk use and an "
+              "estimate of the time, and write nothing.")
+def generate_cmd(out: Path, config_file, randomize_all, randomizer, workers, dask, overwrite, repair, quiet, dry_run,
                  **settings_given) -> None:
     """Generate a FAT-style dataset in OUT: drops in PyBullet, stereo RGB, depth, segmentation, FAT JSON.
 
@@ -177,7 +185,13 @@ def generate_cmd(out: Path, config_file, randomize_all, randomizer, workers, das
         from fat.executors import check_dask_address
 
         check_dask_address(dask)
-    check_output(out, overwrite, settings)
+    mode = check_output(out, overwrite, settings)
+    folders, drops = plan(settings)
+    emit(f"plan: {plan_line(settings, folders, drops)}; renderer {settings.renderer}"
+         f"{f', {workers} workers' if workers > 1 else ''} -> {out}\n")  # standard output: errors stay one line
+    if dry_run:
+        emit(dry_run_report(settings, folders, drops, out, mode, workers))
+        return
     total = total_frames(settings)
     bar = None
     if not quiet:
@@ -187,15 +201,95 @@ def generate_cmd(out: Path, config_file, randomize_all, randomizer, workers, das
     try:
         summary = generate(settings, out, overwrite=overwrite, progress=bar.update if bar else None,
                            notify=lambda m: click.echo(f"fat: {m}", err=True), workers=workers, dask=dask,
-                           repair=repair)
+                           repair=repair, skipped=(lambda n: _done_before(bar, total, n)) if bar else None)
     finally:
         if bar:
             bar.close()
+    if summary["frames"] and not dask:
+        record_rate(summary["renderer"], settings.width, settings.height, summary["frames"], summary["seconds"], workers)
+    seconds = time.perf_counter() - START  # the whole command, from its start
     rate = summary["frames"] / summary["seconds"] if summary["seconds"] > 0 else float("nan")
     resumed = f", {summary['skipped']} done before" if summary["skipped"] else ""
-    click.echo(f"wrote {summary['frames']} stereo frames{resumed} in {summary['folders']} folders to {out} "
-               f"in {summary['seconds']:.1f} s ({rate:.2f} frames/s, renderer {summary['renderer']}, "
-               f"{_objects_note(settings)})")
+    making = f"; {rate:.2f} frames/s while making drops" if summary["frames"] else ""
+    click.echo(f"wrote {_n(summary['frames'], 'stereo frame')}{resumed} in {_n(summary['folders'], 'folder')} to {out} "
+               f"in {seconds:.1f} s (renderer {summary['renderer']}, {_objects_note(settings)}{making})"
+               f"{_test_note(settings, folders)}")
+
+
+def _done_before(bar, total: int, n: int) -> None:
+    """The bar counts the frames to make: those made before are not speed."""
+    bar.reset(total=total - n)
+    bar.set_description(f"generate ({n:,} done before)")
+
+
+def _test_note(s, folders) -> str:
+    """Says so when the plan has no test folder (no location of the held-out index)."""
+    if any(f.location.endswith(f"_{s.test_location}") for f in folders):
+        return ""
+    return (f"; no test split: the held-out location {s.test_location} is not in the plan "
+            f"(--location {s.test_location} adds it, --test-location picks another)")
+
+
+def plan_line(s, folders, drops) -> str:
+    """The plan in one line: folders and frames by kind, drops, objects, image size."""
+    kinds = ", ".join(f"{kind} {n}" for kind, n in _count(folders, lambda f: f.kind).items())
+    frames = sum(d.n_frames for d in drops)
+    return (f"{_n(len(folders), 'folder')} ({kinds}), {_n(len(drops), 'drop')}, {_n(frames, 'stereo frame')} at "
+            f"{s.width}x{s.height}, {_n(len(s.object_infos()), 'object')}, {_n(len(locations_of(s)), 'location')}")
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _count(items, key) -> dict:
+    out: dict = {}
+    for x in items:
+        out[key(x)] = out.get(key(x), 0) + 1
+    return out
+
+
+def dry_run_report(s, folders, drops, out: Path, mode: str, workers: int) -> str:
+    """What ``--dry-run`` prints: per kind folders, drops and frames; disk use; time."""
+    from fat.estimate import estimate, human_bytes, human_seconds
+
+    lines = [f"{'kind':<8}{'folders':>9}{'drops':>10}{'frames':>12}"]
+    total = 0
+    for kind in s.kinds:
+        fk = [f for f in folders if f.kind == kind]
+        dk = [d for d in drops if d.kind == kind]
+        n = sum(d.n_frames for d in dk)
+        total += n
+        lines.append(f"{kind:<8}{len(fk):>9,}{len(dk):>10,}{n:>12,}")
+    lines.append(f"{'total':<8}{len(folders):>9,}{len(drops):>10,}{total:>12,}  stereo frames "
+                 f"({2 * total:,} images of {s.width}x{s.height})")
+    names = [o.name for o in s.object_infos()]
+    lines.append(f"objects: {len(names)} ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})")
+    lines.append(f"locations: {', '.join(locations_of(s))} (test: location {s.test_location})")
+    done = 0
+    if mode == "resume":
+        from fat import manifest
+
+        finished = manifest.load(out)
+        done = sum(d.n_frames for d in drops if manifest.drop_id(d.folder, d.index) in finished)
+        lines.append(f"{out} holds {done:,} of these frames already: a run makes the other {total - done:,}")
+    elif mode == "replace":
+        lines.append(f"{out} holds another dataset of fat: --overwrite replaces it")
+    renderer = s.renderer
+    if renderer == registry.AUTO:
+        from fat.render.gl import available
+
+        why = available(s.renderer_options.get("gl_device"))
+        renderer = "gl" if why is None else "tiny"
+    lo, hi = s.mixed_count
+    per_frame = sum((1 if d.kind == "single" else (lo + hi) / 2) * d.n_frames for d in drops) / max(1, total)
+    e = estimate(total - done, per_frame, s.width, s.height, renderer, workers)
+    lines.append(f"disk: about {human_bytes(e.bytes)}")
+    time_text = f"about {human_seconds(e.seconds)}" if e.seconds is not None else "unknown"
+    lines.append(f"time: {time_text} with renderer {renderer} and {workers} worker{'s' if workers > 1 else ''} "
+                 f"({e.source})")
+    lines.append("nothing written (--dry-run)")
+    return "\n".join(lines) + "\n"
 
 
 def _objects_note(s) -> str:

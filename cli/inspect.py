@@ -18,7 +18,7 @@ def _bar(total: int, desc: str, quiet: bool):
     return tqdm(total=total, unit="frame", desc=desc, file=sys.stderr, dynamic_ncols=True, leave=False)
 
 
-@click.command("stats")
+@click.command("stats", short_help="A statistics report of a dataset: figures and stats.json.")
 @DATASET
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for report.md, stats.json and the PNG figures.")
@@ -43,7 +43,7 @@ def stats_cmd(dataset: Path, out: Path, images: bool, split: str, kind: str, qui
                f"report in {out / 'report.md'}")
 
 
-@click.command("validate")
+@click.command("validate", short_help="Check every file and annotation of a dataset.")
 @DATASET
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--max-problems", type=int, default=0, help="Stop after this many problems (0: report all).")
@@ -72,7 +72,7 @@ def validate_cmd(dataset: Path, quiet: bool, max_problems: int) -> None:
     click.echo(f"{total} frames checked, no problem")
 
 
-@click.command("show")
+@click.command("show", short_help="Draw frames with masks, cuboids, boxes and depth.")
 @DATASET
 @click.argument("frames", nargs=-1)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PNG file to write.")

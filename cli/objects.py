@@ -13,7 +13,7 @@ from fat.objectsets.build import ALIGNMENTS, UNITS
 from .messages import emit
 
 
-@click.command("objects")
+@click.command("objects", short_help="List the objects of a set: class, ids, cuboid, mass.")
 @click.option("--objects", "source", type=click.Path(path_type=Path),
               help="An object set: a folder of meshes, a BOP models/ folder, an object-set file or a YCB folder "
                    "(as fat generate --objects). [FAT's 21 objects]")

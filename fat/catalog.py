@@ -64,7 +64,7 @@ def _key(name: str) -> str:
     return n[:-4] if n.endswith("_16k") else n
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ObjectSet:
     """The objects a dataset is made of, as data: classes, segmentation ids, cuboids, model transforms,
     masses, and where their meshes come from. FAT's 21 YCB objects (:func:`fat_objects`) are the
@@ -76,6 +76,12 @@ class ObjectSet:
     meshes: str = "standins"  # where meshes come from: "standins" (built-in procedural meshes), "files"
     #                           (each object's ``mesh``) or a folder of YCB models
     about: str = ""
+
+    def __repr__(self) -> str:
+        names = [o.name for o in self.objects]
+        shown = ", ".join(names[:5]) + (f", ... ({len(names) - 5} more)" if len(names) > 5 else "")
+        meshes = self.meshes if self.meshes in ("standins", "files") else f"YCB models in {self.meshes}"
+        return f"ObjectSet({self.name!r}: {len(names)} objects ({shown}); meshes: {meshes})"
 
     def __post_init__(self):
         idx: dict[str, ObjectInfo] = {}

@@ -104,6 +104,16 @@ class Dataset:
     def __len__(self) -> int:
         return len(self._views)
 
+    def __repr__(self) -> str:
+        folders = {f for f, _ in self._refs}
+        kinds = {}
+        for f in folders:
+            top = str(f).split("/", 1)[0]
+            kinds[top] = kinds.get(top, 0) + 1
+        made = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+        return (f"Dataset({str(self.root)!r}: {len(self)} items ({self.eyes}) from {len(self._refs)} frames in "
+                f"{len(folders)} folders ({made}); {len(self.objects.objects)} objects; fields {', '.join(self.fields)})")
+
     def __getitem__(self, i: int) -> dict:
         if not -len(self) <= i < len(self):
             raise IndexError(f"frame {i} out of range (dataset has {len(self)})")

@@ -3,6 +3,12 @@
 * A file either has its complete new content or is not there at all: it is written under a hidden
   temporary name, unique to the process and the call, in the same folder, then renamed. Renaming
   over a symbolic link replaces the link, never the file it points to.
+* No symbolic link inside an output folder is written, deleted or read through: :func:`refuse_links`
+  names the first one found (at any depth, links not followed) before a run writes or deletes
+  anything; :func:`open_folder`, :func:`make_folder`, :func:`write_bytes_atomic` with ``root`` and
+  :func:`unlink_in` reach a file below the output folder one folder at a time, each opened with
+  ``O_NOFOLLOW``, so a link put in place while a run goes on is refused too, never followed. The
+  output folder itself is the one the user named and may be a link.
 * :func:`inside` refuses a path whose folder, symbolic links resolved, leaves the output folder.
 * :func:`locked` holds an exclusive ``fcntl.flock`` lock on a lock file for the whole run: a second
   run on the same output is refused in one line. The kernel releases the lock when the process
@@ -18,6 +24,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 from pathlib import Path
 
 from .errors import OutputError
@@ -42,9 +49,15 @@ def why(e: OSError) -> str:
     return e.strerror or str(e)
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``."""
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, root: str | os.PathLike | None = None) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``. With ``root``
+    (the output folder ``path`` lies below), the folders between them are opened without following
+    a symbolic link (:func:`open_folder`): a link among them is refused, never written through."""
     path = Path(path)
+    if root is not None:
+        with open_folder(root, below(root, path).parent) as fd:
+            write_in(fd, path, data)
+        return
     tmp = temp_path(path)
     try:
         _write(tmp, data)
@@ -62,6 +75,30 @@ def _create(path: Path) -> int:
 def _write(path: Path, data: bytes) -> None:
     with os.fdopen(_create(path), "wb") as f:
         f.write(data)
+
+
+def _write_in(folder: int, name: str, data: bytes) -> None:
+    """Write a new file ``name`` in the open folder ``folder`` (as :func:`_create`: never through a link)."""
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=folder)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def write_in(folder: int, path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` atomically to the file named ``path``'s name in the open folder ``folder`` (an
+    :func:`open_folder` descriptor; ``path`` is what error messages name): a temporary file in that
+    folder, renamed over the name. A symbolic link of that name is replaced, not followed."""
+    path = Path(path)
+    tmp = temp_path(path).name
+    try:
+        _write_in(folder, tmp, data)
+        os.replace(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder)
+    except OSError as e:
+        try:
+            os.unlink(tmp, dir_fd=folder)
+        except OSError:
+            pass
+        raise OutputError(f"{path}: cannot write: {why(e)}") from e
 
 
 def reserve_temp(path: str | os.PathLike) -> Path:
@@ -147,12 +184,17 @@ def _unlink_quietly(p: Path) -> None:
 
 
 def remove_temporaries(root: Path) -> int:
-    """Delete the temporary files an interrupted run left under ``root``; returns how many."""
+    """Delete the temporary files an interrupted run left under ``root`` (folders reached without
+    following a symbolic link; a temporary that is a link is removed, not followed); returns how many."""
     n = 0
-    for p in Path(root).rglob(f".*{TMP_SUFFIX}"):
-        if p.is_file() or p.is_symlink():
-            p.unlink(missing_ok=True)
-            n += 1
+    for fd, _, entries in walk(root):
+        for e in entries:
+            if e.name.startswith(".") and e.name.endswith(TMP_SUFFIX) and not e.is_dir(follow_symlinks=False):
+                try:
+                    os.unlink(e.name, dir_fd=fd)
+                    n += 1
+                except FileNotFoundError:
+                    pass
     return n
 
 
@@ -166,16 +208,17 @@ def remove_stale_temporaries(path: str | os.PathLike) -> None:
             discard(p)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ASCII text (no newline translation) atomically."""
-    write_bytes_atomic(path, text.encode("ascii"))
+def write_text_atomic(path: str | os.PathLike, text: str, root: str | os.PathLike | None = None) -> None:
+    """Write ASCII text (no newline translation) atomically (``root``: as :func:`write_bytes_atomic`)."""
+    write_bytes_atomic(path, text.encode("ascii"), root)
 
 
 # ------------------------------------------------------------------ staying inside the output
 def inside(root: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """``path`` (absolute, or relative to ``root``) if writing it stays inside ``root``: its folder,
-    symbolic links resolved, is the real ``root`` or below it. The file itself may be a link (an
-    atomic write replaces the link, not its target). Raises OutputError otherwise."""
+    """``path`` (absolute, or relative to ``root``: not ``root / name`` when ``root`` is relative) if
+    writing it stays inside ``root``: its folder, symbolic links resolved, is the real ``root`` or
+    below it. The file itself may be a link (an atomic write replaces the link, not its target).
+    Raises OutputError otherwise. A check made once; :func:`open_folder` holds while writing."""
     root = Path(root)
     path = Path(path) if Path(path).is_absolute() else root / path
     if not within(path.parent, root):
@@ -199,22 +242,186 @@ def _first_link(root: Path, folder: Path) -> Path | None:
 
 
 def make_folder(root: str | os.PathLike, rel: str | os.PathLike) -> Path:
-    """Create ``root/rel`` and the folders above it, refusing to go through a symbolic link that
-    leads out of ``root``. Returns the folder."""
-    root = Path(root)
-    path = root
-    for part in Path(rel).parts:
-        if part in ("..", "/"):
-            raise OutputError(f"{root / rel}: not a path inside the output folder {root}")
-        path = path / part
-        inside(root, path / "x")
+    """Create ``root/rel`` (``rel`` relative to ``root``) and the folders above it, refusing a
+    symbolic link among them (:func:`open_folder`). Returns the folder."""
+    with open_folder(root, rel, create=True):
+        pass
+    return Path(root) / rel
+
+
+# ------------------------------------------------------------------ no symbolic link in the output
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def link_error(link: str | os.PathLike) -> OutputError:
+    """The one-line refusal of the symbolic link ``link`` found inside an output folder."""
+    try:
+        to = f" (to {os.readlink(link)})"
+    except OSError:
+        to = ""
+    return OutputError(f"{link}: is a symbolic link{to}; refusing to write, delete or read through it "
+                       "(replace it by a real folder or file, or remove it)")
+
+
+def below(root: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """``path`` (``root / rel``, or an absolute path) relative to ``root``; refuses ``..`` and paths
+    elsewhere."""
+    root, path = Path(root), Path(path)
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
         try:
-            path.mkdir(exist_ok=True)
-        except FileExistsError:
-            raise OutputError(f"{path}: exists and is not a folder") from None
-        except OSError as e:
-            raise OutputError(f"{path}: cannot create the folder: {why(e)}") from None
-    return path
+            rel = Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
+        except ValueError:
+            raise OutputError(f"{path}: not a path inside the output folder {root}") from None
+    if ".." in rel.parts:
+        raise OutputError(f"{path}: not a path inside the output folder {root}")
+    return rel
+
+
+@contextlib.contextmanager
+def open_folder(root: str | os.PathLike, rel: str | os.PathLike = "", create: bool = False, missing_ok: bool = False):
+    """A descriptor of the folder ``root/rel`` (``rel`` relative to ``root``), reached one folder at
+    a time from ``root``, each opened with ``O_NOFOLLOW``: a symbolic link among them (put there
+    before or during the run) raises :func:`link_error` and is never followed. ``root`` itself is
+    followed (the user named it). ``create``: missing folders are made; ``missing_ok``: a folder
+    that is missing or not a folder gives None instead of an error. Closed when the block ends."""
+    fd = _open_folder(Path(root), Path(rel), create, missing_ok)
+    try:
+        yield fd
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _open_folder(root: Path, rel: Path, create: bool, missing_ok: bool) -> int | None:
+    if rel.is_absolute() or ".." in rel.parts:
+        raise OutputError(f"{root / rel}: not a path inside the output folder {root}")
+    try:
+        fd = os.open(root, _FOLDER)
+    except OSError as e:
+        if missing_ok and e.errno in (errno.ENOENT, errno.ENOTDIR):
+            return None
+        raise OutputError(f"{root}: cannot open the output folder: {why(e)}") from None
+    path = root
+    try:
+        for part in rel.parts:
+            path = path / part
+            if create:
+                try:
+                    os.mkdir(part, dir_fd=fd)
+                except FileExistsError:
+                    pass
+                except OSError as e:
+                    raise OutputError(f"{path}: cannot create the folder: {why(e)}") from None
+            try:
+                sub = os.open(part, _FOLDER | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(path):
+                    raise link_error(path) from None
+                if missing_ok and e.errno in (errno.ENOENT, errno.ENOTDIR):
+                    os.close(fd)
+                    return None
+                if e.errno == errno.ENOTDIR:
+                    raise OutputError(f"{path}: exists and is not a folder") from None
+                raise OutputError(f"{path}: cannot open the folder: {why(e)}") from None
+            os.close(fd)
+            fd = sub
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def unlink_in(folder: int, name: str, path: str | os.PathLike) -> bool:
+    """Delete the file (or symbolic link: the link, not what it leads to) ``name`` of the open folder
+    ``folder``; ``path`` is what an error names. Returns whether there was one; a folder is left."""
+    try:
+        st = os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        raise OutputError(f"{path}: cannot delete: {why(e)}") from None
+    if stat.S_ISDIR(st.st_mode):
+        return False
+    try:
+        os.unlink(name, dir_fd=folder)
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        raise OutputError(f"{path}: cannot delete: {why(e)}") from None
+    return True
+
+
+def folders_in(root: str | os.PathLike, rel: str | os.PathLike = "") -> list[str]:
+    """The names of the folders in ``root/rel``, by name (reached as :func:`open_folder` does; a
+    link is not a folder; none if ``root/rel`` is missing)."""
+    with open_folder(root, rel, missing_ok=True) as fd:
+        if fd is None:
+            return []
+        with os.scandir(fd) as it:
+            return sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
+
+
+def is_file_in(folder: int, name: str) -> bool:
+    """Whether ``name`` is a regular file (not a link) in the open folder ``folder``."""
+    try:
+        return stat.S_ISREG(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def walk(root: str | os.PathLike):
+    """``(descriptor, path, entries)`` of ``root`` and of every folder below it, folders reached
+    without following a symbolic link (a link is an entry, never entered); ``entries`` are
+    :class:`os.DirEntry` of the folder (``is_symlink()`` and ``is_dir(follow_symlinks=False)`` need
+    no further system call). A folder that goes meanwhile, or cannot be read, is passed over."""
+    root = Path(root)
+    try:
+        fd = os.open(root, _FOLDER)
+    except OSError:
+        return
+    try:
+        yield from _walk(fd, root)
+    finally:
+        os.close(fd)
+
+
+def _walk(fd: int, path: Path):
+    try:
+        with os.scandir(fd) as it:
+            entries = list(it)
+    except OSError:  # unreadable: nothing of it can be written either
+        return
+    yield fd, path, entries
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):
+            try:
+                sub = os.open(e.name, _FOLDER | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError:
+                continue
+            try:
+                yield from _walk(sub, path / e.name)
+            finally:
+                os.close(sub)
+
+
+def find_link(root: str | os.PathLike) -> Path | None:
+    """The first symbolic link found inside the folder ``root`` at any depth (links not followed;
+    each folder's entries by name), or None. One directory read per folder."""
+    for _, path, entries in walk(root):
+        for e in sorted(entries, key=lambda e: e.name):
+            if e.is_symlink():
+                return path / e.name
+    return None
+
+
+def refuse_links(root: str | os.PathLike) -> None:
+    """Raise :func:`link_error` for the first symbolic link inside the folder ``root`` (see
+    :func:`find_link`); nothing if there is none or ``root`` is not a folder."""
+    link = find_link(root)
+    if link is not None:
+        raise link_error(link)
 
 
 # ------------------------------------------------------------------ one run per output
@@ -279,12 +486,17 @@ def locked_folder(out: Path):
 # ------------------------------------------------------------------ export targets
 def check_target(path: str | os.PathLike, reading: str | os.PathLike, overwrite: bool) -> None:
     """Refuse to write the file ``path`` when it lies inside the dataset ``reading`` (a folder or a
-    file) or exists and ``overwrite`` is not given."""
+    file) or exists and ``overwrite`` is not given. A symbolic link there is never followed: it is
+    refused without ``overwrite`` and replaced (the link itself) with it."""
     path = Path(path)
     if within(path, reading):
         raise OutputError(f"{path}: inside the dataset {reading} being read; choose an output outside it")
-    if path.is_symlink() or path.exists():
-        if path.is_dir() and not path.is_symlink():
+    if path.is_symlink():
+        if not overwrite:
+            raise OutputError(f"{path}: exists (a symbolic link to {os.readlink(path)}); use --overwrite to replace "
+                              "the link (not the file it leads to)")
+    elif path.exists():
+        if path.is_dir():
             raise OutputError(f"{path}: is a folder")
         if not overwrite:
             raise OutputError(f"{path}: exists; use --overwrite to replace it")

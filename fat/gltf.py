@@ -231,6 +231,47 @@ def companion_files(path: Path) -> list[Path]:
     return out
 
 
+def triangle_count(path: Path) -> int | None:
+    """The triangles the file's scene holds, from its JSON alone (a GLB's binary chunk and the
+    buffers are not read): each node's mesh's triangle primitives by their accessors' counts. None
+    when the JSON cannot be read or is not what glTF says (:func:`read_gltf` then says why)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(20)
+            if head[:4] == GLB_MAGIC:
+                size, kind = struct.unpack_from("<II", head, 12)
+                if kind != GLB_JSON:
+                    return None
+                doc = json.loads(f.read(size).decode("utf-8"))
+            else:
+                doc = json.loads((head + f.read()).decode("utf-8"))
+        accessors, meshes, nodes = doc.get("accessors", []), doc.get("meshes", []), doc.get("nodes", [])
+
+        def triangles(mesh: dict) -> int:
+            n = 0
+            for prim in mesh.get("primitives", []):
+                mode = int(prim.get("mode", 4))
+                key = prim["indices"] if "indices" in prim else prim["attributes"]["POSITION"]
+                count = int(accessors[key]["count"])
+                n += count // 3 if mode == 4 else max(count - 2, 0) if mode in (5, 6) else 0
+            return n
+
+        per_mesh = [triangles(m) for m in meshes]
+        total, stack, seen = 0, [(r, 0) for r in _roots(doc)], 0
+        while stack:
+            index, depth = stack.pop()
+            seen += 1
+            if depth > MAX_DEPTH or seen > 1_000_000:
+                return None
+            node = nodes[index]
+            if "mesh" in node:
+                total += per_mesh[node["mesh"]]
+            stack.extend((c, depth + 1) for c in node.get("children", []))
+        return total
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, struct.error, UnicodeDecodeError):
+        return None
+
+
 def read_gltf(path: Path) -> GltfFile:
     """The parts of the glTF file ``path``; a file that cannot be read is a one-line ConfigError."""
     data = path.read_bytes()

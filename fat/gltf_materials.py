@@ -24,6 +24,9 @@ from .errors import ConfigError
 REPEAT, MIRRORED_REPEAT, CLAMP_TO_EDGE = 10497, 33648, 33071
 #: Material extensions drawn (the others change nothing; the file's warning names them).
 DRAWN_EXTENSIONS = frozenset({"KHR_materials_emissive_strength", "KHR_texture_transform"})
+#: A JPEG image of a glTF file at least twice this wide or high is decoded at 1/2, 1/4 or 1/8 scale
+#: (the baked texture keeps at most 1024 texels a side per part).
+MAX_IMAGE_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,15 @@ def decode_image(data: bytes, where: str) -> np.ndarray:
     """An image file's bytes (PNG, JPEG, WebP ...) as (H, W, 4) uint8 RGBA."""
     import cv2
 
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    from .texture_sets import probe_image_bytes
+
+    info = probe_image_bytes(data, where, "image") if data else None  # its size and ends checked first
+    flag = cv2.IMREAD_UNCHANGED
+    if info is not None and info.format == "jpeg" and max(info.width, info.height) >= 2 * MAX_IMAGE_SIDE:
+        # no alpha in a JPEG: decoded at reduced scale by the decoder itself, memory as for the result
+        factor = min(8, 1 << int(np.log2(max(info.width, info.height) / MAX_IMAGE_SIDE)))
+        flag = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}[factor]
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
     if img is None:
         raise ConfigError(f"{where}: cannot decode the image")
     if img.dtype != np.uint8:

@@ -8,13 +8,15 @@ is ignored, and removed before the next line is appended.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 
 from .errors import OutputError
-from .fileio import why
+from .fileio import open_folder, refuse_links, why
 
 MANIFEST = "manifest.jsonl"
 
@@ -24,12 +26,23 @@ def drop_id(folder: str, index: int) -> str:
 
 
 def load(root: Path) -> dict[str, dict]:
-    """Finished drops by id."""
+    """Finished drops by id. A manifest that is a symbolic link is refused (OutputError), not read:
+    fat never makes one, and what it leads to is not the dataset's."""
     path = Path(root) / MANIFEST
     done = {}
-    if not path.is_file():
-        return done
-    for line in path.read_bytes().split(b"\n")[:-1]:  # the part after the last newline is unfinished
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as e:
+        if os.path.islink(path):
+            raise OutputError(f"{path}: is a symbolic link; refusing to read through it") from None
+        if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
+            return done
+        raise OutputError(f"{path}: cannot read: {why(e)}") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return done
+        data = f.read()
+    for line in data.split(b"\n")[:-1]:  # the part after the last newline is unfinished
         try:
             entry = json.loads(line)
             done[entry["drop"]] = entry
@@ -107,20 +120,31 @@ def sha256_file(path: Path) -> str:
 
 
 class FolderListing:
-    """Names in each folder, listed once (one directory read per folder instead of a stat per file)."""
+    """Names in each folder, listed once (one directory read per folder instead of a stat per file).
+    ``follow=False``: folders are reached without following a symbolic link, and a link is not a file
+    (:func:`fat.fileio.open_folder`; a link on the way raises OutputError)."""
 
-    def __init__(self, root: Path):
-        self.root, self._names = Path(root), {}
+    def __init__(self, root: Path, follow: bool = True):
+        self.root, self.follow, self._names = Path(root), follow, {}
 
     def exists(self, rel: str) -> bool:
         folder, _, name = rel.rpartition("/")
         if folder not in self._names:
+            self._names[folder] = self._list(folder)
+        return name in self._names[folder]
+
+    def _list(self, folder: str) -> set[str]:
+        if self.follow:
             try:
                 with os.scandir(self.root / folder) as it:
-                    self._names[folder] = {e.name for e in it if e.is_file()}
+                    return {e.name for e in it if e.is_file()}
             except OSError:
-                self._names[folder] = set()
-        return name in self._names[folder]
+                return set()
+        with open_folder(self.root, folder, missing_ok=True) as fd:
+            if fd is None:
+                return set()
+            with os.scandir(fd) as it:
+                return {e.name for e in it if e.is_file(follow_symlinks=False)}
 
 
 NO_FILE_LIST = "(no file list)"
@@ -130,12 +154,26 @@ def _inside(rel) -> bool:
     return isinstance(rel, str) and not rel.startswith("/") and ".." not in rel.split("/")
 
 
-def check_drop(root: Path, entry: dict, full: bool, listing: FolderListing | None = None) -> tuple[list[str], list[str]]:
+def _sha256_below(root: Path, rel: str) -> str:
+    """sha256 of ``root/rel``, reached without following a symbolic link (one raises OSError)."""
+    folder, _, name = rel.rpartition("/")
+    with open_folder(root, folder) as d:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=d)
+    h = hashlib.sha256()
+    with os.fdopen(fd, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_drop(root: Path, entry: dict, full: bool, listing: FolderListing | None = None,
+               follow: bool = True) -> tuple[list[str], list[str]]:
     """(missing, changed): the files of a finished drop's manifest entry that are gone, and, with
     ``full``, those whose sha256 differs from the entry (a file that cannot be read counts as changed).
-    An entry without a readable file list has every file missing (its drop is made again)."""
+    An entry without a readable file list has every file missing (its drop is made again).
+    ``follow=False`` (a run about to write there): no symbolic link is followed, a link is missing."""
     root = Path(root)
-    listing = listing or FolderListing(root)
+    listing = listing or FolderListing(root, follow)
     files = entry.get("files") if isinstance(entry, dict) else None
     if not isinstance(files, dict) or not files:
         return [NO_FILE_LIST], []
@@ -145,7 +183,7 @@ def check_drop(root: Path, entry: dict, full: bool, listing: FolderListing | Non
             missing.append(str(rel))
         elif full:
             try:
-                ok = sha256_file(root / rel) == digest
+                ok = (sha256_file(root / rel) if follow else _sha256_below(root, rel)) == digest
             except OSError:
                 ok = False
             if not ok:
@@ -155,11 +193,14 @@ def check_drop(root: Path, entry: dict, full: bool, listing: FolderListing | Non
 
 def damaged(root: Path, entries: dict[str, dict], full: bool = False) -> dict[str, tuple[list[str], list[str]]]:
     """The drops among ``entries`` (finished drops by id) with missing or (``full``) changed files:
-    drop id -> (missing, changed), as :func:`check_drop`."""
-    listing = FolderListing(Path(root))
+    drop id -> (missing, changed), as :func:`check_drop`. What a run checks before writing there, so
+    nothing outside the dataset is read: a symbolic link anywhere in ``root`` is refused first
+    (:func:`fat.fileio.refuse_links`), and no link is followed meanwhile."""
+    refuse_links(root)
+    listing = FolderListing(Path(root), follow=False)
     out = {}
     for drop, entry in entries.items():
-        missing, changed = check_drop(root, entry, full, listing)
+        missing, changed = check_drop(root, entry, full, listing, follow=False)
         if missing or changed:
             out[drop] = (missing, changed)
     return out

@@ -22,13 +22,18 @@ import numpy as np
 
 from .errors import ConfigError
 from .meshes import Mesh, MeshWarning, check_stl, load_mesh
+from .texture_sets import probe_image, read_image
 
 #: Mesh file suffixes an object set may name.
 MESH_SUFFIXES = (".obj", ".ply", ".gltf", ".glb", ".stl")
 #: Suffixes whose unit the format fixes (glTF 2.0: metres).
 METRE_SUFFIXES = (".gltf", ".glb")
 #: Triangles read at most from one mesh file (a 16k YCB scan has 32k; BOP's largest models about 1M).
-MAX_TRIANGLES = 5_000_000
+#: Checked from the file's header (PLY, STL, glTF) or its face lines (OBJ) before it is read:
+#: reading, converting and drawing a mesh of 1.5M triangles takes a process about 1.7 GB.
+MAX_TRIANGLES = 1_500_000
+#: Largest side of an OBJ's texture as read (a JPEG is decoded at reduced scale; the asset keeps 1024).
+OBJECT_TEXTURE_SIDE = 4096
 #: Colour of a mesh without any colour information (8-bit RGB).
 DEFAULT_RGB = (180, 180, 180)
 #: Side of the square of texels baked for one colour (mipmap levels 1 and 2 still see one colour).
@@ -64,10 +69,7 @@ def _read_cached(path: str, size: int, mtime_ns: int) -> MeshFile:
     return _read(Path(path))
 
 
-def read_mesh_file(path: str | Path) -> MeshFile:
-    """The mesh in ``path`` (read once per process while the file is unchanged). A file that cannot
-    be read, holds no triangle or more than :data:`MAX_TRIANGLES` is a one-line ConfigError naming it."""
-    path = Path(path)
+def _stat(path: Path):
     try:
         st = path.stat()
     except OSError as e:
@@ -76,7 +78,182 @@ def read_mesh_file(path: str | Path) -> MeshFile:
         raise ConfigError(f"{path}: not a file")
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise ConfigError(f"{path}: not a mesh file this version reads ({', '.join(MESH_SUFFIXES)})")
+    return st
+
+
+def read_mesh_file(path: str | Path) -> MeshFile:
+    """The mesh in ``path`` (read once per process while the file is unchanged), checked first by
+    :func:`probe_mesh`. A file that cannot be read, holds no triangle or more than
+    :data:`MAX_TRIANGLES`, or only triangles of zero area is a one-line ConfigError naming it."""
+    path = Path(path)
+    st = _stat(path)
+    probe_mesh(path)
     return _read_cached(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class MeshProbe:
+    """What :func:`probe_mesh` found without reading the mesh."""
+
+    path: Path
+    triangles: int  # as the header says (PLY: faces, STL, glTF) or the face lines counted (OBJ)
+
+
+def probe_mesh(path: str | Path) -> MeshProbe:
+    """Check a mesh file before it is read: its size in triangles from its header (PLY's face
+    count, a binary STL's count, a glTF file's accessors) or its face lines (OBJ, text STL: the file
+    is scanned in blocks, not held whole), refused above :data:`MAX_TRIANGLES` or at none; a
+    binary PLY or STL shorter than its header promises is refused too. One-line ConfigError naming
+    the file; kept by path, size and modification time in this process."""
+    path = Path(path)
+    st = _stat(path)
+    return _probe_cached(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _probe_cached(path: str, size: int, mtime_ns: int) -> MeshProbe:
+    p = Path(path)
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".obj":
+            n = _count(p, (b"\nf ", b"\nf\t"))
+            _obj_end(p, size)
+        elif suffix == ".ply":
+            n = _ply_faces(p, size)
+            _ply_texture(p)
+        elif suffix == ".stl":
+            n = _stl_triangles(p, size)
+        else:
+            from .gltf import triangle_count
+
+            n = triangle_count(p)
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read the mesh: {e.strerror or e}") from None
+    if n is None:  # the reader says what is wrong
+        return MeshProbe(p, -1)
+    if n == 0:
+        raise ConfigError(f"{p}: the mesh has no triangles")
+    if n > MAX_TRIANGLES:
+        raise ConfigError(f"{p}: {n:,} triangles, more than the {MAX_TRIANGLES:,} a mesh may have; simplify it "
+                          "(Blender's Decimate modifier, MeshLab's quadric edge collapse)")
+    return MeshProbe(p, n)
+
+
+def _count(path: Path, needles: tuple[bytes, ...]) -> int:
+    """Occurrences of ``needles`` in the file (as if it began with a newline), read in blocks of 8 MB."""
+    n, keep, tail = 0, max(map(len, needles)) - 1, b"\n"
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(8 << 20), b""):
+            text = tail + block
+            n += sum(text.count(x) for x in needles)
+            tail = text[-keep:]
+            n -= sum(tail.count(x) for x in needles)  # counted again with the next block
+        n += sum(tail.count(x) for x in needles)
+    return n
+
+
+_OBJ_REF = re.compile(rb"-?\d+(/-?\d*){0,2}")
+
+
+def _obj_end(path: Path, size: int) -> None:
+    """Refuse an OBJ cut inside its last line: a file that does not end with a newline and whose
+    last line is not of the form of the line of its kind before it (a face of at least 3 corners of
+    the same ``v/vt/vn`` form, a vertex of as many numbers). Cut at a line's end, it reads (and a
+    scan with lost faces is warned about as not closed)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 65536))
+        tail = f.read()
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return
+    lines = tail.splitlines()
+    last = lines[-1].split()
+    if len(lines) < 3 or not last:
+        return
+    kind = last[0]
+    before = next((x.split() for x in reversed(lines[1:-1]) if x.split()[:1] == [kind]), None)
+    if kind not in (b"f", b"v", b"vt", b"vn") or before is None:
+        return
+    if kind == b"f":
+        form = [r.count(b"/") for r in last[1:]]
+        ok = (len(last) >= 4 and all(_OBJ_REF.fullmatch(r) for r in last[1:]) and len(set(form)) == 1
+              and len(before) > 1 and before[1].count(b"/") == form[0])
+    else:
+        ok = len(last) == len(before)
+    if not ok:
+        text = lines[-1][:60].decode("latin-1")
+        raise ConfigError(f"{path}: the file ends inside a line ({text!r}); is it cut short or damaged?")
+
+
+#: Bytes of each PLY property type.
+_PLY_TYPES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2, "int16": 2, "uint16": 2,
+              "int": 4, "uint": 4, "int32": 4, "uint32": 4, "float": 4, "float32": 4, "double": 8, "float64": 8}
+
+
+def _ply_faces(path: Path, size: int) -> int | None:
+    """A PLY's face count from its header; for a binary file, refused when shorter than its vertices
+    and that many triangles take. None when the header is not one (the reader says why)."""
+    with open(path, "rb") as f:
+        head = f.read(64 << 10)
+    end = head.find(b"end_header")
+    if not head.startswith(b"ply") or end < 0:
+        return None
+    lines = head[:end].decode("latin-1").splitlines()
+    fmt, elements = "", []
+    for line in lines:
+        words = line.split()
+        if words[:1] == ["format"] and len(words) > 1:
+            fmt = words[1]
+        elif words[:1] == ["element"] and len(words) == 3 and words[2].isdigit():
+            elements.append([words[1], int(words[2]), 0, True])
+        elif words[:1] == ["property"] and elements:
+            if len(words) == 5 and words[1] == "list" and words[2] in _PLY_TYPES and words[3] in _PLY_TYPES:
+                elements[-1][2] += _PLY_TYPES[words[2]] + 3 * _PLY_TYPES[words[3]]  # at least a triangle's
+                elements[-1][3] = False
+            elif len(words) == 3 and words[1] in _PLY_TYPES:
+                elements[-1][2] += _PLY_TYPES[words[1]]
+    faces = next((count for name, count, _, _ in elements if name == "face"), None)
+    if faces is not None and fmt.startswith("binary"):
+        body = head.find(b"\n", end) + 1
+        least = body + sum(count * each for _, count, each, _ in elements)
+        if 0 < body and size < least:
+            raise ConfigError(f"{path}: a binary PLY of {faces:,} faces takes at least {least:,} bytes, this file has "
+                              f"{size:,}; is it cut short or damaged?")
+    return faces
+
+
+def _ply_texture(path: Path) -> None:
+    """Check the JPEG or PNG texture a PLY names (``comment TextureFile``) as texture sets' maps are
+    (complete, its size); refuse one larger than the image library that reads it takes (PIL's
+    ``MAX_IMAGE_PIXELS``: it would fail with a traceback on the terminal and a blank texture)."""
+    with open(path, "rb") as f:
+        head = f.read(64 << 10)
+    m = re.search(rb"^comment\s+TextureFile\s+(.+?)\s*$", head[:head.find(b"end_header")], re.M)
+    if not m:
+        return
+    texture = path.parent / m.group(1).decode("utf-8", "replace")
+    if not texture.is_file() or texture.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+        return
+    from PIL import Image
+
+    info = probe_image(texture, f"texture of {path.name}")
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and info.width * info.height > limit:
+        raise ConfigError(f"{texture}: {info.width}x{info.height} pixels is more than the texture of a PLY may have "
+                          f"({limit:,} pixels); downsize it (at most {OBJECT_TEXTURE_SIDE} are used a side)")
+
+
+def _stl_triangles(path: Path, size: int) -> int:
+    with open(path, "rb") as f:
+        head = f.read(4096)
+        if head[:5].lower() == b"solid" and b"facet" in head:  # text STL
+            return _count(path, (b"endfacet",))
+    if size < 84:
+        raise ConfigError(f"{path}: {size} bytes, too short for an STL (a binary STL's header alone is 84)")
+    n = int.from_bytes(head[80:84], "little")
+    if size < 84 + 50 * n:
+        raise ConfigError(f"{path}: a binary STL of {n:,} triangles is {84 + 50 * n:,} bytes, this file has "
+                          f"{size:,}; is it cut short or damaged?")
+    return n
 
 
 def _read(path: Path) -> MeshFile:
@@ -107,20 +284,22 @@ def _checked(path: Path, mesh: Mesh) -> Mesh:
     return mesh
 
 
-def _quality(mesh: Mesh) -> tuple[bool, int]:
+def _quality(path: Path, mesh: Mesh) -> tuple[bool, int]:
     from .meshes import open_edges
 
     v, f = mesh.vertices, mesh.faces
     area2 = np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
     scale = float(np.ptp(v, axis=0).max()) or 1.0
     degenerate = int(np.count_nonzero(area2 <= (scale * 1e-9) ** 2))
+    if degenerate == len(f):
+        raise ConfigError(f"{path}: all {len(f):,} triangles of the mesh have zero area: it has no surface")
     n_open, _ = open_edges(mesh)
     return n_open == 0, degenerate
 
 
 def _made(path: Path, mesh: Mesh, texture: np.ndarray, source: str) -> MeshFile:
     mesh = _checked(path, mesh)
-    closed, degenerate = _quality(mesh)
+    closed, degenerate = _quality(path, mesh)
     return MeshFile(path, mesh, texture, source, closed, degenerate)
 
 
@@ -130,7 +309,10 @@ def _read_obj(path: Path) -> MeshFile:
     mesh = load_mesh(path)
     tex_path, kd = obj_material(path)
     if tex_path is not None and mesh.uvs is not None:
-        img = cv2.imread(str(tex_path), cv2.IMREAD_COLOR)
+        if tex_path.suffix.lower() in (".jpg", ".jpeg", ".png"):  # checked, and read at reduced scale if huge
+            img = read_image(tex_path, OBJECT_TEXTURE_SIDE, f"texture of {path.name}")
+        else:
+            img = cv2.imread(str(tex_path), cv2.IMREAD_COLOR)
         if img is None:
             raise ConfigError(f"{tex_path}: cannot read the texture of {path.name}")
         return _made(path, mesh, img, "texture")
@@ -167,7 +349,7 @@ def _read_gltf(path: Path) -> MeshFile:
                                                                  if f.skipped else ""))
     b = bake(f)
     mesh = _checked(path, b.mesh)
-    closed, degenerate = _quality(mesh)
+    closed, degenerate = _quality(path, mesh)
     return MeshFile(path, mesh, b.texture, "materials", closed, degenerate, b.maps, b.emissive, b.emissive_scale,
                     b.known, b.masked, tuple(b.notes))
 

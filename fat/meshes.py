@@ -218,29 +218,55 @@ def convex_hull(points: np.ndarray) -> Mesh:
 
 # ----------------------------------------------------------------------------- files
 def write_obj(path: Path, parts: list[Mesh], mtl: str | None = None, names: list[str] | None = None) -> None:
-    """Write meshes to an OBJ; one ``o`` block per mesh (PyBullet makes a compound of their hulls)."""
-    lines = ["# written by fat"]
-    if mtl:
-        lines.append(f"mtllib {mtl}")
-    base = 1
-    for i, m in enumerate(parts):
-        lines.append(f"o {names[i] if names else f'part{i}'}")
+    """Write meshes to an OBJ; one ``o`` block per mesh (PyBullet makes a compound of their hulls).
+    Written in blocks of lines (a mesh of millions of triangles is not one string in memory)."""
+    def rows(fmt: str, a: np.ndarray):
+        for start in range(0, len(a), 65536):
+            yield "".join(map(fmt.__mod__, map(tuple, a[start:start + 65536].tolist())))
+
+    with open(path, "w") as out:
+        out.write("# written by fat\n")
         if mtl:
-            lines.append("usemtl material0")
-        lines += [f"v {x:.7f} {y:.7f} {z:.7f}" for x, y, z in m.vertices]
-        if m.uvs is not None:
-            lines += [f"vt {u:.6f} {v:.6f}" for u, v in m.uvs]
-        if m.normals is not None:
-            lines += [f"vn {x:.6f} {y:.6f} {z:.6f}" for x, y, z in m.normals]
-        for tri in m.faces + base:
+            out.write(f"mtllib {mtl}\n")
+        base = 1
+        for i, m in enumerate(parts):
+            out.write(f"o {names[i] if names else f'part{i}'}\n")
+            if mtl:
+                out.write("usemtl material0\n")
+            out.writelines(rows("v %.7f %.7f %.7f\n", np.asarray(m.vertices, dtype=np.float64)))
+            if m.uvs is not None:
+                out.writelines(rows("vt %.6f %.6f\n", np.asarray(m.uvs, dtype=np.float64)))
+            if m.normals is not None:
+                out.writelines(rows("vn %.6f %.6f %.6f\n", np.asarray(m.normals, dtype=np.float64)))
+            faces = np.asarray(m.faces, dtype=np.int64) + base
             if m.uvs is not None and m.normals is not None:
-                lines.append("f " + " ".join(f"{k}/{k}/{k}" for k in tri))
+                out.writelines(rows("f %d/%d/%d %d/%d/%d %d/%d/%d\n", np.repeat(faces, 3, axis=1)))
             elif m.normals is not None:
-                lines.append("f " + " ".join(f"{k}//{k}" for k in tri))
+                out.writelines(rows("f %d//%d %d//%d %d//%d\n", np.repeat(faces, 2, axis=1)))
             else:
-                lines.append("f " + " ".join(str(k) for k in tri))
-        base += len(m.vertices)
-    Path(path).write_text("\n".join(lines) + "\n")
+                out.writelines(rows("f %d %d %d\n", faces))
+            base += len(m.vertices)
+
+
+def merge_close_vertices(mesh: Mesh, cells: int) -> Mesh:
+    """``mesh`` with its vertices merged on a grid of ``cells`` along the longest side of its box
+    (vertex clustering): each occupied cell's vertices become their mean, triangles left with fewer
+    than three corners go, and so do repeated ones. The surface moves by at most a cell's diagonal."""
+    v = np.asarray(mesh.vertices, dtype=np.float64)
+    if len(v) == 0:
+        return Mesh(v, np.asarray(mesh.faces).reshape(0, 3))
+    lo = v.min(axis=0)
+    step = float(np.ptp(v, axis=0).max()) / cells or 1.0
+    key = np.minimum(np.floor((v - lo) / step), cells).astype(np.int64)
+    _, cell = np.unique(key[:, 0] * (cells + 1) ** 2 + key[:, 1] * (cells + 1) + key[:, 2], return_inverse=True)
+    cell = cell.ravel()
+    n = int(cell.max()) + 1
+    count = np.bincount(cell, minlength=n)[:, None]
+    merged = np.column_stack([np.bincount(cell, weights=v[:, k], minlength=n) for k in range(3)]) / count
+    f = cell[np.asarray(mesh.faces, dtype=np.int64)]
+    f = f[(f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 2] != f[:, 0])]
+    _, first = np.unique(np.sort(f, axis=1), axis=0, return_index=True)
+    return Mesh(merged, f[np.sort(first)])
 
 
 def write_mtl(path: Path, texture_name: str) -> None:

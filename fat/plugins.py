@@ -31,6 +31,17 @@ def load_class(what: str, value: str, base: type) -> type:
     return obj
 
 
+_warned: set[str] = set()
+
+
+def warn_unloadable(message: str) -> None:
+    """Say once per process, in one line on standard error, that a plugin cannot be loaded and is
+    left out: a broken plugin stops only the work that needs it."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"fat: warning: {message}; left out", file=sys.stderr)
+
+
 def registered(group: str, builtin: dict[str, str], reserved: tuple[str, ...] = ()) -> dict[str, EntryPoint]:
     """Name -> entry point of ``group``: ``builtin`` (name -> ``module:attribute``), then the
     installed entry points under other names (sorted by name; the first distribution on the path

@@ -8,6 +8,7 @@ Below it: :mod:`fat.executors` (where drops run), :mod:`fat.worker` (how one dro
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -16,7 +17,8 @@ from typing import Callable
 
 from . import __version__, executors, manifest
 from .errors import ConfigError, OutputError
-from .fileio import LOCK_FILE, TMP_SUFFIX, inside, locked_folder, make_folder, remove_temporaries, write_text_atomic
+from .fileio import (LOCK_FILE, TMP_SUFFIX, folders_in, is_file_in, locked_folder, make_folder, open_folder,
+                     refuse_links, remove_temporaries, unlink_in, write_text_atomic)
 from .formats import fat as fatfmt
 from .geometry import Intrinsics
 from .randomize import Randomization
@@ -63,7 +65,12 @@ def check_output(root: Path, overwrite: bool, s: Settings) -> str:
         old = Settings.from_json(old).to_json()
     except (TypeError, ValueError, AttributeError):
         pass
+    for key in ("object_source", "class_names"):  # earlier releases recorded them as given: relative to here
+        if isinstance(old.get(key), str):
+            old[key] = os.path.abspath(os.path.expanduser(old[key]))
     changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    if changed and not _finished_any(root):
+        return "replace"  # a run that failed before its first drop left only its settings: nothing to keep
     if changed:
         diff = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:3])
         raise OutputError(f"{root}: holds a dataset made with other settings ({diff}{', ...' if len(changed) > 3 else ''}); "
@@ -71,10 +78,21 @@ def check_output(root: Path, overwrite: bool, s: Settings) -> str:
     return "resume"
 
 
+def _finished_any(root: Path) -> bool:
+    """Whether the manifest in ``root`` records a finished drop (an unreadable one counts as yes)."""
+    try:
+        return bool(manifest.load(root))
+    except (OutputError, RecursionError, ValueError):
+        return True
+
+
 def prepare_output(root: Path, mode: str) -> None:
     """Create the output folder; for "replace", delete the old dataset's files first (see
-    :func:`remove_dataset`)."""
+    :func:`remove_dataset`). First of all, a symbolic link anywhere inside ``root`` is refused, in
+    one line naming it, before anything is written or deleted (:func:`fat.fileio.refuse_links`;
+    with --overwrite too: a link is never the old dataset's, and fat neither follows nor removes it)."""
     root = Path(root)
+    refuse_links(root)
     if mode == "replace":
         remove_dataset(root)
     try:
@@ -88,70 +106,78 @@ _OUR_LEAF_FILE = re.compile(r"^(_camera_settings\.json|_object_settings\.json|\d
                             r"(jpg|json|depth\.png|seg\.png|instance\.png))$")
 
 
+def _relative(rel) -> bool:
+    """Whether ``rel`` is a path below the dataset folder (not absolute, no ``..``, no empty part)."""
+    return (isinstance(rel, str) and bool(rel) and not rel.startswith("/")
+            and all(part not in ("", ".", "..") for part in rel.split("/")))
+
+
 def remove_dataset(root: Path) -> int:
     """Delete the dataset made by fat in ``root``: the files its manifest lists, the settings and
-    frame files of its leaf folders (those of the manifest, and those under ``mixed/`` and
+    frame files of its leaf folders (those of the manifest, and those under ``mixed/``, ``dr/`` and
     ``single/`` that hold a ``_camera_settings.json``), temporaries and its top-level files; then
-    the folders left empty. Any other file stays. Nothing outside ``root`` is touched. Returns the
-    number of files deleted."""
+    the folders left empty. Any other file stays. Nothing outside ``root`` is touched: a symbolic
+    link anywhere inside ``root`` is refused before anything is deleted, and every file is reached
+    one folder at a time without following a link (:func:`fat.fileio.open_folder`), so a link put
+    there meanwhile is refused too. Returns the number of files deleted."""
     root = Path(root)
+    if not root.is_dir():
+        return 0
+    refuse_links(root)
     done = manifest.load(root)
     files, leaves = set(), set()
     for e in done.values():
-        if isinstance(e.get("drop"), str):
+        if isinstance(e.get("drop"), str) and _relative(e["drop"].rpartition("#")[0]):
             leaves.add(e["drop"].rpartition("#")[0])
         if isinstance(e.get("files"), dict):
-            files.update(f for f in e["files"] if isinstance(f, str))
-    for top in ("mixed", "single", "dr"):
-        if (root / top).is_dir() and not (root / top).is_symlink():
-            pattern = "*/*/_camera_settings.json" if top == "single" else "*/_camera_settings.json"
-            leaves.update(p.parent.relative_to(root).as_posix() for p in (root / top).glob(pattern))
+            files.update(f for f in e["files"] if _relative(f))  # a file outside the dataset: not ours to delete
+    for top in ("mixed", "dr", "single"):
+        for sub in folders_in(root, top):  # single/<class>/<location>, the others <kind>/<location>
+            paths = [f"{top}/{sub}/{n}" for n in folders_in(root, f"{top}/{sub}")] if top == "single" else [f"{top}/{sub}"]
+            for leaf in paths:
+                with open_folder(root, leaf, missing_ok=True) as fd:
+                    if fd is not None and is_file_in(fd, fatfmt.CAMERA_SETTINGS):
+                        leaves.add(leaf)
     for leaf in leaves:
-        folder = root / leaf
-        if _is_inside(root, folder / "x") and folder.is_dir():
-            files.update(f"{leaf}/{p.name}" for p in folder.iterdir()
-                         if _OUR_LEAF_FILE.match(p.name) or (p.name.startswith(".") and p.name.endswith(TMP_SUFFIX)))
+        with open_folder(root, leaf, missing_ok=True) as fd:
+            if fd is not None:
+                files.update(f"{leaf}/{n}" for n in os.listdir(fd)
+                             if _OUR_LEAF_FILE.match(n) or (n.startswith(".") and n.endswith(TMP_SUFFIX)))
     files.update((DATASET_FILE, SPLIT_FILE, manifest.MANIFEST, ".fat_index.json"))
+    by_folder: dict[str, list[str]] = {}
+    for rel in files:
+        folder, _, name = rel.rpartition("/")
+        by_folder.setdefault(folder, []).append(name)
     n = 0
-    for rel in sorted(files):
-        path = root / rel
-        if Path(rel).is_absolute() or ".." in Path(rel).parts or not _is_inside(root, path):
-            continue  # a manifest naming a file outside the dataset: not ours to delete
-        try:
-            if path.is_file() or path.is_symlink():
-                path.unlink()
-                n += 1
-        except OSError as e:
-            raise OutputError(f"{path}: cannot delete: {e.strerror}") from None
+    for folder, names in sorted(by_folder.items()):
+        with open_folder(root, folder, missing_ok=True) as fd:
+            if fd is not None:
+                n += sum(unlink_in(fd, name, root / folder / name) for name in sorted(names))
     for leaf in sorted(leaves, reverse=True):  # then the folders left empty, up to the top
-        p = root / leaf
-        while p != root and root in p.parents and _is_inside(root, p / "x"):
-            try:
-                p.rmdir()
-            except OSError:
-                break
-            p = p.parent
+        parts = leaf.split("/")
+        while parts:
+            with open_folder(root, "/".join(parts[:-1]), missing_ok=True) as fd:
+                try:
+                    if fd is None:
+                        break
+                    os.rmdir(parts[-1], dir_fd=fd)  # a link there is not a folder: never followed
+                except OSError:
+                    break
+            parts = parts[:-1]
     return n
-
-
-def _is_inside(root: Path, path: Path) -> bool:
-    try:
-        inside(root, path)
-        return True
-    except OutputError:
-        return False
 
 
 def write_folder_settings(root: Path, folders: list[Folder], s: Settings, K: Intrinsics | None = None) -> None:
     """Each folder's ``_camera_settings.json`` (a randomized folder's own field of view, where the
-    camera randomizer draws one) and ``_object_settings.json``."""
+    camera randomizer draws one) and ``_object_settings.json``; no symbolic link between ``root``
+    and a folder is followed (:func:`fat.fileio.open_folder`)."""
     K = K or s.intrinsics
     randomization = Randomization(s.randomize, s.seed) if s.randomizes else None
     for f in folders:
-        path = make_folder(root, f.path)  # refuses a symbolic link out of the dataset
+        path = make_folder(root, f.path)  # refuses a symbolic link in the way
         own = randomization.folder_intrinsics(f.path, K) if s.randomized(f.kind) else K
-        fatfmt.write_camera_settings(path, own)
-        fatfmt.write_object_settings(path, s.object_set().subset(f.objects), single=f.kind == "single")
+        fatfmt.write_camera_settings(path, own, root=root)
+        fatfmt.write_object_settings(path, s.object_set().subset(f.objects), single=f.kind == "single", root=root)
 
 
 def finished_drops(out: Path, drops: list[Drop], repair: bool = False,
@@ -183,12 +209,13 @@ def _size_note(s: Settings) -> str:
 
 def generate(s: Settings, out: Path, overwrite: bool = False, progress: Callable[[int], None] | None = None,
              notify: Callable[[str], None] | None = None, workers: int = 1, dask: str | None = None,
-             repair: bool = False) -> dict:
+             repair: bool = False, skipped: Callable[[int], None] | None = None) -> dict:
     """Make (or finish) the dataset described by ``s`` under ``out``; returns a summary.
 
     Drops already in the manifest are kept if their files are all there (``repair``: and unchanged,
     by sha256); the others are made, in this process (``workers`` 1), in ``workers`` local processes,
-    or on the Dask scheduler at ``dask``. ``notify`` gets notes such as the renderer ``auto`` chose
+    or on the Dask scheduler at ``dask``. ``progress`` gets the frames of each drop made; ``skipped``
+    (default: ``progress``) the frames of the drops finished before. ``notify`` gets notes such as the renderer ``auto`` chose
     (default: printed on standard error). A lock file in ``out`` (``.fat.lock``) refuses a second run
     into the same folder while this one runs."""
     s = validate(s)
@@ -201,10 +228,30 @@ def generate(s: Settings, out: Path, overwrite: bool = False, progress: Callable
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     with locked_folder(out):
         return _generate(s, out, folders, drops, check_output(out, overwrite, s), progress, notify, workers, dask,
-                         repair)
+                         repair, skipped or progress)
 
 
-def _generate(s, out, folders, drops, mode, progress, notify, workers, dask, repair) -> dict:
+def _generate(s, out, folders, drops, mode, progress, notify, workers, dask, repair, skipped) -> dict:
+    try:
+        return _run(s, out, folders, drops, mode, progress, notify, workers, dask, repair, skipped)
+    except BaseException:
+        if not _finished_any(out):  # failed before its first drop: what it wrote goes, so a fixed rerun starts afresh
+            try:
+                remove_dataset(out)
+            except OutputError:
+                pass  # the error being raised says more
+        raise
+
+
+def _run(s, out, folders, drops, mode, progress, notify, workers, dask, repair, on_skipped) -> dict:
+    done = finished_drops(out, drops, repair, notify) if mode == "resume" else None
+    if done is not None and len(done) == len(drops):  # finished: no renderer to start, nothing to write
+        remove_temporaries(out)
+        if on_skipped:
+            on_skipped(sum(d.n_frames for d in drops))
+        renderer = json.loads((out / DATASET_FILE).read_text()).get("renderer")
+        return {"frames": 0, "skipped": sum(d.n_frames for d in drops), "folders": len(folders), "drops": 0,
+                "seconds": 0.0, "out": str(out), "renderer": renderer}
     executor = executors.make(s, workers, dask)  # starts renderers before any file is written
     try:
         if executor.note:
@@ -219,11 +266,11 @@ def _generate(s, out, folders, drops, mode, progress, notify, workers, dask, rep
         write_text_atomic(out / DATASET_FILE, json.dumps(_record(s, executor.renderer), indent=1) + "\n")
         write_text_atomic(out / SPLIT_FILE, json.dumps(split_of(s, folders), indent=1) + "\n")
         write_folder_settings(out, folders, s, executor.K)
-        done = finished_drops(out, drops, repair, notify)
+        done = done if done is not None else finished_drops(out, drops, repair, notify)
         todo = [d for d in drops if manifest.drop_id(d.folder, d.index) not in done]
         skipped = sum(d.n_frames for d in drops) - sum(d.n_frames for d in todo)
-        if progress and skipped:
-            progress(skipped)
+        if on_skipped and skipped:
+            on_skipped(skipped)
         t0 = time.perf_counter()
         frames = 0
         record = manifest.Writer(out)

@@ -10,6 +10,7 @@ renderer registry (:mod:`fat.render.registry`) and live in ``renderer_options``.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import math
 import numbers
@@ -136,6 +137,12 @@ def _check_locations(k, v):
     if not locations:
         raise SettingError(k, f"locations must be 0..{last}, got []")
     return tuple(sorted({_integer(k, "location", i, 0, last) for i in locations}))
+
+
+def _absolute_path(k, label, v) -> str | None:
+    """A path setting as an absolute path (recorded so, a dataset's files are found from any folder)."""
+    v = _text(k, label, v)
+    return None if v is None else os.path.abspath(os.path.expanduser(v))
 
 
 def _check_objects(k, v):
@@ -294,7 +301,7 @@ class Settings:
                                        help="Repeatable: an object of the set by class, name, short name or "
                                             "number (banana, 011). [all of the set]")
     object_source: str | None = setting(None, key="objects", flag="--objects", type="path", parse=_folder,
-                                        check=lambda k, v: _text(k, "objects", v),
+                                        check=lambda k, v: _absolute_path(k, "objects", v),
                                         help="The object set: a folder of YCB models, a folder of meshes (OBJ, PLY, "
                                              "glTF/GLB, STL), a BOP models/ folder or an object-set file (TOML, "
                                              "JSON). [FAT's 21 objects as procedural stand-ins]")
@@ -306,7 +313,7 @@ class Settings:
                          help="The objects' cuboids: aabb, each mesh's own axis-aligned box (NDDS), or obb, "
                               "its smallest oriented box. [aabb]")
     class_names: str | None = setting(None, key="class_names", flag="--class-names", type="path", parse=_folder,
-                                      check=lambda k, v: _text(k, "class names file", v),
+                                      check=lambda k, v: _absolute_path(k, "class names file", v),
                                       help="JSON file naming a BOP models folder's objects by id (1: ape, ...).")
     mixed_frames: int = setting(20, key="mixed_frames", flag="--mixed-frames", type="int", check=_frames("mixed frames"),
                                 help="Frames per mixed folder (overrides --frames).")
@@ -449,6 +456,13 @@ FAT_PRESET = dict(kinds=("single", "mixed"), scenes=("kitchen", "kitedemo", "tem
                   mixed_frames=2000, single_frames=100, dr_frames=2000)
 
 
+def unknown_setting(key) -> str:
+    """The message for a config key that is none: the nearest known key, then all of them."""
+    close = difflib.get_close_matches(str(key).replace("-", "_"), list(config_keys()), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown setting {key!r}; {hint}known: {', '.join(sorted(config_keys()))}"
+
+
 def from_values(values: dict) -> Settings:
     """Settings from config-file keys and values (a config file merged with command-line values,
     None for not given). Values are passed on as given: :func:`validate` checks them."""
@@ -470,7 +484,7 @@ def from_values(values: dict) -> Settings:
         elif key in option_keys:
             options[key] = v
         else:
-            raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(config_keys()))}")
+            raise ConfigError(unknown_setting(key))
     return Settings(**fields, renderer_options=options)
 
 
@@ -512,8 +526,13 @@ def validate(s: Settings) -> Settings:
         raise SettingError("renderer_options", f"renderer options must be a table, got {given!r}")
     try:
         objects = _object_set(checked["object_source"], checked["units"], checked["align"], checked["class_names"])
-    except ConfigError as e:
-        raise SettingError("object_source", str(e)) from None
+    except ConfigError as e:  # named as given: the recorded absolute path only where it was given so
+        message = str(e)
+        for k in ("object_source", "class_names"):
+            given = getattr(s, k)
+            if isinstance(given, (str, os.PathLike)) and checked[k] and not os.path.isabs(os.fspath(given)):
+                message = message.replace(checked[k], os.fspath(given))
+        raise SettingError("object_source", message) from None
     try:
         options = registry.check_options(checked["renderer"], given, objects)
     except OptionError as e:

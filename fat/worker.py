@@ -100,7 +100,7 @@ class Worker:
         key = drop.key
         try:
             for frame in self.scenes(drop):
-                outs = [self.renderer.render(frame, eye) for eye, _ in frame.rig.eyes()]  # both eyes before any file
+                outs = self.renderer.render_eyes(frame)  # both eyes before any file
                 effects = None
                 if self.effects is not None:  # drawn here, in frame order; applied on the writer's thread
                     effects = self.effects.frame(key, frame.index, previous, frame.rig.left, frame.rig.intrinsics)
@@ -123,6 +123,6 @@ class Worker:
                 out = replace(out, rgb=self.effects.apply(out.rgb, effects, key, frame.index, eye))
             view, seg, inst = annotate_view(frame.objects, T_cam, K, out.instance)
             for p, h in fatfmt.write_view(folder, frame.index, eye, view, out.rgb, out.depth, seg, inst,
-                                          self.s.jpeg_quality).items():
+                                          self.s.jpeg_quality, root=root).items():
                 written[p.relative_to(root).as_posix()] = h
         return written

@@ -146,10 +146,10 @@ def _read_ply_vertices(path):
     return np.array([[float(x) for x in ln.split()[:3]] for ln in lines[start:start + n]])
 
 
-def _recompute(bop):
+def _recompute(bop, renderer="tiny"):
     """Per exported object: the files' values and calc_gt_info.py's quantities recomputed from the
-    exported scene_camera, scene_gt, depth and models, the silhouette rendered (TinyRenderer) on a
-    canvas 3 x the image size with the principal point moved by (W, H). The object is drawn alone (the
+    exported scene_camera, scene_gt, depth and models, the silhouette rendered (TinyRenderer, or
+    ``renderer``) on the whole canvas 3 x the image size with the principal point moved by (W, H). The object is drawn alone (the
     ground dropped 1 km, beyond the far plane), where scene_camera's cam_R_w2c/cam_t_w2c put it in
     its location: a renderer's float rounding depends on where in the world it draws."""
     from dataclasses import replace
@@ -163,7 +163,7 @@ def _recompute(bop):
     assets = load_assets(list(catalog.fat_objects().objects))
     by_id = {o.index + 1: assets[o.name] for o in catalog.fat_objects().objects}
     scenes = json.loads((bop / "scenes.json").read_text())
-    r = make_renderer("tiny")
+    r = make_renderer(renderer)
     rows = []
     try:
         for sdir in sorted(p for p in bop.glob("*_*/*") if p.is_dir()):
@@ -667,3 +667,190 @@ def test_bop_toolkits_installed_loader_reads_every_image(with_empty_views):
     scenewise = pytest.importorskip("bop_toolkit_lib.dataset.bop_scenewise", reason="bop_toolkit_lib is not installed")
     _, bop, _ = with_empty_views
     assert len(_every_image(bop, scenewise.load_image_data)) == 4
+
+
+# ---------------------------------------------------------------------------------------------------
+# The silhouette drawn only in its box of the 3x canvas (gl's render_region): the same pixels, and so
+# the same numbers, as the whole canvas, at a cost that follows the object's size.
+
+def _gl_or_skip():
+    from conftest import gl_available
+
+    why = gl_available()
+    if why:
+        pytest.skip(f"the gl renderer is not available here: {why}")
+
+
+def test_gl_render_region_is_the_whole_canvas_in_its_box(small_dataset):
+    """Each object of some views drawn alone on the 3x canvas, once whole (``render``) and once in
+    its box only (``render_region`` with the box of ``canvas_box``): inside the box RGB, depth and
+    instance ids are bit for bit the whole canvas's, outside it the whole canvas has nothing of the
+    object; a whole render after box renders is again the first one (no scissor left behind).
+    Catches: a box made by shifting the principal point or the viewport (other float rounding, so
+    other edge pixels), a bound that cuts the silhouette, rows counted from the wrong end."""
+    _gl_or_skip()
+    from fat import Dataset
+    from fat.assets import load_assets
+    from fat.exports.bop import _alone, _hull, _large_intrinsics, canvas_box
+    from fat.frame import Frame
+    from fat.render import make_renderer
+
+    ds = Dataset(small_dataset, eyes="both", fields=("annotations",))
+    assets = load_assets(list(catalog.fat_objects().objects))
+    r = make_renderer("gl")
+    n = 0
+    try:
+        for item in ds:
+            if n >= 24:
+                break
+            big = _large_intrinsics(item)
+            loc = _alone(item["location"])
+            for o in item["objects"]:
+                asset = assets[catalog.fat_objects().get(o["class"]).name]
+                frame = Frame.view(loc, [(asset, item["camera_pose"] @ o["pose"])], item["camera_pose"], big)
+                whole = r.render(frame)
+                box = canvas_box(_hull(asset), o["pose"], big)
+                assert box is not None and box[2] > 0 and box[3] > 0
+                x, y, w, h = box
+                part = r.render_region(frame, box)
+                for a, b in ((whole.rgb, part.rgb), (whole.depth, part.depth), (whole.instance, part.instance)):
+                    assert b.shape[:2] == (h, w) and np.array_equal(a[y:y + h, x:x + w], b)
+                outside = whole.instance.copy()
+                outside[y:y + h, x:x + w] = 0
+                assert whole.instance[y:y + h, x:x + w].any() and not outside.any()
+                n += 1
+        again = r.render(frame)
+        assert np.array_equal(again.rgb, whole.rgb) and np.array_equal(again.depth, whole.depth)
+        assert np.array_equal(again.instance, whole.instance)
+        with pytest.raises(ValueError):
+            r.render_region(frame, (big.width - 4, 0, 8, 8))  # past the canvas
+    finally:
+        r.close()
+    assert n >= 24
+
+
+def test_gt_info_in_a_box_is_the_whole_canvas_computation():
+    """``gt_info_in_box`` on the box of a silhouette gives what ``gt_info_of`` gives on the whole
+    3x canvas: both masks, every scene_gt_info value (boxes past the image border, counts, the
+    fraction), for silhouettes inside the image, across each border, wholly outside it and empty,
+    with boxes tight or loose. Catches: pixel coordinates of the box taken from the box's corner
+    instead of the canvas's (distances of other rays), the image's part of the box off by one."""
+    from fat.exports.bop import dist_image, gt_info_in_box, gt_info_of
+
+    rng = np.random.default_rng(5)
+    W, H = 64, 48
+    K = np.array([[70.0, 0, 32.5], [0, 70.0, 24.5], [0, 0, 1]])
+    scene = rng.uniform(400, 900, (H, W)).astype(np.float32)
+    scene[rng.random((H, W)) < 0.1] = 0  # no value
+    dist_im = dist_image(scene, K)
+    centres = [(96, 72), (66, 50), (130, 100), (40, 72), (96, 30), (10, 10), (180, 130)]
+    for k, (cx, cy) in enumerate(centres * 3):
+        large = np.zeros((3 * H, 3 * W))
+        ys, xs = np.mgrid[:3 * H, :3 * W]
+        blob = (xs - cx) ** 2 / rng.uniform(30, 600) + (ys - cy) ** 2 / rng.uniform(30, 600) < 1
+        large[blob] = rng.uniform(380, 920, blob.sum())
+        if k == 0:
+            large[:] = 0
+        full = gt_info_of(large, scene, K)
+        ys, xs = np.nonzero(large)
+        x0, y0 = (xs.min(), ys.min()) if len(xs) else (cx, cy)
+        x1, y1 = (xs.max() + 1, ys.max() + 1) if len(xs) else (cx, cy)
+        pad = int(rng.integers(0, 4))
+        x0, y0 = max(0, x0 - pad), max(0, y0 - pad)
+        x1, y1 = min(3 * W, x1 + pad), min(3 * H, y1 + pad)
+        part = gt_info_in_box(large[y0:y1, x0:x1], (x0, y0, x1 - x0, y1 - y0), dist_im, K)
+        assert np.array_equal(part[0], full[0]) and np.array_equal(part[1], full[1])
+        assert part[2] == full[2]
+
+
+def test_a_box_that_cuts_the_silhouette_is_drawn_again_as_the_whole_canvas():
+    """``_silhouette`` checks the box it drew: the silhouette on an edge of the box that is not the
+    canvas's means the bound was wrong, and the whole canvas is drawn instead; on an edge that is the
+    canvas's, the box stands; an empty box draws nothing. Catches a wrong bound passing silently."""
+    from fat.exports.bop import _silhouette
+    from fat.frame import Frame
+    from fat.geometry import Intrinsics
+    from fat.render import RenderOutput
+    from fat.scene import get_location
+
+    K = Intrinsics(30, 20, 20.0, 20.0, 15.0, 10.0)
+    inst = np.zeros((20, 30), np.int32)
+    inst[2:9, 0:12] = 1
+    calls = []
+
+    def region(frame, box):
+        calls.append(box)
+        x, y, w, h = box
+        i = inst[y:y + h, x:x + w]
+        return RenderOutput(np.zeros((h, w, 3), np.uint8), i.astype(np.float32), i.copy())
+
+    frame = Frame.view(get_location("kitchen_0"), [], np.eye(4), K)
+    out, box = _silhouette(region, frame, (0, 1, 13, 9))  # left edge on the canvas's
+    assert box == (0, 1, 13, 9) and calls == [box] and out.instance.sum() == inst.sum()
+    out, box = _silhouette(region, frame, (0, 1, 10, 9))  # cuts the silhouette on the right
+    assert box == (0, 0, 30, 20) and calls[-2:] == [(0, 1, 10, 9), (0, 0, 30, 20)]
+    assert np.array_equal(out.instance, inst)
+    calls.clear()
+    out, box = _silhouette(region, frame, (25, 3, 0, 4))
+    assert calls == [] and out.depth.size == 0 and box == (0, 0, 0, 0)
+
+
+def test_canvas_box_bounds_the_projected_model_and_gives_up_behind_the_camera():
+    """The box of ``canvas_box`` holds every pixel centre the projected hull covers, rounded out and
+    clipped to the canvas; it is empty off the canvas, and None (the whole canvas) once the hull
+    reaches the camera plane. Catches: a box of the cuboid's centre, no clipping, a projection of
+    points behind the camera (a box on the wrong side)."""
+    from fat.exports.bop import BOX_PAD, canvas_box
+    from fat.geometry import Intrinsics
+
+    K = Intrinsics(300, 200, 150.0, 150.0, 150.0, 100.0)
+    cube = np.array([[x, y, z] for x in (-0.05, 0.05) for y in (-0.05, 0.05) for z in (-0.05, 0.05)])
+    T = np.eye(4)
+    T[:3, 3] = (0.0, 0.0, 1.0)
+    x, y, w, h = canvas_box(cube, T, K)
+    uv = (cube + T[:3, 3]) @ np.array([[150.0, 0, 150], [0, 150, 100], [0, 0, 1]]).T
+    u, v = uv[:, 0] / uv[:, 2], uv[:, 1] / uv[:, 2]
+    assert x == np.floor(u.min()) - BOX_PAD and x + w == np.ceil(u.max()) + BOX_PAD
+    assert y == np.floor(v.min()) - BOX_PAD and y + h == np.ceil(v.max()) + BOX_PAD
+    T[:3, 3] = (-0.9, 0.0, 1.0)  # across the left border
+    x, y, w, h = canvas_box(cube, T, K)
+    assert x == 0 and w == 31  # ceil(150 * -0.85 / 1.05 + 150) + BOX_PAD
+    T[:3, 3] = (-5.0, 0.0, 1.0)  # wholly left of the canvas
+    assert canvas_box(cube, T, K)[2] == 0
+    T[:3, 3] = (0.0, 0.0, 0.03)  # the cube reaches behind the camera
+    assert canvas_box(cube, T, K) is None
+
+
+@pytest.fixture(scope="module")
+def bop_gl(small_dataset, tmp_path_factory):
+    _gl_or_skip()
+    out = tmp_path_factory.mktemp("bop_gl") / "bop"
+    r = subprocess.run([FAT, "export", "bop", str(small_dataset), str(out), "--renderer", "gl", "--quiet"],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_gl_export_gets_the_toolkits_numbers_on_the_whole_canvas(bop_gl):
+    """The export with gl, which draws each object only in its box of the 3x canvas: every
+    scene_gt_info value and both masks equal calc_gt_info.py's, recomputed from the exported files
+    with gl drawing each object on the whole 3x canvas. Catches a box that loses pixels of the
+    silhouette (px_count_all, bbox_obj), pixels of the image taken from the wrong place of the box."""
+    rows = _recompute(bop_gl, "gl")
+    crossing = 0
+    for row in rows:
+        info = row["info"]
+        W, H = row["size"]
+        assert info["px_count_all"] == row["large"].sum()
+        assert np.array_equal(row["mask"], row["mask_gt"]) and np.array_equal(row["mask_visib"], row["visib_gt"])
+        assert info["px_count_visib"] == row["visib_gt"].sum() and info["px_count_valid"] == row["valid"]
+        assert info["visib_fract"] == (row["visib_gt"].sum() / row["large"].sum() if row["large"].any() else 0.0)
+        if not row["visib_gt"].any():
+            assert info["bbox_obj"] == info["bbox_visib"] == [-1, -1, -1, -1]
+            continue
+        ys, xs = np.nonzero(row["large"])
+        assert info["bbox_obj"] == _toolkit_bbox(xs - W, ys - H)
+        ys, xs = np.nonzero(row["visib_gt"])
+        assert info["bbox_visib"] == _toolkit_bbox(xs, ys)
+        crossing += _crossing(row)
+    assert len(rows) > 100 and crossing >= 5

@@ -23,10 +23,11 @@ def test_generate_small_dataset(tmp_path):
     r = run("generate", "out", "--scene", "temple", "--location", "2", "--seed", "5", *SMALL, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
-    (line,) = r.stdout.splitlines()
-    assert line.startswith("wrote 2 stereo frames in 1 folders to out")
+    plan_line, line = r.stdout.splitlines()
+    assert plan_line.startswith("plan: 1 folder (mixed 1), ")
+    assert line.startswith("wrote 2 stereo frames in 1 folder to out")
     r = run("generate", "out", "--scene", "temple", "--location", "2", "--seed", "5", *SMALL, cwd=tmp_path)
-    assert r.returncode == 0 and r.stdout.startswith("wrote 0 stereo frames, 2 done before in 1 folders")
+    assert r.returncode == 0 and r.stdout.splitlines()[-1].startswith("wrote 0 stereo frames, 2 done before in 1 folder")
     assert sorted(p.name for p in (tmp_path / "out/mixed/temple_2").glob("*.left.json")) == ["000000.left.json", "000001.left.json"]
     cams = json.loads((tmp_path / "out/mixed/temple_2/_camera_settings.json").read_text())
     assert cams["camera_settings"][0]["captured_image_size"] == {"width": 320, "height": 180}
@@ -87,7 +88,9 @@ def test_bad_settings_fail_before_writing(tmp_path, args, message, rc):
     (tmp_path / "BADKEY").write_text(json.dumps({"colour": "red"}))
     (tmp_path / "BADJSON").write_text("{frames: 3")
     r = run("generate", "out", *args, "--quiet", cwd=tmp_path)
-    assert r.returncode == rc and r.stdout == ""
+    # nothing on standard output but, for a refusal after the settings check (the game cannot be
+    # reached), the plan line
+    assert r.returncode == rc and all(line.startswith("plan: ") for line in r.stdout.splitlines())
     assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr, r.stderr
     assert not (tmp_path / "out").exists()
 

@@ -285,3 +285,49 @@ def test_exr_without_openexr_says_to_convert(tmp_path, monkeypatch):
         hdr = exrs[0].with_suffix(".hdr")
         if hdr.is_file():
             assert np.allclose(e.mean_radiance, env.load_environment(hdr).mean_radiance, rtol=0.02)
+
+
+@pytest.mark.parametrize("size, compression, max_width", [
+    ((256, 512), "rle", 512),  # as it is, no averaging
+    ((300, 600), "rle", 512),  # averaged down by 600/512: rows straddle strips and output rows
+    ((64, 128), "none", 512),  # flat RGBE scanlines
+    ((96, 192), "none", 64),
+])
+def test_maps_read_in_strips_equal_a_whole_decode(tmp_path, monkeypatch, size, compression, max_width):
+    """Catches: strip reading that drops, repeats or misweighs rows at the strips' edges, or misreads
+    scanlines written without run-length encoding: the strips (7 rows each here) must give what
+    OpenCV's decode of the whole file and INTER_AREA give."""
+    import cv2
+
+    h, w = size
+    rng = np.random.default_rng(h)
+    img = (rng.random((h, w, 3)) ** 3 * 50).astype(np.float32)
+    path = tmp_path / "map.hdr"
+    flag = cv2.IMWRITE_HDR_COMPRESSION_RLE if compression == "rle" else cv2.IMWRITE_HDR_COMPRESSION_NONE
+    assert cv2.imwrite(str(path), img, [cv2.IMWRITE_HDR_COMPRESSION, flag])
+    whole = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    if w > max_width:
+        whole = cv2.resize(np.ascontiguousarray(whole), (max_width, max_width // 2), interpolation=cv2.INTER_AREA)
+    monkeypatch.setattr(env, "STRIP_BYTES", 12 * w * 7)
+    monkeypatch.setenv("FAT_CACHE_DIR", str(tmp_path / "cache"))
+    got = env.read_map(env.probe_environment(path), max_width)
+    assert got.shape == whole.shape
+    assert np.allclose(got, whole, rtol=1e-5, atol=1e-6 * float(whole.max()))
+
+
+def test_header_only_and_cut_maps_fail_in_one_line(tmp_path, monkeypatch):
+    """Catches: a map whose header promises more than its data holds passed to OpenCV (which fails
+    with its own traceback or greys the rest) instead of refused by the walk of its scanlines."""
+    monkeypatch.setenv("FAT_CACHE_DIR", str(tmp_path / "cache"))
+    src = (Path(env.__file__).resolve().parents[1] / "scenes" / "environments" / "forest.hdr").read_bytes()
+    for name, data, words in (
+            ("head.hdr", src[:src.index(b"+X 512\n") + 7], "the data ends in scanline 1 of 256"),
+            ("cut.hdr", src[:-1], "the data ends in scanline 256 of 256"),
+            ("flipped.hdr", src.replace(b"-Y 256 +X 512", b"+Y 256 +X 512"), "resolution line '+Y 256 +X 512'"),
+            ("xyze.hdr", src.replace(b"32-bit_rle_rgbe", b"32-bit_rle_xyze"), "pixel format '32-bit_rle_xyze'")):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(ConfigError) as err:
+            env.load_environment(path)
+        msg = str(err.value)
+        assert "\n" not in msg and msg.startswith(f"{path}: not a readable Radiance .hdr image (") and words in msg, msg

@@ -24,6 +24,14 @@ files: the object rendered alone on a canvas three times the image size with the
 moved by the image size (so the part outside the image is counted), the visible pixels those of the
 silhouette whose rendered distance is at most :data:`DELTA_MM` behind the scene's depth (or where
 the depth has no value), boxes as ``misc.calc_2d_bbox`` (width = x_max - x_min).
+
+Only the object's box of that canvas is drawn where the renderer can draw a part of its image alone
+(``gl``: :meth:`fat.render.gl.GLRenderer.render_region`, a scissor rectangle in the whole canvas's
+projection and viewport, so the pixels are the whole canvas's, bit for bit). The box is the
+projection of the model's convex hull at the object's pose, rounded out (:func:`canvas_box`): no
+pixel of the silhouette lies outside it, and one on its edge has the whole canvas drawn instead
+(:func:`_silhouette`). The counts and boxes are then taken from the box's pixels at their places
+on the canvas (:func:`gt_info_in_box`). Other renderers draw the whole canvas.
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ from ..geometry import Intrinsics
 from ..meshes import load_mesh
 from ..objectsets.bop import MAPPING_FILE as CLASS_NAMES_FILE
 from ..frame import Frame
-from ..render import make_renderer, registry
+from ..render import RenderOutput, make_renderer, registry
 from ..scene import get_location
 from . import Export, Result
 from .common import Progress, folder_output, open_dataset, skipped, views_with_masks
@@ -136,6 +144,33 @@ def _imwrite(path: Path, image: np.ndarray) -> None:
         raise OSError(errno.EIO, f"could not write {path.name}")
 
 
+class _Writer:
+    """PNG files encoded and written on a second thread while the next objects are drawn (OpenCV
+    lets go of Python's lock while it encodes). At most ``limit`` images wait; the first failure is
+    raised in the caller (by :meth:`write` or :meth:`flush`)."""
+
+    def __init__(self, limit: int = 64):
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool, self.pending, self.limit = ThreadPoolExecutor(1), deque(), limit
+
+    def write(self, path: Path, image: np.ndarray) -> None:
+        self.pending.append(self.pool.submit(_imwrite, path, image))
+        while self.pending and (len(self.pending) > self.limit or self.pending[0].done()):
+            self.pending.popleft().result()
+
+    def flush(self) -> None:
+        """Wait for every file (raising the first failure)."""
+        while self.pending:
+            self.pending.popleft().result()
+
+    def close(self) -> None:
+        """Stop: the files not started are dropped, the one being written is waited for."""
+        self.pending.clear()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 #: Largest cuboid difference (metres) between the dataset's object and a mesh taken for its model.
 MODEL_TOLERANCE = 0.001
 
@@ -219,6 +254,9 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
     models = dataset_models(ds, objects_dir)
     by_id = {m.obj_id: m for m in models}
     r = make_renderer(renderer)
+    writer = _Writer()
+    region = getattr(r, "render_region", None)  # draws a box of the canvas alone (gl): see _silhouette
+    hulls: dict[int, np.ndarray] = {}  # obj_id -> the vertices of its model's convex hull (metres)
     scenes, counters, alone = {}, {}, {}
     per_scene: dict = {}
     n_images, n_empty, last = 0, 0, None
@@ -243,15 +281,16 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
             src = ds.base / item["folder"]
             shutil.copyfile(frame_file(src, im, item["eye"], "rgb"), sdir / "rgb" / f"{im:06d}.jpg")
             depth_bop = _bop_depth(item["depth"])
-            _imwrite(sdir / "depth" / f"{im:06d}.png", depth_bop)
+            writer.write(sdir / "depth" / f"{im:06d}.png", depth_bop)
             K = item["K"]
             T_cw = np.linalg.inv(item["camera_pose"])
             cam = {"cam_K": K.reshape(-1).tolist(), "depth_scale": DEPTH_SCALE,
                    "cam_R_w2c": T_cw[:3, :3].reshape(-1).tolist(), "cam_t_w2c": (T_cw[:3, 3] * 1000).tolist()}
             depth_mm = depth_bop.astype(np.float32) * DEPTH_SCALE  # 0 where there is no value, as BOP reads it
+            dist_im = dist_image(depth_mm, K)
             big = _large_intrinsics(item)
             if item["location"] not in alone:  # one object per location, so a renderer keeps its upload
-                alone[item["location"]] = _alone(item["location"])
+                alone[item["location"]] = _alone(item["location"], shadows=region is None)
             loc = alone[item["location"]]
             gts, gt_info = [], []
             coco_im = {"id": im, "file_name": f"rgb/{im:06d}.jpg", "width": item["width"], "height": item["height"],
@@ -264,14 +303,19 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
                                       f"{o['class']}, whose mesh the object folder lacks")
                 gts.append({"cam_R_m2c": o["pose"][:3, :3].reshape(-1).tolist(), "cam_t_m2c": (o["location"] * 1000).tolist(),
                             "obj_id": obj.index + 1})
-                drawn = [(by_id[obj.index + 1].asset, item["camera_pose"] @ o["pose"])]
-                frame = Frame.view(loc, drawn, item["camera_pose"], big)
-                out_ = r.render(frame)
-                depth_gt_large = np.where(out_.instance == 1, out_.depth.astype(np.float64) * 1000.0, 0.0)
-                full, vis, info_k = gt_info_of(depth_gt_large, depth_mm, K)
+                model = by_id[obj.index + 1]
+                frame = Frame.view(loc, [(model.asset, item["camera_pose"] @ o["pose"])], item["camera_pose"], big)
+                if region is None:  # the whole canvas
+                    out_, box = r.render(frame), (0, 0, big.width, big.height)
+                else:
+                    if model.obj_id not in hulls:
+                        hulls[model.obj_id] = _hull(model.asset)
+                    out_, box = _silhouette(region, frame, canvas_box(hulls[model.obj_id], o["pose"], big))
+                depth_gt_box = np.where(out_.instance == 1, out_.depth.astype(np.float64) * 1000.0, 0.0)
+                full, vis, info_k = gt_info_in_box(depth_gt_box, box, dist_im, K)
                 gt_info.append(info_k)
-                _imwrite(sdir / "mask" / f"{im:06d}_{k:06d}.png", full.astype(np.uint8) * 255)
-                _imwrite(sdir / "mask_visib" / f"{im:06d}_{k:06d}.png", vis.astype(np.uint8) * 255)
+                writer.write(sdir / "mask" / f"{im:06d}_{k:06d}.png", full.astype(np.uint8) * 255)
+                writer.write(sdir / "mask_visib" / f"{im:06d}_{k:06d}.png", vis.astype(np.uint8) * 255)
                 if vis.any() and full.any():  # calc_gt_coco.py: no annotation without visible pixels
                     ann = {"image_id": im, "category_id": obj.index + 1, "iscrowd": 0, "area": int(vis.sum()),
                            "segmentation": rle_uncompressed(vis), "width": item["width"], "height": item["height"],
@@ -283,7 +327,9 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
             d[3].append(coco_im)
             d[4].extend(anns_amodal)
             d[5].extend(anns_modal)
+        writer.flush()
     finally:
+        writer.close()  # before the temporary folder may be removed: no file written into it after
         r.close()
     _write_models(out / "models", models)
     n_images += _write_scenes(per_scene, models)
@@ -336,8 +382,8 @@ def calc_2d_bbox(xs: np.ndarray, ys: np.ndarray) -> list[int]:
 def mask_bbox(m: np.ndarray) -> list[int]:
     """bop_toolkit's ``pycoco_utils.bbox_from_binary_mask`` (the COCO box): [x, y, w, h] with
     w = x_max - x_min + 1."""
-    ys, xs = np.nonzero(m)
-    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
+    ys, xs = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))  # the rows and columns it holds
+    return [int(xs[0]), int(ys[0]), int(xs[-1] - xs[0] + 1), int(ys[-1] - ys[0] + 1)]
 
 
 def rle_uncompressed(m: np.ndarray) -> dict:
@@ -349,11 +395,13 @@ def rle_uncompressed(m: np.ndarray) -> dict:
     return {"counts": ([0] if flat[0] else []) + counts, "size": list(m.shape)}
 
 
-def dist_image(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
+def dist_image(depth: np.ndarray, K: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """bop_toolkit's ``misc.depth_im_to_dist_im_fast``: distance from the camera centre of the point
-    each pixel sees (pixel (x, y) taken at x, y), 0 where the depth is 0."""
+    each pixel sees (pixel (x, y) taken at x, y), 0 where the depth is 0. ``origin``: the image
+    pixel of ``depth``'s first one (a part of the image). The toolkit's arithmetic, pixel for
+    pixel; a row of x and a column of y stand for its grids of coordinates (the same numbers)."""
     h, w = depth.shape
-    xs, ys = np.meshgrid(np.arange(w), np.arange(h))
+    xs, ys = np.arange(origin[0], origin[0] + w), np.arange(origin[1], origin[1] + h)[:, None]
     px = (xs - K[0, 2]) / np.float64(K[0, 0])
     py = (ys - K[1, 2]) / np.float64(K[1, 1])
     return np.sqrt((px * depth) ** 2 + (py * depth) ** 2 + depth.astype(np.float64) ** 2)
@@ -364,22 +412,97 @@ def gt_info_of(depth_gt_large: np.ndarray, depth_mm: np.ndarray, K: np.ndarray) 
     compute them: ``depth_gt_large`` the object's depth (mm) rendered alone on a canvas three times
     the image size, principal point moved by the image size; ``depth_mm`` the scene's depth."""
     h, w = depth_mm.shape
-    depth_gt = depth_gt_large[h:2 * h, w:2 * w]
-    dist_gt, dist_im = dist_image(depth_gt, K), dist_image(depth_mm, K)
-    diff = dist_gt.astype(np.float32) - dist_im.astype(np.float32)
-    visib = ((diff <= DELTA_MM) | (dist_im == 0)) & (dist_gt > 0)  # visibility "bop19"
-    large = depth_gt_large > 0
-    mask = dist_gt > 0
-    n_all, n_visib = int(large.sum()), int(visib.sum())
-    bbox_obj, bbox_visib = [-1, -1, -1, -1], [-1, -1, -1, -1]
-    if n_visib:  # as calc_gt_info.py: both boxes only for an object with visible pixels
-        ys, xs = np.nonzero(large)
-        bbox_obj = calc_2d_bbox(xs - w, ys - h)
-        ys, xs = np.nonzero(visib)
-        bbox_visib = calc_2d_bbox(xs, ys)
-    info = {"px_count_all": n_all, "px_count_valid": int((dist_im[mask] > 0).sum()), "px_count_visib": n_visib,
+    return gt_info_in_box(depth_gt_large, (0, 0, 3 * w, 3 * h), dist_image(depth_mm, K), K)
+
+
+def gt_info_in_box(depth_gt_box: np.ndarray, box: tuple[int, int, int, int], dist_im: np.ndarray,
+                   K: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """:func:`gt_info_of` from the part ``box`` (x, y, width, height on the 3x canvas) of the
+    object's depth on the canvas, all of it where the canvas has any, and the scene's distance image
+    ``dist_im`` (:func:`dist_image` of its depth in mm). The same numbers, pixel for pixel: the
+    toolkit's arithmetic on the box's pixels, whose coordinates keep their place on the canvas."""
+    h, w = dist_im.shape
+    bx, by = box[:2]
+    bh, bw = depth_gt_box.shape
+    large = depth_gt_box > 0
+    n_all = int(large.sum())
+    mask, visib = np.zeros((h, w), bool), np.zeros((h, w), bool)
+    x0, x1 = max(bx, w), min(bx + bw, 2 * w)  # the image's part of the box, canvas coordinates
+    y0, y1 = max(by, h), min(by + bh, 2 * h)
+    n_visib, n_valid, bbox_obj, bbox_visib = 0, 0, [-1, -1, -1, -1], [-1, -1, -1, -1]
+    if n_all and x0 < x1 and y0 < y1:
+        depth_gt = depth_gt_box[y0 - by:y1 - by, x0 - bx:x1 - bx]
+        sub = np.s_[y0 - h:y1 - h, x0 - w:x1 - w]  # the same pixels in the image
+        dist_gt = dist_image(depth_gt, K, (x0 - w, y0 - h))
+        im = dist_im[sub]
+        diff = dist_gt.astype(np.float32) - im.astype(np.float32)
+        m = dist_gt > 0
+        v = ((diff <= DELTA_MM) | (im == 0)) & m  # visibility "bop19"
+        mask[sub], visib[sub] = m, v
+        n_visib, n_valid = int(v.sum()), int((im[m] > 0).sum())
+        if n_visib:  # as calc_gt_info.py: both boxes only for an object with visible pixels
+            ys, xs = np.nonzero(large)
+            bbox_obj = calc_2d_bbox(xs + (bx - w), ys + (by - h))
+            ys, xs = np.nonzero(v)
+            bbox_visib = calc_2d_bbox(xs + (x0 - w), ys + (y0 - h))
+    info = {"px_count_all": n_all, "px_count_valid": n_valid, "px_count_visib": n_visib,
             "visib_fract": n_visib / float(n_all) if n_all else 0.0, "bbox_obj": bbox_obj, "bbox_visib": bbox_visib}
     return mask, visib, info
+
+
+#: Pixels added around the projected hull of an object for its box on the canvas (float rounding).
+BOX_PAD = 2
+#: Nearest camera-frame z (metres) of a model's hull for which its projection bounds its silhouette.
+BOX_MIN_Z = 1e-3
+
+
+def _hull(asset) -> np.ndarray:
+    """The vertices of the convex hull of the mesh ``asset`` is drawn with (metres, object frame)."""
+    from scipy.spatial import ConvexHull
+
+    v = np.asarray(load_mesh(asset.visual).vertices, dtype=np.float64)
+    try:
+        return v[ConvexHull(v).vertices]
+    except Exception:  # a flat or degenerate mesh: all its vertices bound it too
+        return v
+
+
+def canvas_box(points: np.ndarray, T_co: np.ndarray, K: Intrinsics) -> tuple[int, int, int, int] | None:
+    """(x, y, width, height) on the image of ``K`` (the 3x canvas) that holds every pixel the object
+    can cover: the projection of ``points`` (its convex hull, object frame) at the pose ``T_co``,
+    rounded out by :data:`BOX_PAD` pixels and clipped to the image (width or height 0: nothing of it
+    there). None when part of the hull is at or behind the camera plane, where a projection bounds
+    nothing: the whole image then."""
+    p = points @ T_co[:3, :3].T + T_co[:3, 3]
+    z = p[:, 2]
+    if not len(p) or not np.all(np.isfinite(p)) or z.min() < BOX_MIN_Z:
+        return None
+    u = (K.fx * p[:, 0] + K.s * p[:, 1]) / z + K.cx
+    v = K.fy * p[:, 1] / z + K.cy
+    x0, x1 = max(0, int(np.floor(u.min())) - BOX_PAD), min(K.width, int(np.ceil(u.max())) + BOX_PAD)
+    y0, y1 = max(0, int(np.floor(v.min())) - BOX_PAD), min(K.height, int(np.ceil(v.max())) + BOX_PAD)
+    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+
+
+def _silhouette(render_region, frame: Frame, box) -> tuple:
+    """(render output of ``box``, ``box``) of the object of ``frame`` alone: ``render_region`` (the
+    renderer's, :meth:`fat.render.gl.GLRenderer.render_region`) draws only the box of the canvas,
+    with the canvas's own projection, so its pixels are the canvas's. A box with the silhouette on
+    an edge that is not the canvas's (which the bound of :func:`canvas_box` rules out) is drawn
+    again as the whole canvas."""
+    K = frame.rig.intrinsics
+    whole = (0, 0, K.width, K.height)
+    box = whole if box is None else box
+    x, y, w, h = box
+    if w == 0 or h == 0:  # nothing of the object on the canvas
+        empty = np.zeros((0, 0), np.float32)
+        return RenderOutput(np.zeros((0, 0, 3), np.uint8), empty, empty.astype(np.int32)), (0, 0, 0, 0)
+    out = render_region(frame, box)
+    seen = out.instance != 0
+    if ((x > 0 and seen[:, 0].any()) or (y > 0 and seen[0].any()) or (x + w < K.width and seen[:, -1].any())
+            or (y + h < K.height and seen[-1].any())):
+        return render_region(frame, whole), whole
+    return out, box
 
 
 def _large_intrinsics(item) -> Intrinsics:
@@ -388,10 +511,12 @@ def _large_intrinsics(item) -> Intrinsics:
     return Intrinsics(3 * W, 3 * H, K[0, 0], K[1, 1], K[0, 2] + W, K[1, 2] + H, K[0, 1])
 
 
-def _alone(name: str):
-    """The location with nothing but the object: no props, the ground moved beyond the far plane."""
+def _alone(name: str, shadows: bool = True):
+    """The location with nothing but the object: no props, the ground moved beyond the far plane;
+    without ``shadows``, no sun's shadow either (it changes colours only, never depth or ids)."""
     loc = _stage(name)
-    return replace(loc, props=(), ground_z=loc.ground_z - 1000.0)
+    loc = replace(loc, props=(), ground_z=loc.ground_z - 1000.0)
+    return loc if shadows else replace(loc, light=replace(loc.light, shadows=False))
 
 
 def _stage(name: str):

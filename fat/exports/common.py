@@ -7,6 +7,11 @@ listed), count progress, and write its output atomically under a lock.
 * :func:`file_output`: one or more files, each written under a temporary name then renamed.
 * :func:`folder_output`: a folder built in a hidden temporary folder inside ``out``, whose entries
   replace an earlier export's when complete.
+
+Nothing is written, deleted or read through a symbolic link in the output: a target file that is a
+link is refused without ``overwrite`` and, with it, replaced (the link, not the file it leads to); a
+link anywhere inside an output folder is refused in one line naming it, before anything is written
+or deleted, with ``overwrite`` too (:func:`fat.fileio.refuse_links`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 from ..dataset import Dataset, require_folder
 from ..errors import FatError, OutputError
 from ..fileio import (LOCK_FILE, TMP_SUFFIX, check_target, commit, discard, locked, locked_folder,
-                      remove_stale_temporaries, temp_folder, why, within)
+                      refuse_links, remove_stale_temporaries, temp_folder, why, within)
 from ..formats.fat import check_rgb, frame_file, read_instance
 
 Progress = Callable[[int], None]
@@ -142,6 +147,7 @@ def folder_output(out: str | os.PathLike, reading: str | os.PathLike, overwrite:
         raise OutputError(f"{out}: inside the dataset {reading} being read; choose an output outside it")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
+    refuse_links(out)  # never followed nor removed, even with overwrite: a link is not an earlier export's
     stem = kind.lower()
     stale = f".{stem}.*{TMP_SUFFIX}"  # the temporary folders of killed exports
     old = [p for p in out.iterdir() if p.name != LOCK_FILE and not p.match(stale)] if out.is_dir() else []

@@ -23,7 +23,7 @@ import numpy as np
 from ..annotations import ObjectAnnotation, ViewAnnotation
 from ..catalog import SINGLE_SEGMENTATION_ID, ObjectInfo
 from ..errors import FormatError
-from ..fileio import write_bytes_atomic, write_text_atomic
+from ..fileio import below, open_folder, write_bytes_atomic, write_in, write_text_atomic
 from ..geometry import (
     Intrinsics,
     ue4_point_to_world,
@@ -196,12 +196,16 @@ def encode_images(
     }
 
 
-def write_camera_settings(folder: str | Path, intrinsics: Intrinsics) -> None:
-    write_text_atomic(Path(folder) / CAMERA_SETTINGS, camera_settings_json(intrinsics))
+def write_camera_settings(folder: str | Path, intrinsics: Intrinsics, root: str | Path | None = None) -> None:
+    """``_camera_settings.json`` in ``folder``; ``root``: the output folder ``folder`` lies below, no
+    symbolic link between them is followed (:func:`fat.fileio.open_folder`)."""
+    write_text_atomic(Path(folder) / CAMERA_SETTINGS, camera_settings_json(intrinsics), root)
 
 
-def write_object_settings(folder: str | Path, objects: Iterable[ObjectInfo], single: bool) -> None:
-    write_text_atomic(Path(folder) / OBJECT_SETTINGS, object_settings_json(objects, single))
+def write_object_settings(folder: str | Path, objects: Iterable[ObjectInfo], single: bool,
+                          root: str | Path | None = None) -> None:
+    """``_object_settings.json`` in ``folder``; ``root`` as :func:`write_camera_settings`."""
+    write_text_atomic(Path(folder) / OBJECT_SETTINGS, object_settings_json(objects, single), root)
 
 
 def write_view(
@@ -214,21 +218,34 @@ def write_view(
     seg: np.ndarray,
     instance: np.ndarray,
     jpeg_quality: int = 95,
+    root: str | Path | None = None,
 ) -> dict[Path, str]:
     """Write the five files of one eye of one frame (each atomically); returns their sha256 by path.
 
     ``instance`` holds 1 + the index of the object in ``view.objects`` (0 = background), as the
     project's ``XXXXXX.<eye>.instance.png`` (FAT_FORMAT.md section 14, item 4).
+
+    ``root``: the output folder ``folder`` lies below. The folders between them are then opened
+    without following a symbolic link (:func:`fat.fileio.open_folder`), so a link put there, even
+    while the run goes on, is refused (OutputError naming it) and nothing is written through it.
     """
     if eye not in EYES:
         raise ValueError(f"eye must be one of {EYES}, got {eye!r}")
     files = encode_images(rgb, depth_m, seg, instance, jpeg_quality)
     files["annotation"] = view_json(view).encode("ascii")
     written = {}
-    for kind in ("rgb", "depth", "seg", "instance", "annotation"):
-        p = frame_file(folder, index, eye, kind)
-        write_bytes_atomic(p, files[kind])
-        written[p] = hashlib.sha256(files[kind]).hexdigest()
+    kinds = ("rgb", "depth", "seg", "instance", "annotation")
+    if root is None:
+        for kind in kinds:
+            p = frame_file(folder, index, eye, kind)
+            write_bytes_atomic(p, files[kind])
+            written[p] = hashlib.sha256(files[kind]).hexdigest()
+        return written
+    with open_folder(root, below(root, folder)) as fd:
+        for kind in kinds:
+            p = frame_file(folder, index, eye, kind)
+            write_in(fd, p, files[kind])
+            written[p] = hashlib.sha256(files[kind]).hexdigest()
     return written
 
 

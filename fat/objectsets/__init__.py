@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..catalog import ObjectSet, fat_objects
 from ..errors import ConfigError
-from ..plugins import registered
+from ..plugins import registered, warn_unloadable
 
 #: The entry-point group of object sources.
 GROUP = "fat.object_sources"
@@ -51,9 +51,11 @@ def sources() -> list[tuple[str, object]]:
     for name in order:
         try:
             obj = found[name].load()
-        except Exception as e:  # a plugin that does not import
-            raise ConfigError(f"object source {name} ({found[name].value}) cannot be loaded: {e}") from None
-        out.append((name, obj() if isinstance(obj, type) else obj))
+            out.append((name, obj() if isinstance(obj, type) else obj))
+        except Exception as e:  # a plugin that does not import: the others still read their paths
+            if name in _FIRST or name in _LAST:
+                raise ConfigError(f"object source {name} ({found[name].value}) cannot be loaded: {e}") from None
+            warn_unloadable(f"object source {name} ({found[name].value}) cannot be loaded ({type(e).__name__}: {e})")
     return out
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..catalog import ObjectInfo, ObjectSet
 from ..errors import ConfigError
-from ..mesh_reading import METRE_SUFFIXES, read_mesh_file, mesh_warning, warn_quality
+from ..mesh_reading import METRE_SUFFIXES, mesh_warning, probe_mesh, read_mesh_file, warn_quality
 
 #: Metres per unit of each ``--units`` choice.
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
@@ -35,6 +35,9 @@ MAX_OBJECTS = 255
 #: A mesh larger than this (metres, its longest side) or smaller than :data:`SMALLEST` is warned
 #: about: its units are likely wrong.
 LARGEST, SMALLEST = 3.0, 0.005
+#: A mesh larger than this (metres, its longest side) is refused while the set is read (its units are
+#: surely wrong); smaller ones that no location has room for are refused by the settings' check.
+LARGEST_REFUSED = 10_000.0
 #: Class names become folder names (``single/<class>/``) and JSON strings.
 CLASS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 
@@ -90,6 +93,22 @@ def _aligned(path: str, size: int, mtime: int, scale: float, align: str, transfo
     if transform is not None:
         S = np.frombuffer(transform).reshape(4, 4) @ S
     v = mf.mesh.vertices @ S[:3, :3].T + S[:3, 3]
+    # a mesh without volume, before anything takes its hull (trimesh's hull of a plane fails in networkx)
+    where, extent = mf.path, np.ptp(v, axis=0)
+    if np.min(extent) <= 0:
+        raise ConfigError(f"{where}: the mesh is flat ({np.round(extent, 6).tolist()} m): an object needs a volume")
+    if np.max(extent) > LARGEST_REFUSED:
+        raise ConfigError(f"{where}: {np.max(extent):.4g} m across at {scale:g} m per unit, more than the "
+                          f"{LARGEST_REFUSED:,.0f} m an object may be; are its units right? (--units or the set file's units)")
+    if mf.closed:
+        f = mf.mesh.faces
+        volume = abs(float(np.einsum("ij,ij->i", v[f[:, 0]], np.cross(v[f[:, 1]], v[f[:, 2]])).sum())) / 6
+        if not volume > 1e-9 * float(np.prod(extent)):
+            raise ConfigError(f"{where}: the closed mesh encloses no volume (its surface folds back onto itself)")
+    else:
+        volume = _hull_volume(v)
+        if not volume > 1e-9 * float(np.prod(extent)):
+            raise ConfigError(f"{where}: the mesh is flat (its vertices lie in one plane): an object needs a volume")
     if align == "obb":
         to_box, extents = trimesh.bounds.oriented_bounds(v)
         A = np.asarray(to_box, dtype=np.float64)
@@ -100,11 +119,19 @@ def _aligned(path: str, size: int, mtime: int, scale: float, align: str, transfo
     A[:3, 3] -= (lo + hi) / 2
     T = A @ S
     dims = hi - lo
-    tm = trimesh.Trimesh(v, mf.mesh.faces, process=False)
-    volume = abs(float(tm.volume)) if mf.closed else float(tm.convex_hull.volume)
     T.setflags(write=False)
     dims.setflags(write=False)
     return Aligned(T, dims, volume)
+
+
+def _hull_volume(points: np.ndarray) -> float:
+    """The volume of the points' convex hull (SciPy's Qhull); 0 for points in a plane or a line."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        return float(ConvexHull(points).volume)
+    except (QhullError, ValueError):
+        return 0.0
 
 
 def aligned(e: Entry) -> Aligned:
@@ -115,8 +142,6 @@ def aligned(e: Entry) -> Aligned:
     a = _aligned(str(mf.path.resolve()), st.st_size, st.st_mtime_ns, scale, e.align,
                  None if e.transform is None else np.ascontiguousarray(e.transform, dtype=np.float64).tobytes())
     path = mf.path  # resolved: every mesh message names its file the same way
-    if np.min(a.dimensions) <= 0:
-        raise ConfigError(f"{path}: the mesh is flat ({np.round(a.dimensions, 6).tolist()} m): an object needs a volume")
     longest = float(np.max(a.dimensions))
     if longest > LARGEST or longest < SMALLEST:
         if e.mesh.suffix.lower() in METRE_SUFFIXES:
@@ -180,6 +205,8 @@ def make_set(name: str, entries: list[Entry], supercategory: str, about: str, wh
     objects = []
     for i, (e, sid) in enumerate(zip(entries, ids)):
         a = aligned(e)
+        if e.collision is not None:
+            probe_mesh(e.collision)  # its size in triangles, before a worker reads it
         mass = e.mass if e.mass is not None else a.volume * DEFAULT_DENSITY
         if isinstance(mass, bool) or not isinstance(mass, (int, float)) or not math.isfinite(mass) or mass <= 0:
             raise ConfigError(f"{e.where}: mass must be a positive number of kg, got {mass!r}")

@@ -99,6 +99,56 @@ def _symmetry(where: str, value):
     if not isinstance(value, dict) or not set(value) <= SYMMETRY_KEYS:
         raise ConfigError(f"{where}.symmetry: expected \"none\" or a table of {' / '.join(sorted(SYMMETRY_KEYS))} "
                           f"(BOP's models_info form), got {value!r}")
+    return check_symmetry(f"{where}.symmetry", value)
+
+
+def _numbers(value, n: int) -> np.ndarray | None:
+    """``value`` as ``n`` finite numbers (a flat list, or nested lists of them), else None."""
+    if isinstance(value, (str, bytes, bool)) or value is None:
+        return None
+    try:
+        a = np.array(value, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return None
+    if a.size != n or not np.isfinite(a).all():
+        return None
+    flat = np.array(value, dtype=object).ravel()
+    if any(isinstance(x, bool) for x in flat):
+        return None
+    return a
+
+
+def check_symmetry(where: str, value: dict) -> dict:
+    """BOP's symmetries (``models_info.json``'s form), each checked: a continuous one's ``axis`` is 3
+    numbers, not all 0 (an axis of (0, 0, 0) names no axis), its ``offset`` 3 numbers (mm); a
+    discrete one is a 4x4 transform (16 numbers, rows; translation in mm) whose 3x3 part is a
+    rotation and whose last row is 0, 0, 0, 1. Returns ``value`` as given."""
+    continuous = value.get("symmetries_continuous", [])
+    if not isinstance(continuous, list):
+        raise ConfigError(f"{where}.symmetries_continuous: expected a list of {{axis, offset}} tables, got {continuous!r}")
+    for k, sym in enumerate(continuous):
+        at = f"{where}.symmetries_continuous[{k}]"
+        if not isinstance(sym, dict) or "axis" not in sym or not set(sym) <= {"axis", "offset"}:
+            raise ConfigError(f"{at}: expected a table of axis and offset, got {sym!r}")
+        axis = _numbers(sym["axis"], 3)
+        if axis is None or not np.linalg.norm(axis) > 1e-9:
+            raise ConfigError(f"{at}.axis: expected 3 numbers, not all 0 (the direction of the axis), got {sym['axis']!r}")
+        if "offset" in sym and _numbers(sym["offset"], 3) is None:
+            raise ConfigError(f"{at}.offset: expected 3 numbers (a point of the axis, mm), got {sym['offset']!r}")
+    discrete = value.get("symmetries_discrete", [])
+    if not isinstance(discrete, list):
+        raise ConfigError(f"{where}.symmetries_discrete: expected a list of 4x4 transforms, got {discrete!r}")
+    for k, sym in enumerate(discrete):
+        at = f"{where}.symmetries_discrete[{k}]"
+        T = _numbers(sym, 16)
+        if T is None:
+            raise ConfigError(f"{at}: expected a 4x4 transform (16 numbers, rows; translation in mm), got {sym!r}")
+        T = T.reshape(4, 4)
+        R = T[:3, :3]
+        if not np.allclose(T[3], [0, 0, 0, 1]) or not np.allclose(R @ R.T, np.eye(3), atol=1e-3) \
+                or not np.linalg.det(R) > 0:
+            raise ConfigError(f"{at}: not a rigid transform (its 3x3 part must be a rotation and its last row "
+                              f"0, 0, 0, 1), got {sym!r}")
     return value
 
 

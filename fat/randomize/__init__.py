@@ -15,6 +15,7 @@ to write one.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import hashlib
 import json
@@ -30,7 +31,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..geometry import Intrinsics
 from ..looks import Looks
-from ..plugins import load_class, registered
+from ..plugins import load_class, registered, warn_unloadable
 
 GROUP = "fat.randomizers"
 #: ours, in the order they run; also found when fat runs from a checkout not installed
@@ -212,7 +213,9 @@ def names() -> tuple[str, ...]:
 @functools.lru_cache(maxsize=None)
 def randomizer_class(name: str) -> type[Randomizer]:
     if name not in _found():
-        raise RandomizeError(f"randomize.{name}", f"unknown randomizer; known: {', '.join(names())}")
+        close = difflib.get_close_matches(str(name), names(), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise RandomizeError(f"randomize.{name}", f"unknown randomizer; {hint}known: {', '.join(names())}")
     return load_class(f"randomizer {name}", _found()[name], Randomizer)
 
 
@@ -238,7 +241,9 @@ def check_table(table) -> dict:
         checked = {}
         for key, v in given.items():
             if key not in known:
-                raise RandomizeError(f"randomize.{name}.{key}", f"unknown option; known: {', '.join(known)}")
+                close = difflib.get_close_matches(str(key), list(known), n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                raise RandomizeError(f"randomize.{name}.{key}", f"unknown option; {hint}known: {', '.join(known)}")
             checked[key] = _check_value(f"randomize.{name}.{key}", known[key], v)
         cls.check(_options(cls, checked))
         if checked:
@@ -296,7 +301,13 @@ class Randomization:
         self.seed = int(seed)
         self.randomizers: list[Randomizer] = []
         for name in names():
-            cls = randomizer_class(name)
+            try:
+                cls = randomizer_class(name)
+            except ConfigError as e:  # a plugin the table does not name: left out, the others run
+                if name in BUILTIN or name in table:
+                    raise
+                warn_unloadable(str(e))
+                continue
             options = _options(cls, table.get(name, {}))
             if options.enabled:
                 self.randomizers.append(cls(options))

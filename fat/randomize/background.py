@@ -45,10 +45,12 @@ class Backgrounds(Randomizer):
 
     @classmethod
     def check(cls, options) -> None:
+        from ..environment import probe_environment
         from ..errors import ConfigError
 
         try:
-            environment_maps(options.environments)
+            for path in environment_maps(options.environments):
+                probe_environment(path)  # header, size and data: a bad map is refused before anything is written
         except ConfigError as e:
             raise RandomizeError("randomize.background.environments", str(e)) from None
         if options.images is not None:

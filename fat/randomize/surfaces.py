@@ -18,13 +18,14 @@ class SurfaceOptions(Options):
     metallic: float = param(0.1, "probability", "Chance that a colour or pattern is a metal.")
 
 
-def set_folders(folder: str | None, key: str) -> list[str]:
-    """The texture sets' folders of ``folder`` (None: the shipped sets)."""
+def set_folders(folder: str | None, key: str, check: bool = False) -> list[str]:
+    """The texture sets' folders of ``folder`` (None: the shipped sets); ``check``: every map checked
+    (header, size, complete file) so that a bad one is refused before anything is written."""
     from ..errors import ConfigError
-    from ..texture_sets import shipped_folder, texture_sets
+    from ..texture_sets import check_texture_sets, shipped_folder, texture_sets
 
     try:
-        sets = texture_sets(str(folder or shipped_folder()))
+        sets = (check_texture_sets if check else texture_sets)(str(folder or shipped_folder()))
     except ConfigError as e:
         raise RandomizeError(key, str(e)) from None
     return [str(s.color.parent) for s in sets]
@@ -39,7 +40,7 @@ class Surfaces(Randomizer):
     @classmethod
     def check(cls, options) -> None:
         if options.textures is not None:
-            set_folders(options.textures, f"randomize.{cls.name}.textures")
+            set_folders(options.textures, f"randomize.{cls.name}.textures", check=True)
 
     def apply(self, rng, draft: Draft) -> None:
         o = self.options

@@ -129,6 +129,11 @@ class Renderer(ABC):
         """RGB, z-depth and instance ids of ``frame`` seen by ``eye`` of its camera rig, with the
         rig's intrinsics (or, for a renderer that cannot take them, its own ``intrinsics``)."""
 
+    def render_eyes(self, frame: "Frame") -> list[RenderOutput]:
+        """Both eyes of ``frame``'s rig, left then right: what a stereo frame needs. A renderer may
+        submit both before reading either back (``gl`` does); by default, :meth:`render` twice."""
+        return [self.render(frame, eye) for eye, _ in frame.rig.eyes()]
+
     @abstractmethod
     def close(self) -> None:
         """Free what the renderer holds (contexts, connections); safe to call twice."""

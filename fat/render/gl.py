@@ -39,9 +39,9 @@ from ..environment import LUMINANCE, brdf_lut
 from ..frame import Frame
 from . import CV_TO_GL, RenderOutput, opengl_projection, tonemap
 from .base import Capabilities, OptionError, Renderer, option
-from .lighting import WHITE_TARGET, Lighting, environment_files, location_environment, location_lighting
+from .lighting import WHITE_TARGET, Lighting, check_environments, location_environment, location_lighting
 from .materials import Material, object_material, surface_material
-from ..texture_sets import read_set, surface_set, texture_sets
+from ..texture_sets import check_texture_sets, read_image, read_set, surface_set
 from ..patterns import pattern
 from .scenery import location_meshes
 from .gl_shaders import (BACKGROUND_FRAGMENT, BACKGROUND_VERTEX, ROUGH, SHADOW_FRAGMENT, SHADOW_MASK_FRAGMENT,
@@ -154,8 +154,8 @@ class GLRenderer(Renderer):
             raise OptionError("gl_device", f"gl device must be text, got {device!r}")
         if device and not device.isdigit():
             raise OptionError("gl_device", f"gl device must be an EGL device index (0, 1, ...), got {device!r}")
-        hdri = _checked_path("hdri", "a file or folder name", options.hdri, environment_files)
-        textures = _checked_path("textures", "a folder name", options.textures, texture_sets)
+        hdri = _checked_path("hdri", "a file or folder name", options.hdri, check_environments)
+        textures = _checked_path("textures", "a folder name", options.textures, check_texture_sets)
         return GLOptions(device or None, hdri, textures)
 
     @classmethod
@@ -227,6 +227,8 @@ class GLRenderer(Renderer):
         self._scenery: list[tuple] = []
         self._fbo = None
         self._size = None
+        self._pbos: list = []  # pixel buffer objects of the read-back: rgba, depth, instance per eye
+        self._pbo_size = None
         self._shadow_key = None  # the scene state the shadow map was drawn for
         self._cull = cull  # False: every face from both sides (the same image, more work)
 
@@ -426,10 +428,7 @@ class GLRenderer(Renderer):
         return self._textures[str(path)]
 
     def _make_map(self, path, srgb: bool = False):
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if img is None:
-            raise ConfigError(f"{path}: cannot read the texture")
-        img = np.ascontiguousarray(np.flipud(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
+        img = np.ascontiguousarray(np.flipud(cv2.cvtColor(read_image(path), cv2.COLOR_BGR2RGB)))
         if srgb:
             self._means[str(path)] = tonemap.srgb_decode(img.reshape(-1, 3) / 255.0).mean(axis=0)
         t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes(), **({"internal_format": GL_SRGB8} if srgb else {}))
@@ -446,10 +445,7 @@ class GLRenderer(Renderer):
     def _make_normal_roughness(self, normal, roughness):
         maps = []
         for path in (normal, roughness):
-            img = None if path is None else cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if path is not None and img is None:
-                raise ConfigError(f"{path}: cannot read the texture")
-            maps.append(img)
+            maps.append(None if path is None else read_image(path))
         shape = next((m.shape[:2] for m in maps if m is not None), (1, 1))
         rgba = np.empty((*shape, 4), np.uint8)
         rgba[..., :3] = (128, 128, 255) if maps[0] is None else cv2.cvtColor(cv2.resize(maps[0], shape[::-1]), cv2.COLOR_BGR2RGB)
@@ -562,11 +558,7 @@ class GLRenderer(Renderer):
             return 2, self.white, tuple(float(x) for x in bg.color)
 
         def make():
-            img = cv2.imread(str(bg.path), cv2.IMREAD_COLOR)
-            if img is None:
-                raise ConfigError(f"{bg.path}: cannot read the background image")
-            scale = min(1.0, 1024 / max(img.shape[:2]))  # a background needs no more
-            img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else img
+            img = read_image(bg.path, 1024, "background image")  # a background needs no more
             img = np.ascontiguousarray(np.flipud(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
             t = self.ctx.texture((img.shape[1], img.shape[0]), 3, img.tobytes())
             t.repeat_x = t.repeat_y = False
@@ -575,6 +567,73 @@ class GLRenderer(Renderer):
         return 1, self._random.get(f"image:{bg.path}", make), (0.0, 0.0, 0.0)
 
     def render(self, frame: Frame, eye: str = "left") -> RenderOutput:
+        self._draw_eye(frame, eye)
+        return self._finish(self._read_back(frame.rig.intrinsics, 0))
+
+    def render_region(self, frame: Frame, box: tuple[int, int, int, int], eye: str = "left") -> RenderOutput:
+        """The pixels of ``box`` (x, y, width, height; x right, y down from the image's top-left
+        corner, inside the rig's image) of what :meth:`render` gives for ``frame``, bit for bit:
+        the whole image's projection and viewport, so every pixel samples the same ray and the
+        rasteriser sees the same vertex positions, with only the box drawn (a scissor rectangle)
+        and read back. The cost follows the box, not the image: the BOP export's objects alone on
+        a canvas three times the image size."""
+        K = frame.rig.intrinsics
+        x, y, w, h = (int(v) for v in box)
+        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > K.width or y + h > K.height:
+            raise ValueError(f"box {box} is not inside the {K.width} x {K.height} image")
+        rect = (x, K.height - y - h, w, h)  # OpenGL's rows count from the bottom
+        self._draw_eye(frame, eye, rect)
+        fbo = self._fbo
+        out = [fbo.read(viewport=rect, attachment=i, components=c, dtype=d, alignment=1)
+               for i, c, d in ((0, 4, "f1"), (1, 1, "f4"), (2, 1, "i4"))]
+        return self._output((w, h), *out)
+
+    def render_eyes(self, frame: Frame) -> list[RenderOutput]:
+        """Both eyes, each read back asynchronously into its own pixel buffers as soon as it is drawn:
+        the right eye is drawn while the left one's pixels travel; both are waited for at the end."""
+        pending = []
+        for slot, (eye, _) in enumerate(frame.rig.eyes()):
+            self._draw_eye(frame, eye)
+            pending.append(self._read_back(frame.rig.intrinsics, slot))
+        return [self._finish(p) for p in pending]
+
+    def _read_back(self, K: Intrinsics, slot: int) -> tuple:
+        """Start copying the render targets into pixel buffer objects of ``slot`` (no wait)."""
+        size = (K.width, K.height)
+        if self._pbo_size != size:
+            for b in self._pbos:
+                b.release()
+            n = size[0] * size[1] * 4
+            self._pbos = [self.ctx.buffer(reserve=n) for _ in range(6)]
+            self._pbo_size = size
+        rgba, depth, inst = self._pbos[3 * slot: 3 * slot + 3]
+        fbo = self._fbo
+        fbo.read_into(rgba, attachment=0, components=4)
+        fbo.read_into(depth, attachment=1, components=1, dtype="f4")
+        fbo.read_into(inst, attachment=2, components=1, dtype="i4")
+        return size, rgba, depth, inst
+
+    @staticmethod
+    def _finish(pending: tuple) -> RenderOutput:
+        """Wait for one eye's pixel buffers and make its output."""
+        size, rgba_b, depth_b, inst_b = pending
+        return GLRenderer._output(size, rgba_b.read(), depth_b.read(), inst_b.read())
+
+    @staticmethod
+    def _output(size: tuple[int, int], rgba_b: bytes, depth_b: bytes, inst_b: bytes) -> RenderOutput:
+        """The output of the targets' bytes (rows from the bottom, as OpenGL reads them)."""
+        W, H = size
+        rgba = np.frombuffer(rgba_b, np.uint8).reshape(H, W, 4)[::-1]
+        depth = np.frombuffer(depth_b, np.float32).reshape(H, W)[::-1].copy()
+        inst = np.frombuffer(inst_b, np.int32).reshape(H, W)[::-1].copy()
+        rgb = rgba[:, :, :3].copy()
+        empty = rgba[:, :, 3] == 0  # nothing drawn: the background
+        depth[empty | (depth <= 0)] = 0.0
+        return RenderOutput(rgb, depth, inst)
+
+    def _draw_eye(self, frame: Frame, eye: str, scissor: tuple[int, int, int, int] | None = None) -> None:
+        """Draw ``eye``'s view into the targets; ``scissor`` (x, y from the bottom, width, height):
+        only those pixels are cleared and drawn."""
         ctx = self.ctx
         self._random.trim()  # before this frame's looks are resolved: nothing it draws is released
         T_world_cam, K = frame.rig.pose(eye), frame.rig.intrinsics
@@ -610,8 +669,9 @@ class GLRenderer(Renderer):
                     self._draw(g.shadow, g.n_culled, g.n_two_sided)
             self._shadow_key = shadow_key
         fbo = self._targets(K)
+        fbo.scissor = scissor  # applied by use(): the clear and every draw below
         fbo.use()
-        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0, viewport=scissor)
         view, proj = invert_pose(T_world_cam), projection(K)
         env_rot = tuple(float(x) for x in np.asarray(lighting.env_rot, dtype=np.float64).T.reshape(-1))  # column-major
         dirs = np.zeros((3, 3), "f4")
@@ -685,14 +745,6 @@ class GLRenderer(Renderer):
         ctx.depth_func = "<="
         self.background_vao.render(vertices=3)
         ctx.depth_func = "<"
-        W, H = K.width, K.height
-        rgba = np.frombuffer(fbo.read(attachment=0, components=4), np.uint8).reshape(H, W, 4)[::-1]
-        depth = np.frombuffer(fbo.read(attachment=1, components=1, dtype="f4"), np.float32).reshape(H, W)[::-1].copy()
-        inst = np.frombuffer(fbo.read(attachment=2, components=1, dtype="i4"), np.int32).reshape(H, W)[::-1].copy()
-        rgb = rgba[:, :, :3].copy()
-        empty = rgba[:, :, 3] == 0  # nothing drawn: the background
-        depth[empty | (depth <= 0)] = 0.0
-        return RenderOutput(rgb, depth, inst)
 
 
 def _reflective(material: Material) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..environment import LUMINANCE, Environment, load_environment, uniform_environment
+from ..environment import LUMINANCE, Environment, load_environment, probe_environment, uniform_environment
 from ..errors import ConfigError
 from ..scene import Location, scenes_folder
 
@@ -65,6 +65,15 @@ def environment_files(path: str | Path) -> list[Path]:
             raise ConfigError(f"{p}: no environment map ({', '.join(ENV_SUFFIXES)}) in the folder")
         return files
     raise ConfigError(f"{p}: no such file or folder")
+
+
+def check_environments(path: str | Path) -> list[Path]:
+    """:func:`environment_files` of ``path``, each map checked (:func:`fat.environment.probe_environment`:
+    header, size, data to the end) so that a bad one is refused before anything is written."""
+    files = environment_files(path)
+    for f in files:
+        probe_environment(f)
+    return files
 
 
 @functools.lru_cache(maxsize=32)

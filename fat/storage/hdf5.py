@@ -13,6 +13,10 @@ Layout (one row per eye of each frame):
 /folders/{name, camera_settings, object_settings}  one row per leaf folder (the settings files)
 attributes: fat_format, baseline, fat_dataset (the dataset's fat_dataset.json, when it has one)
 ```
+
+A file that would make the reader open another file is refused before anything is read from it
+(:func:`check_self_contained`): an external link, a dataset whose data lies in external files, a
+virtual dataset. The export never writes any of them.
 """
 
 from __future__ import annotations
@@ -41,14 +45,55 @@ def h5py_module():
     return h5py
 
 
+def check_self_contained(f, path: str | Path) -> None:
+    """Refuse (FormatError naming ``path`` and the object) the open HDF5 file ``f`` when reading it
+    would read another file on the machine: an external link (``h5py.ExternalLink``), a link of a
+    kind HDF5 does not define (a user-defined link), a dataset with external storage (its data in
+    raw files elsewhere) or a virtual dataset (its data mapped from other datasets, in other files
+    or this one). Metadata only: one walk over the links (``H5Lvisit``) and one over the objects
+    reached by hard links (``H5Ovisit``); no link is followed, no data is read."""
+    h5py = h5py_module()
+    hard, soft = h5py.h5l.TYPE_HARD, h5py.h5l.TYPE_SOFT
+
+    def link(name: bytes, info) -> str | None:
+        if info.type in (hard, soft):  # an object of this file, or a path in this file
+            return None
+        where = "/" + name.decode("utf-8", "replace")
+        if info.type == h5py.h5l.TYPE_EXTERNAL:
+            target = f.get(where, getlink=True)
+            to = f" to {target.filename}:{target.path}" if isinstance(target, h5py.ExternalLink) else ""
+            return f"{where}: an external link{to}; refusing to read another file through it"
+        return f"{where}: a user-defined link (type {info.type}); refusing to follow it"
+
+    problem = f.id.links.visit(link, info=True)
+    if problem is None:
+        def dataset(name: str, obj) -> str | None:
+            if not isinstance(obj, h5py.Dataset):
+                return None
+            if obj.external:
+                files = ", ".join(sorted({str(e[0]) for e in obj.external}))
+                return f"/{name}: its data lies in another file ({files}: HDF5 external storage); refusing to read it"
+            if obj.is_virtual:
+                files = ", ".join(sorted({m.file_name for m in obj.virtual_sources()}))
+                return f"/{name}: a virtual dataset (its data comes from {files}); refusing to read through it"
+            return None
+
+        problem = f.visititems(dataset)
+    if problem is not None:
+        raise FormatError(path, f"not a self-contained HDF5 export: {problem}")
+
+
 def has_instance(path: str | Path) -> bool:
-    """Whether the HDF5 export at ``path`` holds instance maps (its source had them)."""
+    """Whether the HDF5 export at ``path`` holds instance maps (its source had them). A file that
+    is not self-contained is refused (:func:`check_self_contained`)."""
     h5py = h5py_module()
     try:
-        with h5py.File(path, "r") as f:
-            return "instance" in f
+        f = h5py.File(path, "r")
     except OSError:
         return False
+    with f:
+        check_self_contained(f, path)
+        return f.get("instance", getlink=True) is not None
 
 
 class H5Storage:
@@ -60,6 +105,14 @@ class H5Storage:
         self.index_file = None
         try:
             self.f = h5py.File(self.path, "r")
+        except OSError as e:
+            raise FormatError(self.path, f"not a fat HDF5 file: {e}") from None
+        try:
+            check_self_contained(self.f, self.path)  # before anything is read from it
+        except BaseException:
+            self.f.close()
+            raise
+        try:
             v = self.f["views"]
             self._meta = {k: v[k].asstr()[()] if k != "frame" else v[k][()] for k in
                           ("folder", "eye", "kind", "scene", "location", "split", "frame")}
