@@ -16,8 +16,6 @@ temporary folder, removed at the end unless ``--keep``).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -26,19 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from generate import machine  # benchmarks/generate.py: the machine named as every figure names it
+
 FAT = [sys.executable, "-m", "fat.cli.main"]
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def timed(args: list[str]) -> tuple[float, float, str]:

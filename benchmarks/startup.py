@@ -11,13 +11,14 @@ check time and peak memory) and the resume scan of a finished dataset.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from generate import machine  # benchmarks/generate.py
 
 FAT = [sys.executable, "-m", "fat.cli.main"]
 
@@ -82,7 +83,7 @@ def main() -> None:
     print(f"\nresume scan of a finished dataset of 100 drops, 200 frames: {t:.2f} s")
     if a.out is None:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"\nmachine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"\nmachine: {machine()}")
 
 
 if __name__ == "__main__":

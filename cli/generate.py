@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -232,7 +233,7 @@ def _test_note(s, folders) -> str:
 
 def plan_line(s, folders, drops) -> str:
     """The plan in one line: folders and frames by kind, drops, objects, image size."""
-    kinds = ", ".join(f"{kind} {n}" for kind, n in _count(folders, lambda f: f.kind).items())
+    kinds = ", ".join(f"{kind} {n}" for kind, n in Counter(f.kind for f in folders).items())
     frames = sum(d.n_frames for d in drops)
     return (f"{_n(len(folders), 'folder')} ({kinds}), {_n(len(drops), 'drop')}, {_n(frames, 'stereo frame')} at "
             f"{s.width}x{s.height}, {_n(len(s.object_infos()), 'object')}, {_n(len(locations_of(s)), 'location')}")
@@ -240,13 +241,6 @@ def plan_line(s, folders, drops) -> str:
 
 def _n(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def _count(items, key) -> dict:
-    out: dict = {}
-    for x in items:
-        out[key(x)] = out.get(key(x), 0) + 1
-    return out
 
 
 def dry_run_report(s, folders, drops, out: Path, mode: str, workers: int) -> str:

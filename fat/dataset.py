@@ -12,6 +12,7 @@ dataset folder (with its cached frame index) or a file made by ``fat export hdf5
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -106,11 +107,7 @@ class Dataset:
 
     def __repr__(self) -> str:
         folders = {f for f, _ in self._refs}
-        kinds = {}
-        for f in folders:
-            top = str(f).split("/", 1)[0]
-            kinds[top] = kinds.get(top, 0) + 1
-        made = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+        made = ", ".join(f"{k} {n}" for k, n in sorted(Counter(str(f).split("/", 1)[0] for f in folders).items()))
         return (f"Dataset({str(self.root)!r}: {len(self)} items ({self.eyes}) from {len(self._refs)} frames in "
                 f"{len(folders)} folders ({made}); {len(self.objects.objects)} objects; fields {', '.join(self.fields)})")
 

@@ -74,7 +74,7 @@ import numpy as np
 
 from .cache import cache_dir
 from .errors import ConfigError, FatError
-from .fileio import why, write_bytes_atomic
+from .fileio import stat_input, why, write_bytes_atomic
 
 SPECULAR_LEVELS = 6
 """Levels of the prefiltered chain: roughness 0, 0.2, ..., 1."""
@@ -453,12 +453,7 @@ def probe_environment(path: str | Path) -> MapInfo:
     suffix = path.suffix.lower()
     if suffix not in (".hdr", ".exr"):
         raise ConfigError(f"{path}: not an environment map (expected a .hdr or .exr file)")
-    try:
-        st = path.stat()
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read the environment map: {why(e)}") from None
-    if not path.is_file():
-        raise ConfigError(f"{path}: cannot read the environment map: not a file")
+    st = stat_input(path, "environment map")
     return _probe_cached(str(path), st.st_size, st.st_mtime_ns)
 
 

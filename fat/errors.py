@@ -31,3 +31,11 @@ class FormatError(FatError):
 
 class OutputError(FatError):
     """The output cannot be written (permissions, disk full, refusing to overwrite)."""
+
+
+def did_you_mean(name, known) -> str:
+    """``"did you mean X? "`` for the known name nearest ``name``, or nothing: the hint of an unknown-name error."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
+    return f"did you mean {close[0]}? " if close else ""

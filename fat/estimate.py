@@ -10,11 +10,12 @@ the number of workers.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 
 from .cache import cache_dir
+from .errors import OutputError
+from .fileio import write_text_atomic
 
 #: Bytes of one stereo frame's ten files per pixel of one image: JPEG 95, 16-bit depth, segmentation
 #: and instance PNGs of both eyes (JSON aside). Measured on FAT's 960 x 540 frames: 0.45 to 0.65 MB.
@@ -52,16 +53,11 @@ def record_rate(renderer: str, width: int, height: int, frames: int, seconds: fl
     rates[renderer] = {"frames_per_second": frames / seconds / workers, "pixels": width * height,
                        "frames": frames, "date": time.strftime("%Y-%m-%d")}
     path = cache_dir() / RATES_FILE
-    tmp = path.with_name(f".{RATES_FILE}.{os.getpid()}.part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(rates, indent=1) + "\n", "utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+        write_text_atomic(path, json.dumps(rates, indent=1) + "\n")
+    except (OSError, OutputError):
+        pass
 
 
 def estimate(frames: int, objects_per_frame: float, width: int, height: int, renderer: str, workers: int = 1) -> Estimate:

@@ -27,7 +27,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import ConfigError, OutputError
 
 TMP_SUFFIX = ".part"
 LOCK_FILE = ".fat.lock"
@@ -47,6 +47,18 @@ def why(e: OSError) -> str:
     if e.errno == errno.EROFS:
         return "the file system is read-only"
     return e.strerror or str(e)
+
+
+def stat_input(path: Path, what: str) -> os.stat_result:
+    """The ``os.stat`` of an input file (its size and modification time key the probes' caches); a
+    one-line ConfigError naming ``path`` and ``what`` it is when it cannot be read or is no file."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the {what}: {why(e)}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"{path}: cannot read the {what}: not a file")
+    return st
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes, root: str | os.PathLike | None = None) -> None:

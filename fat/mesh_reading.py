@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
+from .fileio import stat_input
 from .meshes import Mesh, MeshWarning, check_stl, load_mesh
 from .texture_sets import probe_image, read_image
 
@@ -70,12 +71,7 @@ def _read_cached(path: str, size: int, mtime_ns: int) -> MeshFile:
 
 
 def _stat(path: Path):
-    try:
-        st = path.stat()
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read the mesh: {e.strerror}") from None
-    if not path.is_file():
-        raise ConfigError(f"{path}: not a file")
+    st = stat_input(path, "mesh")
     if path.suffix.lower() not in MESH_SUFFIXES:
         raise ConfigError(f"{path}: not a mesh file this version reads ({', '.join(MESH_SUFFIXES)})")
     return st

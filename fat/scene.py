@@ -258,9 +258,15 @@ def camera_region_samples(loc: Location, ranges: CameraRanges, step_deg: float =
 
 
 def _region_points(loc: Location, az_deg: np.ndarray, el_deg: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """The world points of the grid ``az_deg x el_deg x d`` about the fixation point."""
+    A, E, D = np.meshgrid(az_deg, el_deg, d, indexing="ij")
+    return _region_points_flat(loc, A.reshape(-1), E.reshape(-1), D.reshape(-1))
+
+
+def _region_points_flat(loc: Location, az_deg: np.ndarray, el_deg: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """World points at the azimuths (about the heading), elevations and distances given point by point."""
     az, el = np.radians(az_deg + loc.heading), np.radians(el_deg)
-    A, E, D = np.meshgrid(az, el, d, indexing="ij")
-    pts = np.stack([D * np.cos(E) * np.cos(A), D * np.cos(E) * np.sin(A), D * np.sin(E)], -1).reshape(-1, 3)
+    pts = np.stack([d * np.cos(el) * np.cos(az), d * np.cos(el) * np.sin(az), d * np.sin(el)], -1)
     return pts + loc.fixation
 
 
@@ -281,22 +287,14 @@ def _hits(loc: Location, prop: Prop, az: np.ndarray, el: np.ndarray, d: np.ndarr
     ec = np.array([(e[0] + e[-1]) / 2 for e in E])
     half = math.radians(max(a[-1] - a[0] for a in A) / 2) + math.radians(max(e[-1] - e[0] for e in E) / 2)
     AC, EC = (x.reshape(-1) for x in np.meshgrid(ac, ec, indexing="ij"))
-    shape = PROP_SHAPES[prop.shape]
     for r in cells(d):  # one slab of distances at a time: its cells share a radius
         radius = r[-1] * half + (r[-1] - r[0]) / 2
-        pts = _region_points_flat(loc, AC, EC, np.full(len(AC), (r[0] + r[-1]) / 2))
-        local = (pts - prop.pose[:3, 3]) @ prop.pose[:3, :3]
-        for n in np.flatnonzero(shape.contains(local, prop.size, CAMERA_MARGIN + radius + 1e-9)):
+        centres = _region_points_flat(loc, AC, EC, np.full(len(AC), (r[0] + r[-1]) / 2))
+        for n in np.flatnonzero(prop.contains(centres, CAMERA_MARGIN + radius + 1e-9)):
             i, j = divmod(int(n), len(E))
             if np.any(prop.contains(_region_points(loc, A[i], E[j], r), CAMERA_MARGIN)):
                 return True
     return False
-
-
-def _region_points_flat(loc: Location, az_deg: np.ndarray, el_deg: np.ndarray, d: np.ndarray) -> np.ndarray:
-    az, el = np.radians(az_deg + loc.heading), np.radians(el_deg)
-    pts = np.stack([d * np.cos(el) * np.cos(az), d * np.cos(el) * np.sin(az), d * np.sin(el)], -1)
-    return pts + loc.fixation
 
 
 def check_camera_clearance(loc: Location, ranges: CameraRanges) -> None:

@@ -10,7 +10,6 @@ renderer registry (:mod:`fat.render.registry`) and live in ``renderer_options``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import math
 import numbers
@@ -26,7 +25,7 @@ from .assets import DEFAULT_TEXTURE_SIZE, check_ycb_folder
 from . import objectsets, randomize
 from .catalog import ObjectInfo, ObjectSet
 from .objectsets.build import ALIGNMENTS, UNITS
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 from .geometry import BASELINE_M, Intrinsics
 from .plan import KINDS, count_drops, locations_of
 from .render import registry
@@ -458,8 +457,7 @@ FAT_PRESET = dict(kinds=("single", "mixed"), scenes=("kitchen", "kitedemo", "tem
 
 def unknown_setting(key) -> str:
     """The message for a config key that is none: the nearest known key, then all of them."""
-    close = difflib.get_close_matches(str(key).replace("-", "_"), list(config_keys()), n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    hint = did_you_mean(repr(str(key).replace("-", "_")), [repr(k) for k in config_keys()])
     return f"unknown setting {key!r}; {hint}known: {', '.join(sorted(config_keys()))}"
 
 

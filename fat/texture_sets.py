@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .fileio import stat_input
 
 #: The scenery kinds (fat.textures) drawn with a shipped set, and the set.
 SHIPPED = {"tiles": "Tiles107", "marble": "Marble006", "wood": "rosewood_veneer1", "stone": "Rock058",
@@ -123,10 +124,7 @@ def probe_image(path: str | Path, what: str = "texture") -> ImageInfo:
     the dataset readers check frames. A file that fails is a one-line ConfigError naming it (and
     ``what`` it is). Kept by path, size and modification time in this process."""
     path = Path(path)
-    try:
-        st = path.stat()
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read the {what}: {e.strerror or e}") from None
+    st = stat_input(path, what)
     return _probe_image(str(path), st.st_size, st.st_mtime_ns, what)
 
 

@@ -15,7 +15,6 @@ to write one.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import hashlib
 import json
@@ -28,7 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
 from ..geometry import Intrinsics
 from ..looks import Looks
 from ..plugins import load_class, registered, warn_unloadable
@@ -213,9 +212,8 @@ def names() -> tuple[str, ...]:
 @functools.lru_cache(maxsize=None)
 def randomizer_class(name: str) -> type[Randomizer]:
     if name not in _found():
-        close = difflib.get_close_matches(str(name), names(), n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise RandomizeError(f"randomize.{name}", f"unknown randomizer; {hint}known: {', '.join(names())}")
+        raise RandomizeError(f"randomize.{name}", f"unknown randomizer; {did_you_mean(name, names())}known: "
+                             f"{', '.join(names())}")
     return load_class(f"randomizer {name}", _found()[name], Randomizer)
 
 
@@ -241,9 +239,8 @@ def check_table(table) -> dict:
         checked = {}
         for key, v in given.items():
             if key not in known:
-                close = difflib.get_close_matches(str(key), list(known), n=1)
-                hint = f"did you mean {close[0]}? " if close else ""
-                raise RandomizeError(f"randomize.{name}.{key}", f"unknown option; {hint}known: {', '.join(known)}")
+                raise RandomizeError(f"randomize.{name}.{key}", f"unknown option; {did_you_mean(key, known)}known: "
+                                     f"{', '.join(known)}")
             checked[key] = _check_value(f"randomize.{name}.{key}", known[key], v)
         cls.check(_options(cls, checked))
         if checked:
