@@ -13,6 +13,7 @@ import pytest
 
 from fat import environment as env
 from fat.errors import ConfigError
+from fat.scene import scenes_folder
 
 from .conftest import SHARED
 
@@ -319,7 +320,7 @@ def test_header_only_and_cut_maps_fail_in_one_line(tmp_path, monkeypatch):
     """Catches: a map whose header promises more than its data holds passed to OpenCV (which fails
     with its own traceback or greys the rest) instead of refused by the walk of its scanlines."""
     monkeypatch.setenv("FAT_CACHE_DIR", str(tmp_path / "cache"))
-    src = (Path(env.__file__).resolve().parents[1] / "scenes" / "environments" / "forest.hdr").read_bytes()
+    src = (scenes_folder() / "environments" / "forest.hdr").read_bytes()
     for name, data, words in (
             ("head.hdr", src[:src.index(b"+X 512\n") + 7], "the data ends in scanline 1 of 256"),
             ("cut.hdr", src[:-1], "the data ends in scanline 256 of 256"),
