@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from fat.settings import (EXTRA_KEYS, SettingError, config_keys, from_values, n_
                           validate)
 
 from . import START
+from .help import SectionedCommand
 from .messages import emit
 
 
@@ -91,7 +93,8 @@ def _renderer_help() -> str:
             doc = (registry.renderer_class(name).__doc__ or "").strip().splitlines()
         except ConfigError:
             doc = []
-        parts.append(f"{name}: {doc[0].rstrip('.')}" if doc else name)
+        first = re.sub(r"^(The|An|A) ", lambda m: m.group(1).lower() + " ", doc[0].rstrip(".")) if doc else ""
+        parts.append(f"{name}: {first}" if doc else name)
     return "; ".join(parts) + ". [auto]"
 
 
@@ -133,7 +136,20 @@ def _given(values: dict) -> dict:
     return out
 
 
-@click.command("generate", short_help="Make a FAT-style dataset in OUT (drops, stereo RGB-D, FAT JSON).")
+#: ``fat generate --help``: its options by what they are for.
+SECTIONS = (
+    ("What to make", ("config_file", "preset", "kind", "scene", "location", "test_location", "object", "frames",
+                      "mixed_frames", "single_frames", "dr_frames", "frames_per_drop", "seed")),
+    ("Objects", ("object_source", "objects", "units", "align", "class_names")),
+    ("Images", ("width", "height", "fov", "jpeg_quality", "camera_effects")),
+    ("Looks", ("hdri", "textures", "randomize_all", "randomizer")),
+    ("Renderer", ("renderer", "gl_device", "unrealcv", "unreal_config")),
+    ("Running", ("workers", "dask", "overwrite", "repair", "quiet", "dry_run", "help")),
+)
+
+
+@click.command("generate", cls=SectionedCommand, sections=SECTIONS,
+               short_help="Make a FAT-style dataset in OUT (drops, stereo RGB-D, FAT JSON).")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON or TOML file of settings (keys as the long options); options given here win.")

@@ -24,8 +24,8 @@ def _bar(total: int, desc: str, quiet: bool):
               help="Folder for report.md, stats.json and the PNG figures.")
 @click.option("--images", is_flag=True, help="Also read the depth images (depth range statistics).")
 @click.option("--split", type=click.Choice(["train", "test", "all"]), default="all", show_default=True)
-@click.option("--kind", type=click.Choice(["single", "mixed", "dr", "both"]), default="both", show_default=True,
-              help="Folders of one kind; both: every kind.")
+@click.option("--kind", type=click.Choice(["single", "mixed", "dr", "both", "all"]), default="all", show_default=True,
+              help="Folders of one kind; both: single and mixed (as in fat generate); all: every kind.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def stats_cmd(dataset: Path, out: Path, images: bool, split: str, kind: str, quiet: bool) -> None:
     """Statistics of DATASET (ours or NVIDIA's FAT): a Markdown report with figures and stats.json."""
@@ -79,12 +79,20 @@ def validate_cmd(dataset: Path, quiet: bool, max_problems: int) -> None:
 @click.option("--random", "random_", type=int, default=0, help="Show N random frames (a contact sheet).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random choice.")
 @click.option("--width", type=int, default=1440, show_default=True, help="Width of the picture in pixels.")
-def show_cmd(dataset: Path, frames: tuple[str, ...], out: Path, random_: int, seed: int, width: int) -> None:
+@click.option("--panels", default="left,right,depth", show_default=True, metavar="NAME,...",
+              help="Panels of each frame, in order: left, right (images), depth, seg, masks (left eye), "
+                   "right-depth, right-seg, right-masks.")
+@click.option("--no-overlay", is_flag=True, help="The left and right images alone: no masks, boxes, cuboids or labels.")
+@click.option("--depth-range", default="0,3", show_default=True, metavar="MIN,MAX",
+              help="Metres at the two ends of the depth colour scale, the same for every frame.")
+def show_cmd(dataset: Path, frames: tuple[str, ...], out: Path, random_: int, seed: int, width: int, panels: str,
+             no_overlay: bool, depth_range: str) -> None:
     """Draw frames of DATASET (FOLDER/INDEX such as mixed/kitchen_0/12, or numbers): left and right
-    images with masks, cuboids (FAT vertex numbers, front face thick), 2D boxes, and depth."""
+    images with masks, cuboids (FAT vertex numbers, front face thick), 2D boxes and labels, and depth
+    in metres with a colour bar."""
     from fat.show import show
 
     if frames and random_:
         raise click.UsageError("give FRAMES or --random, not both")
-    n = show(dataset, list(frames), out, random_, seed, width)
+    n = show(dataset, list(frames), out, random_, seed, width, panels, not no_overlay, depth_range)
     click.echo(f"drew {n} frame{'s' if n > 1 else ''} in {out}")

@@ -9,6 +9,7 @@ import click
 from fat import __version__
 from fat.errors import FatError
 
+from .download import download_cmd
 from .export import export_cmd
 from .generate import generate_cmd
 from .inspect import show_cmd, stats_cmd, validate_cmd
@@ -27,6 +28,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 cli.add_command(objects_cmd)
 cli.add_command(generate_cmd)
+cli.add_command(download_cmd)
 for command in (stats_cmd, validate_cmd, show_cmd, export_cmd):
     cli.add_command(command)
 

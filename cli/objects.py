@@ -8,17 +8,18 @@ import click
 
 from fat import objectsets
 from fat.formats.fat import object_settings_json
-from fat.objectsets.build import ALIGNMENTS, UNITS
+from fat.objectsets.build import ALIGNMENTS
 
 from .messages import emit
 
 
 @click.command("objects", short_help="List the objects of a set: class, ids, cuboid, mass.")
 @click.option("--objects", "source", type=click.Path(path_type=Path),
-              help="An object set: a folder of meshes, a BOP models/ folder, an object-set file or a YCB folder "
-                   "(as fat generate --objects). [FAT's 21 objects]")
-@click.option("--units", type=click.Choice(list(UNITS)), default="m", show_default=True,
-              help="Units of mesh files that do not say (OBJ, PLY, STL).")
+              help="An object set: a folder of meshes, a BOP models/ folder, an object-set file, a YCB folder or "
+                   "sample, the shipped sample set (as fat generate --objects). [FAT's 21 objects]")
+@click.option("--units", default="m", show_default=True, metavar="mm|cm|m|NUMBER",
+              help="Units of mesh files that do not say (OBJ, PLY, STL): mm, cm, m or metres per unit "
+                   "(0.1: a unit of 10 cm).")
 @click.option("--align", type=click.Choice(list(ALIGNMENTS)), default="aabb", show_default=True,
               help="Cuboids from each mesh's axis-aligned box (NDDS) or its smallest oriented box.")
 @click.option("--class-names", type=click.Path(dir_okay=False, path_type=Path),

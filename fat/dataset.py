@@ -29,7 +29,10 @@ __all__ = ["Dataset", "FolderInfo", "check_arguments", "decode_rgb", "disparity"
 
 FIELDS = ("rgb", "depth", "seg", "instance", "annotations")
 EYES = ("left", "right", "both", "stereo")
-KINDS = ("single", "mixed", "dr", "both")  # both: every kind
+KINDS = ("single", "mixed", "dr", "both", "all")  # both: single and mixed (as fat generate --kind); all: every kind
+#: The folder kinds each ``kind`` argument reads.
+KIND_FOLDERS = {"single": {"single"}, "mixed": {"mixed"}, "dr": {"dr"}, "both": {"single", "mixed"},
+                "all": {"single", "mixed", "dr"}}
 SPLITS = ("train", "test", "all")
 
 
@@ -55,7 +58,8 @@ def require_folder(root: str | Path, why: str) -> None:
 class Dataset:
     """Frames of a FAT dataset: a dataset folder or an HDF5 export of one (``fat export hdf5``).
 
-    ``split``: train, test or all. ``kind``: single, mixed, dr (domain-randomized) or both (every kind). ``scenes``: scene names
+    ``split``: train, test or all. ``kind``: single, mixed, dr (domain-randomized), both (single and mixed, FAT's
+    photoreal kinds, as ``fat generate --kind both``) or all (every kind). ``scenes``: scene names
     (kitchen, kitedemo, temple) or None for all. ``classes``: keep frames showing at least one of
     these objects (any name form: ``banana``, ``011_banana_16k``). ``eyes``: left, right, both (each
     eye an item) or stereo (one item with ``left``, ``right`` and ``disparity``). ``fields``: any of
@@ -67,7 +71,7 @@ class Dataset:
     dataset's :class:`~fat.catalog.ObjectSet`.
     """
 
-    def __init__(self, root: str | Path, split: str = "all", kind: str = "both", scenes: Sequence[str] | None = None,
+    def __init__(self, root: str | Path, split: str = "all", kind: str = "all", scenes: Sequence[str] | None = None,
                  classes: Sequence[str] | None = None, eyes: str = "left",
                  fields: Iterable[str] = ("rgb", "depth", "seg", "annotations"), on_error: str = "raise"):
         self.fields = check_arguments(split, kind, eyes, fields, on_error)
@@ -79,7 +83,7 @@ class Dataset:
         self.baseline = self.storage.baseline
         self.folders: dict[str, FolderInfo] = self.storage.folders
         keep = [f for f in self.folders.values()
-                if (split == "all" or f.split == split) and (kind == "both" or f.kind == kind)
+                if (split == "all" or f.split == split) and f.kind in KIND_FOLDERS[kind]
                 and (scenes is None or f.scene in scenes)]
         self.objects = dataset_objects(self.storage)
         found = self.storage.frames(keep, None if classes is None else {self._class_key(c) for c in classes})

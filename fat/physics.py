@@ -21,6 +21,7 @@ from ._pybullet import pb
 from .assets import ObjectAsset
 from .errors import FatError
 from .geometry import make_pose, matrix_to_quat, quat_to_matrix
+from .objectsets.build import too_large
 from .props import PROP_SHAPES, Collision
 from .scene import Location
 
@@ -110,8 +111,9 @@ class Physics:
             while self._blocked(shape, pos, q, self.static + self.bodies):
                 lifted += step
                 if lifted > limit:
+                    why = too_large(asset.info.name, asset.info.dimensions) or "a prop above the drop point?"
                     raise FatError(f"{asset.info.name}: no free start position within {limit:g} m above the drop "
-                                   "cylinder (a prop above the drop point?)")
+                                   f"cylinder ({why})")
                 pos[2] += step
             body = pb.createMultiBody(asset.info.mass, shape, -1, pos.tolist(), q.tolist(), physicsClientId=c)
             pb.changeDynamics(body, -1, lateralFriction=0.6, restitution=0.15, rollingFriction=0.0005,

@@ -24,7 +24,7 @@ from . import scene as scenes
 from .assets import DEFAULT_TEXTURE_SIZE, check_ycb_folder
 from . import objectsets, randomize
 from .catalog import ObjectInfo, ObjectSet
-from .objectsets.build import ALIGNMENTS, UNITS
+from .objectsets.build import ALIGNMENTS, parse_units, units_scale
 from .errors import ConfigError, did_you_mean
 from .geometry import BASELINE_M, Intrinsics
 from .plan import KINDS, count_drops, locations_of
@@ -142,6 +142,27 @@ def _absolute_path(k, label, v) -> str | None:
     """A path setting as an absolute path (recorded so, a dataset's files are found from any folder)."""
     v = _text(k, label, v)
     return None if v is None else os.path.abspath(os.path.expanduser(v))
+
+
+def _check_object_source(k, v):
+    """The object source as an absolute path; a name of a shipped set (``sample``) where no file or
+    folder of that name exists: that set's folder (so recorded, it is found from any folder)."""
+    v = _text(k, "objects", v)
+    if v is None:
+        return None
+    return os.path.abspath(objectsets.resolve(v))
+
+
+def _check_units(k, v):
+    """``mm``, ``cm``, ``m`` or a positive number of metres per unit (a config file's number, or the
+    command line's text of one: 0.1)."""
+    v = parse_units(v)
+    try:
+        units_scale(v, "units")
+    except ConfigError:
+        raise SettingError(k, f"units must be mm, cm, m or a positive number of metres per unit "
+                              f"(--units 0.1: a unit of 10 cm), got {v!r}") from None
+    return v
 
 
 def _check_objects(k, v):
@@ -300,13 +321,15 @@ class Settings:
                                        help="Repeatable: an object of the set by class, name, short name or "
                                             "number (banana, 011). [all of the set]")
     object_source: str | None = setting(None, key="objects", flag="--objects", type="path", parse=_folder,
-                                        check=lambda k, v: _absolute_path(k, "objects", v),
+                                        check=_check_object_source,
                                         help="The object set: a folder of YCB models, a folder of meshes (OBJ, PLY, "
-                                             "glTF/GLB, STL), a BOP models/ folder or an object-set file (TOML, "
-                                             "JSON). [FAT's 21 objects as procedural stand-ins]")
-    units: str = setting("m", key="units", flag="--units", type="choice", choices=lambda: tuple(UNITS),
-                         check=lambda k, v: _choice(k, "units", v, tuple(UNITS)),
-                         help="Units of mesh files that do not say (OBJ, PLY, STL). [m]")
+                                             "glTF/GLB, STL), a BOP models/ folder, an object-set file (TOML, "
+                                             "JSON), or sample: the shipped sample set (where no file or folder "
+                                             "of that name exists). [FAT's 21 objects as procedural stand-ins]")
+    units: str | float = setting("m", key="units", flag="--units", metavar="mm|cm|m|NUMBER", parse=parse_units,
+                                 check=_check_units,
+                                 help="Units of mesh files that do not say (OBJ, PLY, STL): mm, cm, m or metres "
+                                      "per unit (0.1: a unit of 10 cm). [m]")
     align: str = setting("aabb", key="align", flag="--align", type="choice", choices=lambda: ALIGNMENTS,
                          check=lambda k, v: _choice(k, "align", v, ALIGNMENTS),
                          help="The objects' cuboids: aabb, each mesh's own axis-aligned box (NDDS), or obb, "

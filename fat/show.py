@@ -1,8 +1,10 @@
-"""``fat show``: pictures of frames: left and right images with masks, projected cuboids (vertex
-numbers in FAT's order, front face drawn thicker), 2D boxes, and depth as colour."""
+"""``fat show``: pictures of frames, one row of panels per frame: the left and right images with the
+objects drawn on them (:mod:`fat.overlay`), depth in colour on a fixed scale in metres with a colour
+bar, class segmentation and object masks; which panels, in which order, is the caller's choice."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -10,88 +12,174 @@ import cv2
 import numpy as np
 
 from .dataset import Dataset, is_hdf5
-from .storage.folder import FolderStorage
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 from .fileio import write_bytes_atomic
 from .formats.fat import frame_file, read_instance
-from .geometry import CUBOID_EDGES
+from .overlay import TextStyle, annotate_image, colours, mask_colours, object_ids, outline, resize, text_height
+from .storage.folder import FolderStorage
 
-FRONT = {(0, 1), (1, 2), (2, 3), (3, 0)}
 MAX_WIDTH = 16384  # pixels: the picture is at most this wide (its height follows the frames)
+DEPTH_RANGE = (0.0, 3.0)  # metres: the depth colour scale, the same for every frame
+MAX_DEPTH_M = 1000.0
+DEFAULT_PANELS = ("left", "right", "depth")
 _FRAME_RE = re.compile(r"^(?P<folder>.+?)/(?P<index>\d+)(\.(left|right))?(\.json)?$")
 
+# panel name: (eye, what, caption)
+PANELS = {
+    "left": ("left", "image", "left"),
+    "right": ("right", "image", "right"),
+    "depth": ("left", "depth", "left depth (m)"),
+    "seg": ("left", "seg", "left segmentation"),
+    "masks": ("left", "masks", "left masks"),
+    "right-depth": ("right", "depth", "right depth (m)"),
+    "right-seg": ("right", "seg", "right segmentation"),
+    "right-masks": ("right", "masks", "right masks"),
+}
 
-def _colour(k: int) -> tuple[int, int, int]:
-    hue = (k * 47) % 180
-    bgr = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
-    return int(bgr[2]), int(bgr[1]), int(bgr[0])  # RGB
+
+def parse_panels(text: str | list[str] | tuple[str, ...]) -> list[str]:
+    """Panel names from ``left,right,depth`` (or a list); an unknown name is a ConfigError with a hint."""
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text)]
+    if not names or any(not n for n in names):
+        raise ConfigError(f"--panels {text!r}: give panel names separated by commas, from {', '.join(PANELS)}")
+    for n in names:
+        if n not in PANELS:
+            raise ConfigError(f"--panels: no panel {n!r}; {did_you_mean(n, PANELS)}the panels are {', '.join(PANELS)}")
+    return names
 
 
-def annotate_image(item: dict) -> np.ndarray:
-    """RGB image with mask tint, 2D boxes, projected cuboids and class names drawn on it."""
-    img = item["rgb"].copy()
-    objs = item.get("objects", [])
-    masks = item.get("instance")
-    if masks is None and "seg" in item:  # class masks when there is no instance map: each class's first object
-        first = np.zeros(256, np.int32)
-        for k, o in reversed(list(enumerate(objs))):
-            first[o["segmentation_id"]] = k + 1
-        first[0] = 0
-        masks = first[item["seg"]]
-    if masks is not None:  # one colour table lookup, whatever the number of objects
-        lut = np.array([(0, 0, 0)] + [_colour(k) for k in range(len(objs))], np.uint8)
-        ids = np.asarray(masks).astype(np.int64)
-        ids[ids > len(objs)] = 0
-        tint = np.where((ids > 0)[..., None], lut[ids], img)
-        img = cv2.addWeighted(img, 0.55, tint, 0.45, 0)
-    scale = 16
-    for k, o in enumerate(objs):
-        c = _colour(k)
-        x0, y0, x1, y1 = np.clip(np.asarray(o["bbox"], np.float64), -(1 << 24), 1 << 24)
-        cv2.rectangle(img, (int(round(x0)), int(round(y0))), (int(round(x1)), int(round(y1))), c, 1, cv2.LINE_AA)
-        pts = np.round((np.asarray(o["projected_cuboid"]) - 0.5) * scale).astype(np.int64)
-        pts = np.clip(pts, -(1 << 24), 1 << 24)
-        for a, b in CUBOID_EDGES:
-            thick = 2 if (a, b) in FRONT else 1
-            cv2.line(img, tuple(map(int, pts[a])), tuple(map(int, pts[b])), c, thick, cv2.LINE_AA, shift=4)
-        for v, p in enumerate(np.asarray(o["projected_cuboid"])):
-            if 0 <= p[0] < img.shape[1] and 0 <= p[1] < img.shape[0]:
-                cv2.putText(img, str(v), (int(p[0]) + 2, int(p[1]) - 2), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 2, cv2.LINE_AA)
-                cv2.putText(img, str(v), (int(p[0]) + 2, int(p[1]) - 2), cv2.FONT_HERSHEY_SIMPLEX, 0.35, c, 1, cv2.LINE_AA)
-        label = f"{o['class'].replace('_16k', '').replace('_16K', '')} {o['visibility']:.2f}"
-        org = (int(np.clip(x0, 0, img.shape[1] - 80)), int(np.clip(y0 - 4, 10, img.shape[0] - 2)))
-        cv2.putText(img, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(img, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.4, c, 1, cv2.LINE_AA)
+def parse_depth_range(text: str | tuple[float, float]) -> tuple[float, float]:
+    """``(min, max)`` in metres from ``"0,3"``: 0 <= min < max <= 1000."""
+    try:
+        lo, hi = (float(v) for v in (text.split(",") if isinstance(text, str) else text))
+    except (TypeError, ValueError):
+        raise ConfigError(f"--depth-range {text!r}: give MIN,MAX in metres, such as 0,3") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi <= MAX_DEPTH_M):
+        raise ConfigError(f"--depth-range {text!r}: needs 0 <= MIN < MAX <= {MAX_DEPTH_M:g} metres")
+    return lo, hi
+
+
+def depth_colours(metres: np.ndarray, depth_range: tuple[float, float] = DEPTH_RANGE) -> np.ndarray:
+    """RGB colours of depths in metres on the fixed scale ``depth_range`` (near warm, far cool; depths
+    outside it take the colour of its nearer end); black where there is no value (0)."""
+    lo, hi = depth_range
+    d = np.asarray(metres, np.float64)
+    t = np.clip((d - lo) / (hi - lo), 0, 1)
+    index = np.round(255 * (1 - t)).astype(np.uint8).reshape(-1, 1)
+    img = cv2.applyColorMap(index, cv2.COLORMAP_TURBO)[:, 0, ::-1].reshape(d.shape + (3,)).copy()
+    img[~(d > 0)] = 0
     return img
 
 
-def depth_image(depth: np.ndarray) -> np.ndarray:
-    """Depth as colour (near warm, far cool); black where there is no value."""
-    valid = depth > 0
-    if not valid.any():
-        return np.zeros(depth.shape + (3,), np.uint8)
-    lo, hi = np.percentile(depth[valid], [1, 99])
-    t = np.clip((depth - lo) / max(hi - lo, 1e-6), 0, 1)
-    img = cv2.applyColorMap((255 * (1 - t)).astype(np.uint8), cv2.COLORMAP_TURBO)[:, :, ::-1].copy()
-    img[~valid] = 0
+def depth_image(depth: np.ndarray, depth_range: tuple[float, float] = DEPTH_RANGE) -> np.ndarray:
+    """Depth as colour on the fixed scale ``depth_range`` (metres); black where there is no value."""
+    return depth_colours(depth, depth_range)
+
+
+def _ticks(lo: float, hi: float, room: int) -> list[float]:
+    """The two ends and round values between them, about ``room`` values in all (at least the ends);
+    a round value nearer an end than 0.7 steps is left out (its label would run into the end's)."""
+    span = hi - lo
+    for step in (m * 10.0 ** e for e in range(-3, 5) for m in (1, 2, 2.5, 5)):
+        if span / step + 1 <= max(room, 2):
+            break
+    first = math.ceil(lo / step - 1e-9)
+    inner = [round(k * step, 6) for k in range(first, int(math.floor(hi / step + 1e-9)) + 1)]
+    return [lo] + [t for t in inner if t - lo >= 0.7 * step and hi - t >= 0.7 * step] + [hi]
+
+
+def colour_bar(width: int, depth_range: tuple[float, float], style: TextStyle) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A white strip ``width`` wide with the depth scale as a bar, its ticks labelled in metres; and
+    the bar's place in the strip (x0, y0, x1, y1, exclusive ends)."""
+    lo, hi = depth_range
+    pad = style.pad
+    label_w, label_h = style.size(f"{hi:g} m")
+    bar_h = max(6, style.height)
+    strip = np.full((pad + bar_h + 3 + label_h + pad, width, 3), 255, np.uint8)
+    x0, x1 = min(pad + label_w // 2, width // 4), max(width - pad - label_w // 2, 3 * width // 4)
+    x1 = max(x1, x0 + 1)
+    bar_w = x1 - x0
+    metres = lo + (np.arange(bar_w) + 0.5) / bar_w * (hi - lo)
+    strip[pad:pad + bar_h, x0:x1] = depth_colours(metres, depth_range)[None]
+    for t in _ticks(lo, hi, bar_w // max(1, int(1.5 * label_w))):
+        x = int(round(x0 + (t - lo) / (hi - lo) * (bar_w - 1)))
+        cv2.line(strip, (x, pad + bar_h), (x, pad + bar_h + 2), (0, 0, 0), 1)
+        text = f"{t:.6g} m" if t == hi else f"{t:.6g}"
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, style.scale, style.thickness)
+        tx = int(min(max(x - tw // 2, 0), width - tw))
+        cv2.putText(strip, text, (tx, pad + bar_h + 3 + th + style.pad // 2), cv2.FONT_HERSHEY_SIMPLEX, style.scale,
+                    (0, 0, 0), style.thickness, cv2.LINE_AA)
+    return strip, (x0, pad, x1, pad + bar_h)
+
+
+def _panel(view: dict, what: str, size: tuple[int, int], overlay: bool, depth_range) -> np.ndarray:
+    if what == "image":
+        return annotate_image(view, size, overlay)
+    if what == "depth":
+        return depth_colours(resize(view["depth"], size, nearest=True), depth_range)
+    if what == "seg":
+        seg = resize(view["seg"], size, nearest=True)
+        img = colours(256)[seg]
+        img[seg == 0] = 0
+        return img
+    ids = object_ids(view)
+    if ids is None:
+        return np.zeros((size[1], size[0], 3), np.uint8)
+    ids = resize(ids, size, nearest=True)
+    img = mask_colours(ids, len(view.get("objects", [])))
+    img[outline(ids)] = 255
     return img
 
 
-def frame_panel(ds: Dataset, i: int) -> np.ndarray:
+def frame_picture(ds: Dataset, i: int, panels=DEFAULT_PANELS, width: int = 1440, overlay: bool = True,
+                  depth_range: tuple[float, float] = DEPTH_RANGE) -> tuple[np.ndarray, dict]:
+    """One frame as a row of ``panels`` ``width`` pixels wide in all, under a title bar naming the frame
+    and each panel, above a colour bar for each depth panel. Returns the RGB picture and where its parts
+    are: ``{"panels": [(name, x0, y0, x1, y1)], "bars": [(x0, y0, x1, y1)]}`` (exclusive ends)."""
     item = ds[i]
-    left, right = item["left"], item["right"]
-    for view in (left, right):  # the instance map is this project's addition: use it where it exists
+    views = {"left": item["left"], "right": item["right"]}
+    for view in views.values():  # the instance map is this project's addition: use it where it exists
         if "instance" in view or not isinstance(ds.storage, FolderStorage):  # an HDF5 export: read with the item, if it has them
             continue
         path = frame_file(ds.base / view["folder"], view["index"], view["eye"], "instance")
         if path.exists():
             view["instance"] = read_instance(path, (view["width"], view["height"]))
-    row = [annotate_image(left), annotate_image(right), depth_image(left["depth"])]
-    title = f"{item['folder']}/{item['index']:06d}   left | right | left depth"
-    panel = np.hstack(row)
-    bar = np.full((24, panel.shape[1], 3), 255, np.uint8)
-    cv2.putText(bar, title, (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.vstack([bar, panel])
+    n = len(panels)
+    widths = [width // n + (k < width % n) for k in range(n)]
+    w0, h0 = int(item["left"]["width"]), int(item["left"]["height"])
+    height = max(1, round(h0 * width / (n * w0)))
+    style = TextStyle(text_height(width // n, height))
+    title_h = style.size("Ag")[1] + 2
+    row, layout, x = [], {"panels": [], "bars": []}, 0
+    for name, w in zip(panels, widths):
+        eye, what, _ = PANELS[name]
+        row.append(_panel(views[eye], what, (w, height), overlay, depth_range))
+        layout["panels"].append((name, x, title_h, x + w, title_h + height))
+        x += w
+    pic = np.vstack([np.full((title_h, width, 3), 255, np.uint8), np.hstack(row)])
+    frame = f"{item['folder']}/{item['index']:06d}"
+    captions = [PANELS[p][2] for p in panels]
+    texts = [(x0 + style.pad, (frame + "   " if k == 0 else "") + c) for k, ((_, x0, *_), c) in enumerate(zip(layout["panels"], captions))]
+    fits = all(tx + style.size(t)[0] <= (layout["panels"][k + 1][1] if k + 1 < n else width)
+               for k, (tx, t) in enumerate(texts))
+    if not fits:
+        texts = [(style.pad, f"{frame}   " + " | ".join(captions))]
+    base = cv2.getTextSize("Ag", cv2.FONT_HERSHEY_SIMPLEX, style.scale, style.thickness)[1]
+    for tx, t in texts:
+        cv2.putText(pic, t, (tx, title_h - style.pad - base), cv2.FONT_HERSHEY_SIMPLEX, style.scale, (0, 0, 0),
+                    style.thickness, cv2.LINE_AA)
+    depth_cols = [(x0, x1) for name, x0, _, x1, _ in layout["panels"] if PANELS[name][1] == "depth"]
+    if depth_cols:
+        strips = []
+        for x0, x1 in depth_cols:
+            strip, (bx0, by0, bx1, by1) = colour_bar(x1 - x0, depth_range, style)
+            strips.append((x0, strip))
+            layout["bars"].append((x0 + bx0, pic.shape[0] + by0, x0 + bx1, pic.shape[0] + by1))
+        under = np.full((strips[0][1].shape[0], width, 3), 255, np.uint8)
+        for x0, strip in strips:
+            under[:, x0:x0 + strip.shape[1]] = strip
+        pic = np.vstack([pic, under])
+    return pic, layout
 
 
 def resolve_frames(ds: Dataset, specs: list[str]) -> list[int]:
@@ -112,12 +200,21 @@ def resolve_frames(ds: Dataset, specs: list[str]) -> list[int]:
     return out
 
 
-def show(root: Path, frames: list[str], out: Path, random: int = 0, seed: int = 0, width: int = 1440) -> int:
-    """Write a PNG of the given frames (or ``random`` random ones); returns the number of frames.
-    ``root`` is a dataset folder or an HDF5 export of one."""
+def show(root: Path, frames: list[str], out: Path, random: int = 0, seed: int = 0, width: int = 1440,
+         panels=DEFAULT_PANELS, overlay: bool = True, depth_range=DEPTH_RANGE) -> int:
+    """Write a PNG of the given frames (or ``random`` random ones), a row of ``panels`` each; returns
+    the number of frames. ``root`` is a dataset folder or an HDF5 export of one."""
+    panels = parse_panels(panels)
+    depth_range = parse_depth_range(depth_range)
     if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_WIDTH:
         raise ConfigError(f"--width must be a number of pixels from 1 to {MAX_WIDTH}, got {width}")
-    fields = ("rgb", "depth", "seg", "annotations")
+    if width < len(panels):
+        raise ConfigError(f"--width {width}: too narrow for {len(panels)} panels (at least one pixel each)")
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise ConfigError(f"--out {out}: must be a .png file")
+    whats = {PANELS[p][1] for p in panels}
+    fields = ("seg", "annotations") + (("rgb",) if "image" in whats else ()) + (("depth",) if "depth" in whats else ())
     if is_hdf5(root):
         from .storage.hdf5 import has_instance
 
@@ -130,13 +227,7 @@ def show(root: Path, frames: list[str], out: Path, random: int = 0, seed: int = 
     else:
         n = max(1, random)
         idx = sorted(np.random.default_rng(seed).choice(len(ds), size=min(n, len(ds)), replace=False).tolist())
-    panels = [frame_panel(ds, i) for i in idx]
-    scaled = [cv2.resize(p, (width, max(1, round(p.shape[0] * width / p.shape[1]))), interpolation=cv2.INTER_AREA)
-              for p in panels]
-    sheet = np.vstack(scaled)
-    out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise ConfigError(f"--out {out}: must be a .png file")
+    sheet = np.vstack([frame_picture(ds, i, panels, width, overlay, depth_range)[0] for i in idx])
     out.parent.mkdir(parents=True, exist_ok=True)
     ok, buf = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     write_bytes_atomic(out, buf.tobytes())

@@ -129,34 +129,36 @@ def compute(root: Path, images: bool = False, progress: Callable[[int], None] | 
 
 
 # ---------------------------------------------------------------------- figures and report
-def _bar_hist(ax, h: dict, xlabel: str) -> None:
+def _integer_counts(ax, x: bool = False) -> None:
+    """Ticks at whole numbers only on the count axis (and on x where it counts too)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if x:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
+def _bar_hist(ax, h: dict, xlabel: str, ylabel: str = "count") -> None:
     edges = np.array(h["bins"])
     ax.bar(edges[:-1], h["counts"], width=np.diff(edges), align="edge", edgecolor="black", linewidth=0.3)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("count")
+    ax.set_ylabel(ylabel)
+    _integer_counts(ax)
 
 
-def figures(stats: dict, out: Path) -> list[str]:
-    import matplotlib
+def make_figures(stats: dict) -> dict:
+    """The report's figures, by file name: matplotlib Figures (not tied to pyplot), each titled, with
+    whole-number ticks on every axis that counts."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    made = []
-
-    def save(fig, name):
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
-        plt.close(fig)
-        write_bytes_atomic(inside(out, name), buf.getvalue())
-        made.append(name)
-
+    figs = {}
+    total = stats["frames"]["total"]
     cls = stats["classes"]
     if cls:
         names = list(cls)
         x = np.arange(len(names))
-        fig, ax = plt.subplots(figsize=(11, 4.5))
+        fig = Figure(figsize=(11, 4.5))
+        ax = fig.subplots()
         ax.bar(x - 0.27, [cls[n]["appearances"] for n in names], 0.27, label="all")
         ax.bar(x, [cls[n]["visibility_gt_25"] for n in names], 0.27, label="visibility > 25%")
         ax.bar(x + 0.27, [cls[n]["visibility_gt_75"] for n in names], 0.27, label="visibility > 75%")
@@ -164,30 +166,54 @@ def figures(stats: dict, out: Path) -> list[str]:
         ax.set_ylabel("appearances")
         ax.set_title("Total appearances of each object class")
         ax.legend()
-        save(fig, "classes.png")
+        _integer_counts(ax)
+        figs["classes.png"] = fig
     per = stats["objects"]["per_frame"]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.subplots()
     ax.bar([int(k) for k in per], list(per.values()), edgecolor="black", linewidth=0.3)
     ax.set_xlabel("objects listed in the frame")
     ax.set_ylabel("frames")
-    save(fig, "objects_per_frame.png")
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    _bar_hist(ax, stats["visibility"], "visibility")
-    save(fig, "visibility.png")
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
+    ax.set_title(f"Objects per frame ({total} frames)")
+    _integer_counts(ax, x=True)
+    figs["objects_per_frame.png"] = fig
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.subplots()
+    _bar_hist(ax, stats["visibility"], "visibility (fraction of the object seen)", "object appearances")
+    ax.set_title("Visibility of the object appearances")
+    figs["visibility.png"] = fig
+    fig = Figure(figsize=(12, 3.5))
+    axes = fig.subplots(1, 3)
     for ax, (key, label) in zip(axes, (("azimuth_deg", "azimuth (deg)"),
                                         ("elevation_deg", "elevation (deg)"), ("distance_m", "distance (m)"))):
-        _bar_hist(ax, stats["camera"][key], label)
-    save(fig, "camera.png")
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    _bar_hist(axes[0], stats["boxes"]["width_px"], "2D box width (px)")
-    _bar_hist(axes[1], stats["boxes"]["height_px"], "2D box height (px)")
-    save(fig, "boxes.png")
+        _bar_hist(ax, stats["camera"][key], label, "frames")
+    fig.suptitle("Camera placement around the fixation point")
+    figs["camera.png"] = fig
+    fig = Figure(figsize=(9, 3.5))
+    axes = fig.subplots(1, 2)
+    _bar_hist(axes[0], stats["boxes"]["width_px"], "2D box width (px)", "object appearances")
+    _bar_hist(axes[1], stats["boxes"]["height_px"], "2D box height (px)", "object appearances")
+    fig.suptitle("2D box sizes")
+    figs["boxes.png"] = fig
     if "depth_m" in stats:
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.5))
+        fig = Figure(figsize=(12, 3.5))
+        axes = fig.subplots(1, 3)
         for ax, k in zip(axes, ("min", "median", "max")):
-            _bar_hist(ax, stats["depth_m"][k], f"{k} depth of a frame (m)")
-        save(fig, "depth.png")
+            _bar_hist(ax, stats["depth_m"][k], f"{k} depth of a frame (m)", "frames")
+        fig.suptitle("Depth of the frames")
+        figs["depth.png"] = fig
+    return figs
+
+
+def figures(stats: dict, out: Path) -> list[str]:
+    """Write the figures of :func:`make_figures` as PNG files in ``out``; returns their names."""
+    made = []
+    for name, fig in make_figures(stats).items():
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        write_bytes_atomic(inside(out, name), buf.getvalue())
+        made.append(name)
     return made
 
 

@@ -1,1 +1,2 @@
-"""Data: the 21-object catalog (``catalog.json``) and the recipes of the procedural stand-ins."""
+"""Data: the 21-object catalog (``catalog.json``), the recipes of the procedural stand-ins, and the
+sample object set (``sample/``: ``--objects sample``, its files credited in ``sample/SOURCE.md``)."""

@@ -28,6 +28,7 @@ def bop(small_dataset, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_layout_and_models(bop):
     """models/ holds every object of the dataset's set (FAT's 21), not only the 4 its frames show,
     with class_names.json naming each id. Catches: models and models_info.json of the annotated
@@ -50,6 +51,7 @@ def test_layout_and_models(bop):
 
 
 @pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")  # models of scans: a few zero-area triangles
+@pytest.mark.slow
 def test_the_exported_models_are_an_object_set_with_the_same_cuboids(bop):
     """Round trip: dataset -> BOP export -> ``--objects BOP/models`` gives the set's cuboids (within
     1 mm) and class names, each model already in its FAT-aligned frame (millimetres to metres, no
@@ -66,6 +68,7 @@ def test_the_exported_models_are_an_object_set_with_the_same_cuboids(bop):
         assert np.allclose(m.model_transform[:3, :3], np.eye(3) / 1000) and np.abs(m.model_transform[:3, 3]).max() < 1e-4
 
 
+@pytest.mark.slow
 def test_scenes_read_back_against_the_source_frames(bop, small_dataset):
     scenes = json.loads((bop / "scenes.json").read_text())
     n = 0
@@ -105,6 +108,7 @@ def test_scenes_read_back_against_the_source_frames(bop, small_dataset):
     assert n > 100
 
 
+@pytest.mark.slow
 def test_bad_frames_fail_or_are_skipped(tmp_path, small_dataset):
     root = tmp_path / "bad"
     shutil.copytree(small_dataset, root)
@@ -230,6 +234,7 @@ def _crossing(row):
     return row["large"].sum() > row["mask_gt"].sum()
 
 
+@pytest.mark.slow
 def test_bbox_obj_is_the_box_of_the_whole_silhouette_past_the_image_border(recomputed, bop):
     """bbox_obj is calc_gt_info.py's box of the silhouette on the 3x canvas, shifted back by (W, H) and
     not clipped. Catches: a box clipped to the image (no negative x/y, none past the border), a box of
@@ -311,6 +316,7 @@ def test_visible_pixels_are_the_toolkits_depth_test_with_15_mm_tolerance(recompu
     assert in_tolerance > 20 and occluded > 1000  # both sides of the tolerance occur
 
 
+@pytest.mark.slow
 def test_scene_gt_coco_is_calc_gt_coco_layout_and_reads_in_pycocotools(recomputed, bop):
     """scene_gt_coco.json is calc_gt_coco.py's file (what eval_bop22_coco.py reads): images with id =
     image id and file_name relative to the scene; one annotation per object with visible pixels, ids
@@ -388,6 +394,7 @@ def cropped(small_dataset, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_objects_cut_by_the_left_and_right_borders_get_the_toolkits_numbers(cropped, recomputed, bop):
     """Views cut to a narrow window (the principal point moved with it), so objects cross the left and
     right borders: every scene_gt_info value and both masks equal calc_gt_info.py's, recomputed from
@@ -452,6 +459,7 @@ def _export_bop(ds, out, *extra):
 
 
 @pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")
+@pytest.mark.slow
 def test_models_hold_every_object_of_the_set_and_their_class_names_come_back(own_set, tmp_path):
     """The dataset's frames show block and can; its set (fat_dataset.json) is ball, block, can. The
     export's models/ and models_info.json hold all three at their set positions (ball 1, block 2,
@@ -690,6 +698,7 @@ def _gl_or_skip():
         pytest.skip(f"the gl renderer is not available here: {why}")
 
 
+@pytest.mark.slow
 def test_gl_render_region_is_the_whole_canvas_in_its_box(small_dataset):
     """Each object of some views drawn alone on the 3x canvas, once whole (``render``) and once in
     its box only (``render_region`` with the box of ``canvas_box``): inside the box RGB, depth and
@@ -840,6 +849,7 @@ def bop_gl(small_dataset, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_gl_export_gets_the_toolkits_numbers_on_the_whole_canvas(bop_gl):
     """The export with gl, which draws each object only in its box of the 3x canvas: every
     scene_gt_info value and both masks equal calc_gt_info.py's, recomputed from the exported files

@@ -55,6 +55,7 @@ def test_obj_cut_in_a_face_line_is_refused(capfd, tmp_path, banana):
     assert line == f"fat: error: {obj}: the file ends inside a line ({last!r}); is it cut short or damaged?"
 
 
+@pytest.mark.slow
 def test_obj_cut_at_a_line_end_warns_that_the_scan_is_not_closed(capfd, tmp_path, banana):
     """An OBJ that lost its last face lines whole reads without error; the scan, a closed surface,
     now has open edges, and the conversion says so in one line (the run goes on)."""
@@ -105,6 +106,7 @@ assert all(a.folder.is_dir() and len(a.parts) > 0 for a in assets.values())
 """
 
 
+@pytest.mark.slow
 def test_processes_starting_on_an_empty_cache_build_each_asset_once(tmp_path):
     """Worker processes start together on an empty asset cache (``fat generate --workers N`` after an
     update): one builds each asset, the others wait and load its folder. Catches builders that

@@ -46,6 +46,7 @@ def datasets(tmp_path_factory):
             "on": make(tmp, "on", camera_effects=True), "on again": make(tmp, "again", camera_effects=True)}
 
 
+@pytest.mark.slow
 def test_off_changes_no_byte(datasets):
     assert datasets["off"] == datasets["default"]
     assert "camera_effects" not in json.loads(datasets["off"]["fat_dataset.json"])["settings"]
@@ -76,6 +77,7 @@ def test_the_images_stay_close_to_the_rendering(datasets):
         assert 0.5 < np.abs(a - b).mean() < 40, k
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_whatever_the_workers(datasets, tmp_path):
     assert datasets["on again"] == datasets["on"]
     assert make(tmp_path, "two", workers=2, camera_effects=True) == datasets["on"]
@@ -105,6 +107,7 @@ def test_the_setting_is_a_boolean():
     assert "camera_effects" not in Settings().to_json()
 
 
+@pytest.mark.slow
 def test_flag_and_config_key(capfd, tmp_path):
     args = ["--scene", "kitchen", "--frames", "1", "--width", "64", "--height", "48", "--renderer", "tiny", "--quiet"]
 

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: run first in each child: forget the editable install's finders, any installed fat and the entry
@@ -60,6 +62,7 @@ def test_the_plugins_of_the_project_are_there_without_an_install():
     assert all(f"  {name} " in r.stdout for name in ("coco", "bop", "hdf5")), r.stdout
 
 
+@pytest.mark.slow
 def test_python_m_pytest_from_the_root_collects_the_suite():
     r = _python("import pytest\nsys.exit(pytest.main(['--collect-only', '-q', '-p', 'no:cacheprovider']))\n")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]

@@ -34,6 +34,7 @@ def test_objects_fat_settings_is_the_published_file(tmp_path, reference):
 
 
 @pytest.mark.parametrize("args", [("objects", "--bogus"), ("objects", "--fat-spelling"), ("nonsense",)])
+@pytest.mark.slow
 def test_bad_usage_is_one_line_and_non_zero(tmp_path, args):
     r = run(*args, cwd=tmp_path)
     assert r.returncode != 0

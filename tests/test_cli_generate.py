@@ -19,6 +19,7 @@ def run(*args, cwd):
     return subprocess.run([FAT, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_generate_small_dataset(tmp_path):
     r = run("generate", "out", "--scene", "temple", "--location", "2", "--seed", "5", *SMALL, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -33,12 +34,14 @@ def test_generate_small_dataset(tmp_path):
     assert cams["camera_settings"][0]["captured_image_size"] == {"width": 320, "height": 180}
 
 
+@pytest.mark.slow
 def test_progress_bar_goes_to_stderr(tmp_path):
     r = run("generate", "out", "--scene", "kitchen", "--frames", "2", "--frames-per-drop", "1", "--width", "160",
             "--height", "90", cwd=tmp_path)
     assert r.returncode == 0 and "generate" in r.stderr and "2/2" in r.stderr
 
 
+@pytest.mark.slow
 def test_config_file_and_overrides(tmp_path):
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"kind": "single", "scene": ["kitedemo"], "location": [3], "object": ["banana", "mug"],
@@ -82,6 +85,7 @@ def test_fat_preset_plan():
     (["--renderer", "unrealcv", "--unrealcv", "nohost"], "expected HOST:PORT", 1),
     (["--renderer", "unrealcv", "--unrealcv", "127.0.0.1:1"], "--unrealcv 127.0.0.1:1: cannot connect after 4 tries", 1),
 ])
+@pytest.mark.slow
 def test_bad_settings_fail_before_writing(tmp_path, args, message, rc):
     (tmp_path / "EMPTY").mkdir()
     (tmp_path / "BADRANGE").write_text(json.dumps({"azimuth": [10, -10]}))
@@ -95,6 +99,7 @@ def test_bad_settings_fail_before_writing(tmp_path, args, message, rc):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_auto_renderer_says_in_one_line_why_it_falls_back(tmp_path):
     import os
 

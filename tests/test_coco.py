@@ -100,6 +100,7 @@ def _detections_from_the_files(root: Path, doc: dict) -> tuple[list[dict], int]:
     return dets, from_instances
 
 
+@pytest.mark.slow
 def test_coco_export_of_a_generated_dataset(coco_export, small_dataset):
     """Files, splits, and every annotation against the dataset's own files read with cv2 and json:
     COCOeval of detections made from the instance maps and frame JSON scores AP 1.0 for boxes and
@@ -210,6 +211,7 @@ def test_coco_export_of_a_real_fat_tree(tmp_path, fat_tree):
     assert len(dets) == 12 and _ap(out, dets, "segm") == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_corrupt_frames_fail_with_the_file_or_are_skipped(tmp_path, small_dataset):
     root = tmp_path / "bad"
     shutil.copytree(small_dataset, root)
@@ -222,6 +224,7 @@ def test_corrupt_frames_fail_with_the_file_or_are_skipped(tmp_path, small_datase
     assert len(json.loads((tmp_path / "b.json").read_text())["images"]) == 2 * 48 - 1
 
 
+@pytest.mark.slow
 def test_an_output_name_without_json_is_refused_naming_the_rule_the_help_states(small_dataset, tmp_path):
     """``fat export coco DS OUT`` needs OUT to end in .json (the split files are named after it): the
     help says so, and an OUT without it is refused in one line that names the rule and the name

@@ -1,6 +1,7 @@
 """Collision parts for the physics: V-HACD parts merged while the shape stays tight."""
 
 import numpy as np
+import pytest
 from scipy.spatial import ConvexHull
 
 from fat import catalog
@@ -70,6 +71,7 @@ def test_standin_collision_parts():
         check_collision(a)
 
 
+@pytest.mark.slow
 def test_ycb_collision_parts_are_fewer_and_tight(ycb_dir):
     counts = {o.name: check_collision(a) for o, a in
               ((catalog.fat_objects().get(n), a) for n, a in ycb_assets(ycb_dir, [catalog.fat_objects().get(n) for n in ("mug", "bowl", "master_chef_can", "cracker_box")]).items())}

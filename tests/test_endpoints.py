@@ -84,6 +84,7 @@ def test_malformed_dask_address_is_one_line(capfd, tmp_path, address, reason):
     assert line.startswith(f"fat: error: --dask {address!r}: not a scheduler address") and reason in line
 
 
+@pytest.mark.slow
 def test_dask_server_that_never_answers_fails_within_the_timeout(capfd, tmp_path, listener, monkeypatch):
     """A server that accepts and stays silent used to hang ``fat generate --dask`` for ever:
     distributed's Client waits for the handshake's answer without a limit."""
@@ -111,6 +112,7 @@ def unreal(tmp_path, address, timeout=1.5):
     return ["--renderer", "unrealcv", "--unrealcv", address, "--unreal-config", cfg]
 
 
+@pytest.mark.slow
 def test_unrealcv_server_that_never_greets_fails_within_the_timeout(capfd, tmp_path, listener):
     """A server that accepts and stays silent used to hang for ever: the unrealcv client ignores its
     connect timeout and waits for the greeting without limit, and every retry waited again."""

@@ -168,6 +168,7 @@ def split_sum_brute_force(n_dot_v: float, roughness: float, n: int = 1200) -> tu
     return float(((1 - fc) * f).sum()), float((fc * f).sum())
 
 
+@pytest.mark.slow
 def test_brdf_lut():
     t = time.perf_counter()
     lut = env.brdf_lut(64)
@@ -222,6 +223,7 @@ def test_real_map_loads_and_is_cached(tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache" / "environments").glob("*.npz"))) == 2
 
 
+@pytest.mark.slow
 def test_sunny_real_maps_have_a_sun(tmp_path, monkeypatch):
     monkeypatch.setenv("FAT_CACHE_DIR", str(tmp_path / "cache"))
     src = real_map()

@@ -56,6 +56,7 @@ def fat(site, *args):
     return subprocess.run([sys.executable, "-m", "fat.cli.main", *map(str, args)], capture_output=True, text=True, env=env)
 
 
+@pytest.mark.slow
 def test_a_third_party_export_plugin_runs_from_the_cli(plugin_path, small_dataset, tmp_path):
     out = tmp_path / "views.txt"
     r = fat(plugin_path, "export", "listing", small_dataset, out, "--sep", ";", "--quiet")

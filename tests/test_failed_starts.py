@@ -52,6 +52,7 @@ def test_a_run_that_fails_before_its_first_drop_leaves_nothing(tmp_path, monkeyp
     assert summary["frames"] == 4
 
 
+@pytest.mark.slow
 def test_a_skeleton_of_a_failed_start_is_replaced_without_overwrite(tmp_path):
     """A folder an earlier release left after a failed start (settings, no finished drop) is taken
     by a run of other settings; one with a finished drop is still refused. Catches "holds a dataset
@@ -68,6 +69,7 @@ def test_a_skeleton_of_a_failed_start_is_replaced_without_overwrite(tmp_path):
         generate(Settings(**SMALL, seed=8), out)
 
 
+@pytest.mark.slow
 def test_a_run_that_fails_after_a_drop_keeps_it_for_the_rerun(tmp_path, monkeypatch):
     """Catches a clean-up that deletes finished drops (an interrupted run loses nothing it finished)."""
     _fail_on_drop(monkeypatch, 1)
@@ -96,6 +98,7 @@ def _fat(env, *args, cwd=None):
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_a_broken_object_source_plugin_stops_no_other_source(tmp_path):
     """Catches one broken fat.object_sources entry point stopping every --objects."""
     env = _broken_plugin(tmp_path, "fat.object_sources", "broken")
@@ -108,6 +111,7 @@ def test_a_broken_object_source_plugin_stops_no_other_source(tmp_path):
     assert len(warned) == 1 and "cannot be loaded" in warned[0] and "left out" in warned[0]
 
 
+@pytest.mark.slow
 def test_a_broken_randomizer_plugin_stops_only_the_runs_that_name_it(tmp_path):
     """Catches one broken fat.randomizers entry point stopping every dr run."""
     env = _broken_plugin(tmp_path, "fat.randomizers", "broken")
@@ -120,6 +124,7 @@ def test_a_broken_randomizer_plugin_stops_only_the_runs_that_name_it(tmp_path):
     assert r.returncode != 0 and "randomizer broken" in r.stderr and not (tmp_path / "other").exists()
 
 
+@pytest.mark.slow
 def test_the_object_source_is_recorded_absolute_and_found_from_any_folder(tmp_path):
     """``--objects meshes`` given relative to the folder generate ran in: the record holds the
     absolute path, and a BOP export run from another folder finds the meshes. Catches a record

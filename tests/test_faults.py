@@ -175,6 +175,7 @@ def _run_held(cwd: Path, args: list[str], after: int, mode: str) -> tuple[subpro
 
 
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.slow
 def test_kill_9_then_resume_gives_the_uninterrupted_bytes(tmp_path, cli_reference, workers):
     """The coordinator is killed (SIGKILL) right after its third drop is recorded (2 workers: the
     others are still making drops) or halfway through a file of the fourth (1 worker); the resumed run
@@ -203,6 +204,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_bytes(tmp_path, cli_referenc
 
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_in_one_line_and_resume_gives_the_uninterrupted_bytes(tmp_path, cli_reference):
     """SIGINT: exit 130 with one line, no temporary file or lock left, and the rerun finishes the same bytes."""
     args = [FAT, "generate", "out", *CLI_ARGS]
@@ -222,6 +224,7 @@ def test_ctrl_c_stops_in_one_line_and_resume_gives_the_uninterrupted_bytes(tmp_p
     assert digest(out) == digest(cli_reference)
 
 
+@pytest.mark.slow
 def test_a_full_disk_at_a_frame_file_stops_cleanly_and_the_run_resumes(tmp_path, reference, monkeypatch):
     """ENOSPC while writing a frame: one error naming the file, finished drops intact, no temporaries,
     and the rerun gives the uninterrupted bytes."""
@@ -249,6 +252,7 @@ def test_a_full_disk_at_a_frame_file_stops_cleanly_and_the_run_resumes(tmp_path,
     assert digest(out) == digest(reference)
 
 
+@pytest.mark.slow
 def test_a_full_disk_at_the_manifest_append_leaves_no_partial_line(tmp_path, reference, monkeypatch):
     """ENOSPC part-way through a manifest line: one error, the partial line taken back, and the
     rerun lists every drop once (a glued line would lose a drop for good)."""
@@ -312,6 +316,7 @@ def test_a_read_only_output_is_one_clear_error_and_leaves_no_file(tmp_path, monk
 
 
 # ============================================================================ one run per folder
+@pytest.mark.slow
 def test_a_second_generate_into_a_folder_in_use_is_refused(tmp_path):
     """Two runs into one folder (another seed, --overwrite): the second is refused in one line while
     the first runs, and the first finishes a dataset whose files all match the manifest."""
@@ -404,6 +409,7 @@ def test_a_manifest_linked_outside_is_not_appended_to(tmp_path, reference):
     assert outside.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_stats_replace_linked_report_files_instead_of_writing_through(tmp_path, reference):
     """fat stats --out with report.md, stats.json and classes.png linked elsewhere: the links are
     replaced by the new files, the files they pointed to are unchanged."""
@@ -421,6 +427,7 @@ def test_stats_replace_linked_report_files_instead_of_writing_through(tmp_path, 
 
 
 # ============================================================================ --overwrite
+@pytest.mark.slow
 def test_overwrite_deletes_only_the_old_datasets_files(tmp_path, reference):
     """--overwrite removes what the old dataset made, never other files under mixed/ or single/, nor
     a file outside the dataset that a manifest names."""
@@ -442,6 +449,7 @@ def test_overwrite_deletes_only_the_old_datasets_files(tmp_path, reference):
 
 
 # ============================================================================ exports
+@pytest.mark.slow
 def test_an_export_never_replaces_an_existing_file_without_overwrite(tmp_path, reference):
     """fat export coco|hdf5 onto an existing file: refused in one line, the file unchanged; with
     --overwrite it is replaced."""
@@ -487,6 +495,7 @@ def test_stale_coco_split_files_are_refused_or_removed(tmp_path, reference):
     assert not stale.exists() and (tmp_path / "x.train.json").is_file()
 
 
+@pytest.mark.slow
 def test_bop_export_into_the_current_folder_and_over_an_earlier_export(tmp_path, reference):
     """fat export bop DS . works in an empty folder; a second time it is refused, and replaces the
     earlier export (only its entries) with --overwrite."""
@@ -511,6 +520,7 @@ def test_bop_export_into_the_current_folder_and_over_an_earlier_export(tmp_path,
 
 # ============================================================================ full disk, read-only
 @pytest.mark.parametrize("kind", ["hdf5", "bop", "stats"])
+@pytest.mark.slow
 def test_a_full_disk_during_an_export_or_stats_is_one_line_and_leaves_nothing(tmp_path, reference, kind):
     """Writes failing part-way (file size limit): one line, exit 1, no file under the final name
     and no temporary left (HDF5 used to crash and leave a .part)."""

@@ -95,6 +95,7 @@ def test_other_scenes_and_objects_in_the_plan_change_no_drops_key(scenes_dir):
     assert {(d.folder, d.index): d.key for d in plan(small)[1]} == keys
 
 
+@pytest.mark.slow
 def test_a_drops_files_do_not_depend_on_the_rest_of_the_plan(tmp_path):
     """The single drops of the mug in temple_0, made alone and within a plan of more scenes and
     objects: the same files, byte for byte (same seed)."""

@@ -42,6 +42,7 @@ def _views(out: Path):
             yield folder, folder.read(i, "left", ("depth", "seg", "instance")), folder.read(i, "right", ("depth", "seg", "instance"))
 
 
+@pytest.mark.slow
 def test_layout_and_settings_files(dataset):
     out, summary = dataset
     folders, drops = plan(validate(SMALL))
@@ -61,6 +62,7 @@ def test_layout_and_settings_files(dataset):
     assert not list(out.rglob(".*"))  # no temporary files left
 
 
+@pytest.mark.slow
 def test_split_file(dataset):
     out, _ = dataset
     split = json.loads((out / "split.json").read_text())
@@ -70,6 +72,7 @@ def test_split_file(dataset):
     assert json.loads((out / "fat_dataset.json").read_text())["settings"]["seed"] == 7
 
 
+@pytest.mark.slow
 def test_frames_by_their_geometry(dataset):
     out, _ = dataset
     n_views = n_pixels = n_objects = matched = listed = 0
@@ -95,6 +98,7 @@ def test_frames_by_their_geometry(dataset):
     assert matched >= 0.8 * listed, f"only {matched} of {listed} objects are in both views"
 
 
+@pytest.mark.slow
 def test_seg_values_are_class_ids(dataset):
     out, _ = dataset
     for path in (out / "mixed").iterdir():
@@ -109,6 +113,7 @@ def test_seg_values_are_class_ids(dataset):
             assert set(np.unique(folder.read(i, "left", ("seg",)).seg)) <= {0, 255}
 
 
+@pytest.mark.slow
 def test_objects_land_in_view(dataset):
     """After the drop the objects rest near the fixation point, seen by the camera."""
     out, _ = dataset
@@ -126,6 +131,7 @@ def _digest(out: Path) -> dict:
     return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_scenes(tmp_path):
     s = Settings(kinds=("mixed",), scenes=("kitedemo",), locations=(1,), mixed_frames=3, frames_per_drop=3, seed=11,
                  width=320, height=180, renderer="tiny")

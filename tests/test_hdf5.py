@@ -38,6 +38,7 @@ def _same(a: dict, b: dict) -> None:
         assert o["segmentation_id"] == p["segmentation_id"] and np.array_equal(o["dimensions"], p["dimensions"])
 
 
+@pytest.mark.slow
 def test_round_trip_equals_the_folder(small_dataset, h5):
     for eyes in ("left", "both"):
         a = fat.Dataset(small_dataset, eyes=eyes, fields=FIELDS)
@@ -56,6 +57,7 @@ def test_filters_and_stereo_on_the_file(small_dataset, h5):
     assert np.array_equal(a["disparity"], b["disparity"]) and a["right"]["eye"] == b["right"]["eye"] == "right"
 
 
+@pytest.mark.slow
 def test_corrupt_frames_fail_or_are_skipped(tmp_path, small_dataset):
     root = tmp_path / "bad"
     shutil.copytree(small_dataset, root)

@@ -121,6 +121,7 @@ def texture_folder(root: Path, color: Path | None = None, name: str = "Plain") -
 
 
 # ----------------------------------------------------------------------------- large inputs, bounded
+@pytest.mark.slow
 def test_a_16k_environment_map_is_read_in_bounded_memory(tmp_path):
     """Catches: a large map decoded whole before it is shrunk (16384 x 8192 takes 1,600 MB as floats;
     6.95 GB and 80 s at the peak before) instead of in strips averaged down as they come."""
@@ -150,6 +151,7 @@ def test_a_huge_jpeg_texture_is_decoded_at_reduced_scale(tmp_path):
     assert peak < 400, f"{peak:.0f} MB"  # measured about 110 MB
 
 
+@pytest.mark.slow
 def test_generate_with_a_16k_map_and_a_huge_texture_stays_in_bounded_memory(tmp_path):
     """Catches: the renderer reading either file whole on its way to the GPU (the map: 6.95 GB before;
     the texture: 2.4 GB before the upload), whatever the readers do on their own."""
@@ -166,6 +168,7 @@ def test_generate_with_a_16k_map_and_a_huge_texture_stays_in_bounded_memory(tmp_
     assert peak < BOUND_MB, f"{peak:.0f} MB"  # measured 393 MB (357 MB without either file)
 
 
+@pytest.mark.slow
 def test_convex_decomposition_of_a_thin_large_mesh_is_bounded(tmp_path):
     """Catches: V-HACD given a thin mesh as it is. It voxelizes the box's shortest side with 64
     voxels, so this 20 x 20 x 1 cm sheet of 320,000 triangles became 2.1 million voxels and ran past
@@ -220,6 +223,7 @@ def _maps(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 
 @pytest.mark.parametrize("case", ["cut", "text", "1x1", "png", "malformed", "too large"])
+@pytest.mark.slow
 def test_bad_environment_maps_are_refused_in_one_line_before_the_output_folder(tmp_path, case):
     """Catches: a map refused only when a worker loads it (after the output folder is made), used
     half decoded, or failing with an OpenCV traceback (a malformed or too large map)."""
@@ -322,6 +326,7 @@ def _meshes(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 @pytest.mark.parametrize("case", ["flat", "tilted", "zero area", "zero volume", "no triangle", "too wide",
                                   "too many triangles", "cut short"])
+@pytest.mark.slow
 def test_degenerate_and_oversized_meshes_are_refused_in_one_line_before_the_output_folder(tmp_path, case):
     """Catches: a flat OBJ ending in a networkx traceback (trimesh's hull of a plane), a mesh of no
     volume weighing 0 kg, a mesh too large read whole (and decomposed for minutes) before its count

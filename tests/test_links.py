@@ -140,6 +140,7 @@ def test_generate_refuses_a_link_it_would_not_use(tmp_path, reference, mode):
 
 
 @pytest.mark.parametrize("mode", ["resume", "overwrite", "repair"])
+@pytest.mark.slow
 def test_generate_cli_refuses_a_linked_leaf_folder_in_one_line(tmp_path, mode):
     """The command line, OUT relative to the working folder: exit 1, one line naming the link, the
     folder outside unchanged. Catches a check that works for absolute paths only."""
@@ -179,6 +180,7 @@ def test_a_link_put_in_place_during_the_run_is_not_written_through(tmp_path, ref
     assert len(manifest.load(out)) == 1  # the second drop was not recorded
 
 
+@pytest.mark.slow
 def test_a_fresh_run_and_its_overwrite_still_work_without_links(tmp_path, reference):
     """No link: a new run, a rerun, ``--repair`` and ``--overwrite`` give the reference bytes and
     leave no temporary. Catches the folder-by-folder writes and deletions breaking the ordinary case."""
@@ -218,6 +220,7 @@ def test_a_bop_export_refuses_a_link_inside_its_folder(tmp_path, reference):
 
 
 @pytest.mark.parametrize("kind", ["coco", "hdf5"])
+@pytest.mark.slow
 def test_a_linked_export_file_is_refused_or_replaced_never_written_through(tmp_path, reference, kind):
     """``fat export coco|hdf5 DS T`` where T (and for COCO a split file beside it) is a symbolic
     link to a file elsewhere: refused in one line naming the link without --overwrite; with it the
@@ -304,6 +307,7 @@ def test_dataset_refuses_an_hdf5_file_that_reads_another_file(tmp_path, h5, how)
 
 
 @pytest.mark.parametrize("how", ["external", "link", "virtual"])
+@pytest.mark.slow
 def test_stats_and_show_refuse_an_hdf5_file_that_reads_another_file(tmp_path, h5, how):
     """``fat stats --images`` and ``fat show`` on such a file: exit 1, one error line naming the file
     and the object, no report or picture written. Catches the commands reading around the check

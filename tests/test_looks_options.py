@@ -30,6 +30,7 @@ def _files(root: Path, pattern: str) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob(pattern))}
 
 
+@pytest.mark.slow
 def test_another_environment_or_texture_set_changes_the_rgb_only(tmp_path):
     """The same seed with the location's own look, another environment map, and the user's texture
     sets: depth, segmentation, instance and JSON files byte-identical; the JPEGs differ."""
@@ -52,6 +53,7 @@ def test_another_environment_or_texture_set_changes_the_rgb_only(tmp_path):
         assert a.keys() == b.keys() and all(a[k] != b[k] for k in a), other
 
 
+@pytest.mark.slow
 def test_bad_hdri_and_textures_fail_in_one_line_before_writing(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "empty").mkdir()

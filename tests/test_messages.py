@@ -26,8 +26,10 @@ def test_a_misspelt_config_key_or_randomizer_names_the_nearest():
 def test_fat_help_gives_each_command_a_whole_summary(capfd):
     """Catches summaries cut mid-phrase ("drops in PyBullet,...")."""
     rc, out, _ = run_fat(capfd, "--help")
+    from fat.cli.main import cli
+
     commands = out.split("Commands:")[1].strip().splitlines()
-    assert rc == 0 and len(commands) == 6
+    assert rc == 0 and len(commands) == len(cli.commands) >= 7
     assert all(not line.rstrip().endswith("...") for line in commands), out
 
 
@@ -44,3 +46,23 @@ def test_reprs_say_what_a_dataset_and_an_object_set_hold(tmp_path, capfd):
     rc, out, _ = run_fat(capfd, "generate", tmp_path / "ds4", "--scene", "kitchen", "--location", "4", "--frames", "2",
                          "--width", "96", "--height", "64", "--renderer", "tiny", "--quiet")
     assert rc == 0 and "test split" not in out
+
+
+def test_generate_help_groups_every_option_once_with_one_style_of_default(capfd):
+    """Catches: `fat generate --help` as one long list, an option missing from its groups or listed
+    twice, and defaults written two ways ("[20]" beside "[default: 1]")."""
+    import re
+
+    from fat.cli.generate import SECTIONS, generate_cmd
+
+    rc, out, _ = run_fat(capfd, "generate", "--help")
+    assert rc == 0
+    headings = [h for h, _ in SECTIONS]
+    found = re.findall(r"^(\S[^:\n]*):$", out, re.M)
+    assert found == headings, found  # every option is in a group: no "Other options"
+    flags = re.findall(r"^  (--[a-z-]+)", out, re.M)
+    params = [p for p in generate_cmd.params if p.param_type_name == "option"]
+    assert sorted(flags) == sorted(p.opts[0] for p in params if p.opts[0].startswith("--"))
+    text = re.sub(r"\s+", " ", out)
+    assert "[default: mixed]" in text and "[default: 95; 1<=x<=100]" in text and "[default: 1; 1<=x<=256]" in text
+    assert not re.search(r"\.\s+\[(?!default: |\d+<=x)[^\]|]+\]", text), text

@@ -4,6 +4,7 @@ target they can see whole in front of them, and what is drawn of a target is alw
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from fat.formats.fat import FatFolder
 from fat.geometry import Intrinsics, make_pose, right_eye_pose
 from fat.meshes import MeshWarning
 from fat.run import generate
+from fat.objectsets.build import LARGEST, SMALLEST
 from fat.sampling import (CAMERA_CLEARANCE, REFERENCE_RADIUS, bounding_radius, clear_camera, drop_rng, sample_camera,
                           straddles)
 from fat.scene import CameraRanges, get_location
@@ -86,6 +88,7 @@ def test_a_set_with_an_object_no_location_can_hold_is_refused_before_anything_is
         assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_datasets_of_5mm_to_1_5m_objects_are_valid_and_label_every_drawn_target(meshes, tmp_path, monkeypatch):
     """single, mixed and dr folders of a 5 mm, a 10 cm and a 1.5 m object: every pixel the renderer
     draws of a target is in the JSON, the segmentation and the instance map; the frames pass the
@@ -123,3 +126,67 @@ def test_a_camera_a_target_reaches_behind_is_drawn_again():
     with pytest.raises(FatError, match="no camera in the ranges"):  # a target around the whole camera region
         clear_camera(0, (1, 2), 4, cam, loc, ranges, [(np.array([5.0, 5.0, 5.0]), make_pose(np.eye(3), loc.fixation))],
                      K, 0.06)
+
+
+def test_an_object_over_40_cm_is_warned_about_before_the_output_folder_exists(tmp_path, capfd, monkeypatch):
+    """Catches: a mesh larger than FAT's drop and cameras are made for (here 50 cm; often a mesh in
+    other units, such as pybullet_data's at 1 m per unit) read without a word until the run fails,
+    or warned about without its size and a unit to try, or only after the output folder is made;
+    and a 30 cm object (FAT-sized) warned about."""
+    import fat.run
+
+    assert LARGEST == pytest.approx(0.4) and LARGEST == 2 * REFERENCE_RADIUS and SMALLEST == 0.005
+    folder = tmp_path / "meshes"
+    folder.mkdir()
+    trimesh.creation.box(extents=(0.5, 0.2, 0.1)).export(folder / "crate.obj")
+    trimesh.creation.box(extents=(0.3, 0.2, 0.1)).export(folder / "tray.obj")
+    seen = {}
+
+    def locked_folder(root):  # the first thing to make the output folder (its lock): what was said before it
+        seen["exists"] = Path(root).exists()
+        seen["err"] = capfd.readouterr().err
+        raise fat.run.OutputError("stopped here")
+
+    monkeypatch.setattr(fat.run, "locked_folder", locked_folder)
+    rc, _, _ = run_fat(capfd, "generate", tmp_path / "out", "--objects", folder, "--scene", "kitchen",
+                       "--location", "1", "--frames", "1", "--frames-per-drop", "1", "--width", "64", "--height", "48",
+                       "--renderer", "tiny", "--quiet")
+    assert rc == 1 and seen["exists"] is False
+    sizes = [x for x in seen["err"].splitlines() if x.startswith("fat: warning:") and "across" in x]
+    assert sizes == [f"fat: warning: {(folder / 'crate.obj').resolve()}: 0.5 m across at 1 m per unit, larger than "
+                     "the 0.4 m that FAT's drop and cameras are made for; are its units right? (--units 0.1 makes it "
+                     "5 cm; use --units or the set file's units)"], seen["err"]
+
+
+def test_a_start_no_lift_frees_names_the_size_of_a_large_object(tmp_path):
+    """Catches: "no free start position" for an object larger than FAT's drop is made for (a mesh in
+    other units, most likely) without a word about its size, and a size hint for FAT-sized objects
+    (whose starts a prop blocks)."""
+    from fat.assets import load_assets
+    from fat.objectsets import load
+    from fat.physics import MAX_LIFT, Physics
+    from fat.sampling import sample_start_poses
+
+    folder = tmp_path / "meshes"
+    folder.mkdir()
+    trimesh.creation.box(extents=(1.0, 0.5, 0.5)).export(folder / "beam.obj")
+    trimesh.creation.box(extents=(0.1, 0.06, 0.04)).export(folder / "block.obj")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MeshWarning)
+        objects = load(folder)
+    assets = load_assets(objects, objects.meshes)
+    loc = get_location("kitchen_1")
+    phys = Physics()
+    try:
+        for name, hint in (("beam", "beam is 1 m across, larger than the 0.4 m that FAT's drop is made for: are its "
+                                    "units right? (--units, or units in an object-set file)"),
+                           ("block", "a prop above the drop point?")):
+            phys.reset(loc)
+            start = sample_start_poses(drop_rng(0, (1,)), loc, 1)[0]
+            start[2, 3] = loc.ground_z - MAX_LIFT - 1.0  # below the ground by more than a start is lifted
+            with pytest.raises(FatError) as e:
+                phys.spawn([assets[name]], [start])
+            assert str(e.value) == (f"{name}: no free start position within {MAX_LIFT:g} m above the drop cylinder "
+                                    f"({hint})")
+    finally:
+        phys.close()

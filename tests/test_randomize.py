@@ -44,6 +44,7 @@ def _settings(renderer="tiny", **kw):
 
 
 @pytest.mark.parametrize("renderer", ["tiny", "gl"])
+@pytest.mark.slow
 def test_randomized_frames_pass_the_geometric_checks(tmp_path, renderer):
     """Masks inside the projected cuboids and boxes, depth back-projected inside the cuboids,
     segmentation against instances, left against right: the checks of photoreal frames, on dr
@@ -59,6 +60,7 @@ def test_randomized_frames_pass_the_geometric_checks(tmp_path, renderer):
     assert len(fovs) == 2 and all(50 <= f <= 80 for f in fovs), fovs  # per folder, within the range
 
 
+@pytest.mark.slow
 def test_distractors_are_drawn_and_hide_targets_but_are_never_annotated(tmp_path):
     """The renderer's instance map holds distractor pixels (ids past the targets'); the written
     segmentation and instance maps are background there, and every annotated object is a target."""
@@ -174,6 +176,7 @@ def test_switching_one_randomizer_off_leaves_the_others_draws_as_they_were():
     assert [len(f["lights"]) for f in changed.looks] == [1, 1, 1]
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_with_any_number_of_workers(tmp_path):
     """A dr dataset, and photoreal frames beside it, made with one and with two workers: every file byte-identical."""
     s = _settings(kinds=("mixed", "dr"), mixed_frames=2)
@@ -191,6 +194,7 @@ def test_same_seed_same_bytes_with_any_number_of_workers(tmp_path):
         assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes(), f
 
 
+@pytest.mark.slow
 def test_a_looks_only_randomizer_off_changes_the_pictures_only(tmp_path):
     """Lights change nothing of the geometry: with them off, every annotation, depth, segmentation
     and instance file is byte-identical, and the pictures differ."""
@@ -244,6 +248,7 @@ def test_colour_temperature_follows_the_black_body():
     assert cold[2] == 1.0 and cold[0] < cold[1] < cold[2]
 
 
+@pytest.mark.slow
 def test_background_images_and_random_urdfs_meshes(tmp_path):
     """Background images from a folder and distractor meshes from pybullet_data's random_urdfs make a
     valid dataset with gl, whose distractors are those meshes; and where no surface is, gl shows the
@@ -313,6 +318,7 @@ class Overhead(Randomizer):
 '''
 
 
+@pytest.mark.slow
 def test_a_package_adds_a_randomizer_by_an_entry_point(tmp_path):
     root = tmp_path / "plugin"
     root.mkdir()
@@ -439,3 +445,18 @@ def test_fats_preset_with_a_dr_kind_adds_2000_randomized_frames_per_location():
     split = split_of(s, folders)
     assert sorted(split["kinds"]["dr"]["test"]) == ["dr/kitchen_4", "dr/kitedemo_4", "dr/temple_4"]
     assert total_frames(validate(from_values({"preset": "fat"}))) == 61_500  # FAT's plan unchanged
+
+
+def test_patterns_are_two_tone_images_that_tile():
+    """Catches: a pattern outside 0..1 (colours beyond the two chosen), a flat pattern (no second
+    colour) and one with a seam where it wraps around (a visible line on every tiled surface)."""
+    from fat.looks import PATTERNS
+    from fat.patterns import pattern
+
+    for name in PATTERNS:
+        g = pattern(name, 64)
+        assert g.shape == (64, 64) and g.dtype == np.float32, name
+        assert 0 <= g.min() and g.max() <= 1 and g.max() - g.min() > 0.5, name
+        for a in (g, g.T):  # across the wrap, neighbours differ no more than anywhere inside
+            inside = np.abs(np.diff(a, axis=1)).max(axis=0)
+            assert np.abs(a[:, 0] - a[:, -1]).max() <= inside.max() + 1e-6, name

@@ -76,6 +76,7 @@ def _corrupt_three_frames(root: Path) -> dict[Path, str]:
     return out
 
 
+@pytest.mark.slow
 def test_numbers_beyond_a_float_and_deep_json_are_named_problems_in_every_reader(kitchen, tmp_path):
     """A frame JSON nested 100,000 deep raised RecursionError, a 400-digit integer OverflowError, and
     1e999 (inf) slipped through number arrays: each must be a FormatError naming the file and field in
@@ -105,6 +106,7 @@ def test_numbers_beyond_a_float_and_deep_json_are_named_problems_in_every_reader
 
 
 @pytest.mark.parametrize("value", ["true", "false", '"1.5"'])
+@pytest.mark.slow
 def test_booleans_and_strings_in_number_arrays_are_refused(kitchen, value):
     """Python reads JSON true as the integer 1 and numpy turns "1.5" into 1.5: a cuboid corner of
     true was accepted as a number. The reader must name the element."""
@@ -128,6 +130,7 @@ def test_booleans_and_strings_in_number_arrays_are_refused(kitchen, value):
     ("cx", 400, "cx = 400 must lie in the image, 0..320"),
     ("cy", -1, "cy = -1 must lie in the image, 0..180"),
 ])
+@pytest.mark.slow
 def test_impossible_intrinsics_name_camera_settings(kitchen, key, value, message):
     """fx = 0 (or a principal point outside the image) was read as a camera and made projections of
     inf/nan; validate must name _camera_settings.json and the field, and the loader refuse it."""
@@ -164,6 +167,7 @@ def test_validate_flags_instance_ids_beyond_the_objects(kitchen):
     assert f"{p}: instance ids up to {n + 35}, but the frame lists {n} objects (12 pixels name no object)" in r.stdout, r.stdout
 
 
+@pytest.mark.slow
 def test_exports_refuse_a_truncated_jpeg(kitchen, tmp_path):
     """OpenCV decodes a JPEG cut in half without an error (the missing rows grey): the COCO export
     referenced it and the BOP export copied it. Both must name the file; with --skip-bad leave it out;
@@ -183,6 +187,7 @@ def test_exports_refuse_a_truncated_jpeg(kitchen, tmp_path):
     assert f"{p}: truncated JPEG" in run("validate", kitchen, "--quiet").stdout
 
 
+@pytest.mark.slow
 def test_every_cli_reader_reads_or_refuses_an_hdf5_export(small_dataset, tmp_path):
     """Every command that takes a dataset failed on an .h5 with "'H5Dataset' object has no attribute
     'folders'". stats and show read it (the same statistics as the folder); validate and the exports,
@@ -244,6 +249,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_a_frame_of_18000_objects_is_read_in_bounded_memory(kitchen):
     """A frame listing 18,000 objects made the COCO and BOP exports hold one full-image mask per
     object (9.5 GB at 960x540, then killed). The masks, the box check of validate and the picture of

@@ -85,6 +85,7 @@ SMALL = ["--scene", "kitchen", "--object", "banana", "--object", "mug", "--frame
          "--width", "96", "--height", "64", "--seed", "5", "--quiet"]
 
 
+@pytest.mark.slow
 def test_a_plugin_renderer_makes_a_fat_valid_dataset(plugin_path, tmp_path):
     r = fat(plugin_path, "generate", "--help", cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -87,6 +87,7 @@ def _signed_distance_to_hull(hull_uv: np.ndarray, ys: np.ndarray, xs: np.ndarray
 
 
 @pytest.mark.parametrize("kind", ["tiny", "egl", "gl"])
+@pytest.mark.slow
 def test_box_masks_are_exactly_their_projections(kind, assets):
     """A box's mask holds exactly the pixels whose centres its projection covers (0.05 px slack)."""
     r = renderer_or_skip(kind)
@@ -109,6 +110,7 @@ def test_box_masks_are_exactly_their_projections(kind, assets):
 
 
 @pytest.mark.parametrize("kind", ["tiny", "egl", "gl"])
+@pytest.mark.slow
 def test_masks_cover_every_pixel_where_the_object_is_in_front(kind, assets):
     """Five objects in a cluster, seen through the edge of a wall, each partly hiding another: every
     pixel where an object's render mesh (projected with K and its pose, by a z-buffer of the test's
@@ -243,6 +245,7 @@ def test_which_faces_may_be_culled():
     assert len(culled) == 0 and len(two) == 12
 
 
+@pytest.mark.slow
 def test_gl_culling_leaves_no_holes_in_the_scans(ycb_dir):
     """gl culls the back faces of closed surfaces: the same images as drawing every face from both
     sides, and the same masks as TinyRenderer (which draws every face)."""

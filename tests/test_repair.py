@@ -75,6 +75,7 @@ def test_validate_reports_deleted_and_changed_files_of_finished_drops(copy):
             "(drop mixed/kitchen_0#0); `fat generate --repair`") in out, out
 
 
+@pytest.mark.slow
 def test_rerun_remakes_deleted_files_and_repair_remakes_changed_ones(copy, small_dataset):
     """A rerun trusted the manifest and left deleted files of finished drops missing for good. Now
     a plain rerun remakes drops with files missing (a directory listing per folder) and --repair

@@ -33,6 +33,7 @@ def reference(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_manifest_lists_every_drop_with_its_files(reference):
     done = manifest.load(reference)
     _, drops = plan(validate(S))
@@ -42,6 +43,7 @@ def test_manifest_lists_every_drop_with_its_files(reference):
     assert files == {k: v for k, v in d.items() if not k.endswith("_settings.json") and "/" in k}
 
 
+@pytest.mark.slow
 def test_one_worker_two_workers_and_dask_give_the_same_bytes(tmp_path, reference):
     generate(S, tmp_path / "two", workers=2)
     assert digest(tmp_path / "two") == digest(reference)
@@ -60,6 +62,7 @@ def test_a_worker_that_cannot_start_stops_the_run_with_its_error(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_the_frames_made(tmp_path):
     """A worker making 300 frames: after the first drops, its resident memory does not grow with the
     number of frames. Free heap is handed back to the system before each reading (glibc malloc_trim),

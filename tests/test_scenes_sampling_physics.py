@@ -140,6 +140,7 @@ def _drop(assets, loc, names, seed, monkeypatch):
     return phys, watch, starts, dropped
 
 
+@pytest.mark.slow
 def test_physics_starts_without_overlaps_and_settles(assets, monkeypatch):
     """Ten objects sampled into the same small drop cylinder: at each one's release, its collision
     shape (the one the physics simulates) touches nothing. Catches starts that are not staggered or

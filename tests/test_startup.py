@@ -24,6 +24,7 @@ def _every_point(loc, ranges):
     return next((p.name for p in loc.props if np.any(p.contains(pts, CAMERA_MARGIN))), None)
 
 
+@pytest.mark.slow
 def test_the_clearance_check_gives_the_answer_of_every_grid_point():
     """The check tests cells of the grid before their points; it must refuse exactly the ranges that
     testing every point refuses, naming the same prop. Catches a cell test that misses a prop's

@@ -5,6 +5,8 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+
+import pytest
 from pathlib import Path
 
 import cv2
@@ -20,6 +22,7 @@ def run(*args, cwd=None):
     return subprocess.run([FAT, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_stats_report_matches_a_direct_count(tmp_path, small_dataset):
     r = run("stats", small_dataset, "--out", tmp_path / "rep", "--images", "--quiet")
     assert r.returncode == 0, r.stderr

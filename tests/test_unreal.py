@@ -54,6 +54,7 @@ def _settings(srv, cfg, **kw):
     return Settings(**base)
 
 
+@pytest.mark.slow
 def test_a_dataset_through_unrealcv_passes_the_geometric_checks(tmp_path, assets):
     srv = _server(assets)
     try:
@@ -69,6 +70,7 @@ def test_a_dataset_through_unrealcv_passes_the_geometric_checks(tmp_path, assets
     assert any("r.setres 480x270" in r for r in srv.requests) and any("/fov 64" in r for r in srv.requests)
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_dataset_as_another_run(tmp_path, assets):
     srv = _server(assets)
     try:
@@ -80,6 +82,7 @@ def test_the_same_seed_gives_the_same_dataset_as_another_run(tmp_path, assets):
         assert p.read_bytes() == (tmp_path / "b" / p.relative_to(tmp_path / "a")).read_bytes()
 
 
+@pytest.mark.slow
 def test_a_game_that_renders_another_size_and_fov_gets_its_real_intrinsics(tmp_path, assets):
     srv = _server(assets, size=(640, 360), fov=90.0, resizable=False, fov_settable=False)
     try:
@@ -105,6 +108,7 @@ def test_connection_refused_is_one_clear_error_and_writes_nothing(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_dropped_connection_in_the_middle_of_a_frame_is_redone(tmp_path, assets):
     srv = _server(assets)
     srv.faults = [Fault("object_mask", n=3, mode="drop"), Fault("depth npy", n=5, mode="drop")]
@@ -140,6 +144,7 @@ class _TimeoutAtSilence:
                     raise
 
 
+@pytest.mark.slow
 def test_slow_and_silent_answers(tmp_path, assets, monkeypatch):
     """Slow answers are waited for; a request the game never answers times out, and the renderer
     reconnects once and redoes the view. Catches a time-out that is not treated as a lost connection
@@ -169,6 +174,7 @@ def test_slow_and_silent_answers(tmp_path, assets, monkeypatch):
     assert gc.check_dataset(tmp_path / "out") > 500
 
 
+@pytest.mark.slow
 def test_a_restarted_game_gets_its_actors_spawned_again(tmp_path, assets):
     srv = _server(assets)
     cfg = UnrealConfig.load(_config(tmp_path))
@@ -195,6 +201,7 @@ def test_a_restarted_game_gets_its_actors_spawned_again(tmp_path, assets):
         srv.stop()
 
 
+@pytest.mark.slow
 def test_the_game_closing_mid_run_stops_with_finished_frames_intact(tmp_path, assets):
     srv = _server(assets)
     out = tmp_path / "out"
@@ -257,6 +264,7 @@ def test_settings_and_config_errors(tmp_path):
         validate(Settings(renderer_options={"unrealcv": "localhost:9000"}))
 
 
+@pytest.mark.slow
 def test_a_long_run_keeps_one_connection_and_does_not_leak(tmp_path, assets):
     """Twelve frames over one connection, and the client's receive thread ends with the run: every
     thread started during the run is joined (they end on their own, however loaded the machine; the

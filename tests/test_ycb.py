@@ -23,6 +23,7 @@ FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
 NAMES = ("banana", "mug", "wood_block", "power_drill", "bowl")
 
 
+@pytest.mark.slow
 def test_official_google_16k_layout(tmp_path, ycb_dir):
     for name in ("011_banana", "025_mug"):
         d = tmp_path / name / "google_16k"
@@ -41,6 +42,7 @@ def test_official_google_16k_layout(tmp_path, ycb_dir):
         assert re.search(r"^map_Kd texture\.png$", (a.folder / "visual.mtl").read_text(), re.M)
 
 
+@pytest.mark.slow
 def test_flat_layout_uses_the_vhacd_parts(ycb_dir):
     infos = [catalog.fat_objects().get(n) for n in NAMES]
     assets = ycb_assets(ycb_dir, infos)
@@ -54,6 +56,7 @@ def test_flat_layout_uses_the_vhacd_parts(ycb_dir):
         assert max(tex.shape[:2]) == 1024  # 4096 px downscaled
 
 
+@pytest.mark.slow
 def test_wood_block_needs_the_extra_rotation(ycb_dir):
     o = catalog.fat_objects().get("wood_block")
     v = load_mesh(ycb_dir / o.name / "textured.obj").vertices
@@ -84,6 +87,7 @@ def test_a_mesh_that_is_not_the_object_is_refused(tmp_path, ycb_dir):
 
 
 @pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")  # models of scans: a few zero-area triangles
+@pytest.mark.slow
 def test_generate_with_real_models(tmp_path, ycb_dir):
     """A dataset of five real scans from a folder that holds only those five, then its BOP export.
     Catches a BOP export that needs meshes of the set's objects no frame shows (the other 16)."""

@@ -538,8 +538,8 @@ class Bop(Export):
     unit = "image"
     options = (
         click.Option(["--objects", "objects_dir"], type=click.Path(path_type=Path),
-                     help="The object set the dataset was made with (default: the one its fat_dataset.json "
-                          "names, else the stand-ins)."),
+                     help="The object set the dataset was made with.  [default: the one its fat_dataset.json "
+                          "names, else the stand-ins]"),
         click.Option(["--renderer"], type=click.Choice(registry.names()), default="auto", show_default=True,
                      help="Renders each object alone for BOP's masks and scene_gt_info (bop_toolkit's 3x canvas)."),
     )

@@ -7,6 +7,10 @@ scans), sources of other packages (entry-point group :data:`GROUP`), and last a 
 one mesh file (:mod:`.folder`). Without ``--objects`` the set is FAT's 21 objects as procedural
 stand-ins.
 
+A few sets ship with fat (:data:`SHIPPED`), each a folder of meshes under ``fat.objects``:
+``--objects sample`` reads the sample set. A name is only looked up when no file or folder of that
+name exists: ``--objects sample`` with a folder ``sample`` in the working folder reads that folder.
+
 A source is an object with ``name``, ``help``, ``claims(path) -> bool`` and
 ``load(path, options: Options) -> ObjectSet``; a package registers one in its ``pyproject.toml``:
 
@@ -18,27 +22,33 @@ mysource = "mypackage.objects:MySource"
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..catalog import ObjectSet, fat_objects
 from ..errors import ConfigError
 from ..plugins import registered, warn_unloadable
+from .build import parse_units, units_scale
 
 #: The entry-point group of object sources.
 GROUP = "fat.object_sources"
 _FIRST = {"setfile": "fat.objectsets.setfile:SetFile", "bop": "fat.objectsets.bop:BopModels",
           "ycb": "fat.objectsets.ycb:YcbFolder"}
 _LAST = {"meshes": "fat.objectsets.folder:MeshFolder"}
+#: The object sets that ship with fat, by name: each a folder of meshes in the ``fat.objects`` package
+#: (``objects/`` of the source tree). ``sample``: six pybullet_data meshes of about 10 cm, one per
+#: file format (see its SOURCE.md).
+SHIPPED = {"sample": "sample"}
 
 
 @dataclass(frozen=True)
 class Options:
-    """How a source reads meshes that do not say: ``units`` (mm, cm, m) of files without a unit,
+    """How a source reads meshes that do not say: ``units`` (mm, cm, m or metres per unit, a number
+    or its text: ``0.1``) of files without a unit,
     ``align`` (aabb, obb) for the FAT-aligned frame, ``class_names`` a JSON file mapping BOP
     object ids to class names."""
 
-    units: str = "m"
+    units: str | float = "m"
     align: str = "aabb"
     class_names: str | None = None
 
@@ -59,14 +69,40 @@ def sources() -> list[tuple[str, object]]:
     return out
 
 
-def load(source: str | Path | None, options: Options = Options()) -> ObjectSet:
-    """The object set of ``source`` (None: FAT's 21 objects as stand-ins). A path no source reads,
-    or a file that cannot be read, is a one-line ConfigError naming it."""
-    if source is None:
-        return fat_objects()
+def shipped_set(name: str) -> Path | None:
+    """The folder of the shipped object set ``name`` (:data:`SHIPPED`), else None."""
+    if not isinstance(name, str) or name not in SHIPPED:
+        return None
+    from importlib import resources
+
+    return Path(str(resources.files("fat.objects").joinpath(SHIPPED[name])))
+
+
+def resolve(source: str | Path) -> Path:
+    """The path ``--objects source`` reads: the file or folder of that name where one exists, else
+    the shipped set of that name (:data:`SHIPPED`), else the path as given (``~`` expanded)."""
     path = Path(source).expanduser()
     if not path.exists():
-        raise ConfigError(f"--objects {path}: no such file or folder")
+        shipped = shipped_set(str(source))
+        if shipped is not None:
+            return shipped
+    return path
+
+
+def load(source: str | Path | None, options: Options = Options()) -> ObjectSet:
+    """The object set of ``source`` (None: FAT's 21 objects as stand-ins; a name of :data:`SHIPPED`
+    where no such path exists: that set). A path no source reads, a file that cannot be read or bad
+    ``options.units`` is a one-line ConfigError naming it."""
+    units = parse_units(options.units)
+    units_scale(units, "--units")
+    if units != options.units:
+        options = replace(options, units=units)
+    if source is None:
+        return fat_objects()
+    path = resolve(source)
+    if not path.exists():
+        raise ConfigError(f"--objects {path}: no such file or folder (nor the name of a set that ships with fat: "
+                          f"{', '.join(SHIPPED)})")
     for _, src in sources():
         if src.claims(path):
             return src.load(path, options)

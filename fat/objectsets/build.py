@@ -22,8 +22,9 @@ import numpy as np
 from ..catalog import ObjectInfo, ObjectSet
 from ..errors import ConfigError
 from ..mesh_reading import METRE_SUFFIXES, mesh_warning, probe_mesh, read_mesh_file, warn_quality
+from ..sampling import REFERENCE_RADIUS
 
-#: Metres per unit of each ``--units`` choice.
+#: Metres per unit of each ``--units`` name; ``--units`` also takes a positive number of metres per unit.
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 #: How the FAT-aligned frame is found: NDDS's axis-aligned box, or the smallest oriented box.
 ALIGNMENTS = ("aabb", "obb")
@@ -32,9 +33,14 @@ ALIGNMENTS = ("aabb", "obb")
 DEFAULT_DENSITY = 500.0
 #: Objects in one set at most: segmentation ids are 8-bit, 0 is the background.
 MAX_OBJECTS = 255
-#: A mesh larger than this (metres, its longest side) or smaller than :data:`SMALLEST` is warned
-#: about: its units are likely wrong.
-LARGEST, SMALLEST = 3.0, 0.005
+#: A mesh longer than this (metres, its longest side) is warned about while the set is read, naming
+#: its size and a smaller unit to try: FAT's drop and cameras are made for objects up to about this
+#: size (twice :data:`fat.sampling.REFERENCE_RADIUS`, the bounding radius up to which they stay
+#: FAT's); a larger one makes the drop and the camera distances grow with it, and is often a mesh in
+#: other units.
+LARGEST = 2 * REFERENCE_RADIUS
+#: A mesh shorter than this (metres, its longest side) is warned about: its units are likely wrong.
+SMALLEST = 0.005
 #: A mesh larger than this (metres, its longest side) is refused while the set is read (its units are
 #: surely wrong); smaller ones that no location has room for are refused by the settings' check.
 LARGEST_REFUSED = 10_000.0
@@ -59,6 +65,19 @@ class Entry:
     symmetry: dict | None = None
     material: object = None  # fat.render.materials.Material
     material_keys: tuple[str, ...] = ()  # the material's values the set file gives (they override the mesh file's)
+
+
+def parse_units(value):
+    """A units value as a command line gives it: ``mm``, ``cm`` and ``m`` as they are, the text of
+    a positive number (``0.1``) as that number; anything else as it is, for :func:`units_scale` to
+    refuse as given."""
+    if isinstance(value, str) and value not in UNITS:
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return value
+        return number if math.isfinite(number) and number > 0 else value
+    return value
 
 
 def units_scale(value, where: str) -> float:
@@ -144,15 +163,44 @@ def aligned(e: Entry) -> Aligned:
     path = mf.path  # resolved: every mesh message names its file the same way
     longest = float(np.max(a.dimensions))
     if longest > LARGEST or longest < SMALLEST:
+        large = f", larger than the {LARGEST:g} m that FAT's drop and cameras are made for" if longest > LARGEST else ""
         if e.mesh.suffix.lower() in METRE_SUFFIXES:
             how = "scale it in the file or with the set file's transform" if e.transform is None else "check the set file's transform"
-            mesh_warning(f"{path}: {longest:.4g} m across; is the model's scale right? (glTF is in metres, "
+            mesh_warning(f"{path}: {longest:.4g} m across{large}; is the model's scale right? (glTF is in metres, "
                          f"--units does not apply: {how})")
+        elif longest > LARGEST:
+            unit, size = smaller_unit(longest, scale)
+            mesh_warning(f"{path}: {longest:.4g} m across at {scale:g} m per unit{large}; are its units right? "
+                         f"(--units {unit} makes it {_length(size)}; use --units or the set file's units)")
         else:
-            hint = "a larger unit: cm or m" if longest < SMALLEST else "a smaller unit: mm or cm"
             mesh_warning(f"{path}: {longest:.4g} m across at {scale:g} m per unit; are its units right? "
-                         f"(for {hint}, use --units or the set file's units)")
+                         f"(for a larger unit: cm or m, use --units or the set file's units)")
     return a
+
+
+def smaller_unit(longest: float, scale: float) -> tuple[str, float]:
+    """The unit to try for a mesh ``longest`` metres across at ``scale`` metres per unit that is
+    larger than :data:`LARGEST`: the largest tenth, hundredth, thousandth ... of ``scale`` that
+    brings it within :data:`LARGEST`, as ``--units`` takes it (mm, cm or a number), and the size it
+    gives (metres)."""
+    n = max(1, math.ceil(math.log10(longest / LARGEST) - 1e-9))
+    unit = scale / 10**n
+    name = next((k for k, v in UNITS.items() if math.isclose(v, unit, rel_tol=1e-9)), f"{unit:.6g}")
+    return name, longest / 10**n
+
+
+def _length(metres: float) -> str:
+    return f"{metres * 100:.3g} cm" if metres < 1 else f"{metres:.3g} m"
+
+
+def too_large(name: str, dimensions) -> str | None:
+    """What to say of an object whose start cannot be freed, when it is larger than
+    :data:`LARGEST` (a mesh in other units, most likely); None for an object of FAT's sizes."""
+    longest = float(np.max(dimensions))
+    if longest <= LARGEST:
+        return None
+    return (f"{name} is {longest:.3g} m across, larger than the {LARGEST:g} m that FAT's drop is made for: are its "
+            "units right? (--units, or units in an object-set file)")
 
 
 def segmentation_ids(n: int, given: dict[int, int]) -> list[int]:
