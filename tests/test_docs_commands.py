@@ -39,7 +39,7 @@ NOT_RUN = {
     r"^\.venv/bin/(python -m )?pytest\b": "the test suite itself (.ci/run runs the README's)",
     r"^\( while true; do .*done \) &$": "a stress loop beside the suite, for hours",
     r"^for i in \$\(seq 20\)": "twenty runs of the whole suite",
-    r"^dask (scheduler|worker) ": "a Dask cluster on other machines (A is a placeholder)",
+    r"^(FAT_EGL_DEVICE=\d+ )?dask (scheduler|worker) ": "a Dask cluster on other machines (A is a placeholder)",
     r"--dask tcp://A:": "a Dask cluster on other machines (A is a placeholder)",
     r"^pip install '\.\[unreal\]'": "an install step into the user's environment",
     r"--renderer unrealcv": "needs an Unreal Engine 4 game with the UnrealCV plugin",
