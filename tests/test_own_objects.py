@@ -254,8 +254,8 @@ def test_every_reader_follows_the_datasets_own_set(datasets, sources, tmp_path):
     assert [(o.index, o.class_name) for o in Dataset(h5).objects] == [(o.index, o.class_name) for o in ds.objects]
 
 
-@pytest.mark.slow
-def test_bop_models_give_their_mapped_names_and_symmetries(datasets, sources):
+def test_bop_models_give_their_mapped_names_and_symmetries(sources):
+    """Catches: a BOP models folder read without its class names, symmetries or millimetre units."""
     objects = objectsets.load(sources["bop"])
     assert [o.class_name for o in objects] == ["ball_model", "mug_model", "stone_model", "teddy_model"]
     assert objects.get("obj_000002").symmetry == {"symmetries_continuous": [{"axis": [0, 1, 0], "offset": [0, 0, 0]}]}
@@ -263,6 +263,11 @@ def test_bop_models_give_their_mapped_names_and_symmetries(datasets, sources):
     for o in objects:  # millimetre files, metre cuboids: BOP's own box of each model
         i = str(int(o.name.split("_")[1]))
         assert np.allclose(o.dimensions * 1000, [info[i]["size_x"], info[i]["size_y"], info[i]["size_z"]], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_a_bop_models_set_names_its_single_folders(datasets):
+    """Catches: single-object folders named by BOP's obj_000001 instead of the mapped class names."""
     assert sorted(p.name for p in (datasets["bop"] / "single").iterdir()) == [
         "ball_model", "mug_model", "stone_model", "teddy_model"]
 
