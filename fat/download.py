@@ -24,7 +24,6 @@ This is the only module of the project that reaches the network.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import re
@@ -40,7 +39,7 @@ from typing import Callable
 from . import __version__
 from .errors import ConfigError, FatError, OutputError
 from .fileio import (TMP_SUFFIX, commit_folder, discard, link_error, locked_folder, open_folder,
-                     remove_stale_temporaries, temp_folder, why)
+                     remove_stale_temporaries, sha256_in, temp_folder, unlink_in, why)
 from .sources import ArchiveError, Item, Source, is_present, source
 
 #: The User-Agent header of every request (some servers refuse the one urllib sends by default).
@@ -158,9 +157,9 @@ def _fetch(src: Source, item: Item, url: str, dest: Path, sha256: str | None, pr
     with open_folder(dest) as fd:
         sent = _transfer(src, item, url, dest, fd, progress)
         if sha256:
-            got = _sha256(fd, _part(item))
+            got = sha256_in(fd, _part(item))
             if got != sha256:
-                _unlink(fd, _part(item))
+                unlink_in(fd, _part(item), dest / _part(item))
                 raise DownloadError(f"{url}: sha256 {got} is not the listed {sha256}; the file is damaged or another "
                                     "one (deleted it)")
     return sent
@@ -181,7 +180,7 @@ def _transfer(src: Source, item: Item, url: str, dest: Path, fd: int, progress) 
                     total = _content_range(e.headers.get("Content-Range"))[2]
                     if total == have:
                         return 0
-                    _unlink(fd, part)
+                    unlink_in(fd, part, dest / part)
                     continue
                 if e.code in (404, 410):
                     raise DownloadError(f"no {src.what} {item.name!r} at {url} (HTTP {e.code} {e.reason})"
@@ -199,7 +198,7 @@ def _transfer(src: Source, item: Item, url: str, dest: Path, fd: int, progress) 
             if resp.status == 206:
                 start, _, total = _content_range(resp.headers.get("Content-Range"))
                 if start != have:
-                    _unlink(fd, part)
+                    unlink_in(fd, part, dest / part)
                     continue
                 offset = have
             else:  # the whole file (a server that ignores Range too)
@@ -250,7 +249,7 @@ def _receive(resp, url: str, fd: int, part: str, shown: Path, offset: int, total
         raise DownloadError(f"{url}: the transfer stopped after {human(size)}{of} ({reason}); run the same command "
                             "again to resume it")
     if total is not None and size > total:  # more than announced: not the file that was announced
-        _unlink(fd, part)
+        unlink_in(fd, part, shown)
         raise DownloadError(f"{url}: received {human(size)}, more than the {human(total)} announced (deleted it)")
     return received
 
@@ -275,22 +274,6 @@ def _content_range(value: str | None) -> tuple[int | None, int | None, int | Non
         return None, None, None
     num = lambda k: int(m.group(k)) if m.group(k) and m.group(k).isdigit() else None  # noqa: E731
     return num("start"), num("end"), num("total")
-
-
-def _sha256(fd: int, name: str) -> str:
-    h = hashlib.sha256()
-    f = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
-    with os.fdopen(f, "rb") as r:
-        while chunk := r.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _unlink(fd: int, name: str) -> None:
-    try:
-        os.unlink(name, dir_fd=fd)
-    except FileNotFoundError:
-        pass
 
 
 def _why(e: BaseException | None) -> str:

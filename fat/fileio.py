@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import secrets
@@ -373,6 +374,17 @@ def folders_in(root: str | os.PathLike, rel: str | os.PathLike = "") -> list[str
             return []
         with os.scandir(fd) as it:
             return sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
+
+
+def sha256_in(folder: int, name: str) -> str:
+    """sha256 (hex) of the file ``name`` of the open folder ``folder``, opened without following a
+    symbolic link (a link raises OSError)."""
+    h = hashlib.sha256()
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    with os.fdopen(fd, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def is_file_in(folder: int, name: str) -> bool:

@@ -16,7 +16,7 @@ import stat
 from pathlib import Path
 
 from .errors import OutputError
-from .fileio import open_folder, refuse_links, why
+from .fileio import open_folder, refuse_links, sha256_in, why
 
 MANIFEST = "manifest.jsonl"
 
@@ -158,12 +158,7 @@ def _sha256_below(root: Path, rel: str) -> str:
     """sha256 of ``root/rel``, reached without following a symbolic link (one raises OSError)."""
     folder, _, name = rel.rpartition("/")
     with open_folder(root, folder) as d:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=d)
-    h = hashlib.sha256()
-    with os.fdopen(fd, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return sha256_in(d, name)
 
 
 def check_drop(root: Path, entry: dict, full: bool, listing: FolderListing | None = None,

@@ -71,11 +71,6 @@ def depth_colours(metres: np.ndarray, depth_range: tuple[float, float] = DEPTH_R
     return img
 
 
-def depth_image(depth: np.ndarray, depth_range: tuple[float, float] = DEPTH_RANGE) -> np.ndarray:
-    """Depth as colour on the fixed scale ``depth_range`` (metres); black where there is no value."""
-    return depth_colours(depth, depth_range)
-
-
 def _ticks(lo: float, hi: float, room: int) -> list[float]:
     """The two ends and round values between them, about ``room`` values in all (at least the ends);
     a round value nearer an end than 0.7 steps is left out (its label would run into the end's)."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, FatError, OutputError, did_you_mean
-from .fileio import open_folder, why
+from .fileio import make_folder, open_folder, why
 
 #: The most bytes an archive may unpack to (a damaged or hostile archive stops there).
 MAX_UNPACKED = 16 << 30
@@ -141,8 +141,7 @@ class Ycb(Source):
                         raise ArchiveError(f"the archive holds {m.name!r}, outside {prefix}; not a YCB {item.name} "
                                            "archive")
                     if m.isdir():
-                        with open_folder(staging, rel, create=True):
-                            pass
+                        make_folder(staging, rel)
                         continue
                     if not m.isfile():
                         raise ArchiveError(f"the archive's {m.name} is a link or special file; refusing to unpack it")
@@ -233,9 +232,7 @@ class AmbientCg(Source):
         from .texture_sets import probe_image
 
         res = item.file[len(item.name) + 1:].split("-", 1)[0]  # "2K"
-        out = staging / item.name
-        with open_folder(staging, item.name, create=True):
-            pass
+        out = make_folder(staging, item.name)
         chosen: dict[str, zipfile.ZipInfo] = {}
         try:
             with zipfile.ZipFile(downloaded) as z:

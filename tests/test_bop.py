@@ -21,9 +21,7 @@ FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
 @pytest.fixture(scope="module")
 def bop(small_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("bop") / "bop"
-    r = subprocess.run([FAT, "export", "bop", str(small_dataset), str(out), "--renderer", "tiny", "--quiet"],
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr
+    r = _export_bop(small_dataset, out)
     assert r.stdout.strip() == f"{out}: 96 images in 40 scenes"
     return out
 
@@ -388,9 +386,7 @@ def cropped(small_dataset, tmp_path_factory):
         c["captured_image_size"] = {"width": x1 - x0, "height": y1 - y0}
     (dst / "_camera_settings.json").write_text(json.dumps(cams))
     out = tmp_path_factory.mktemp("bop_crop") / "bop"
-    r = subprocess.run([FAT, "export", "bop", str(root), str(out), "--renderer", "tiny", "--quiet"],
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr
+    _export_bop(root, out)
     return out
 
 
@@ -451,8 +447,9 @@ def own_set(tmp_path_factory):
     return meshes, ds
 
 
-def _export_bop(ds, out, *extra):
-    r = subprocess.run([FAT, "export", "bop", str(ds), str(out), "--renderer", "tiny", "--quiet", *extra],
+def _export_bop(ds, out, *extra, renderer="tiny"):
+    """``fat export bop DS OUT`` with ``renderer``, which must succeed; the finished process."""
+    r = subprocess.run([FAT, "export", "bop", str(ds), str(out), "--renderer", renderer, "--quiet", *extra],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     return r
@@ -843,9 +840,7 @@ def test_canvas_box_bounds_the_projected_model_and_gives_up_behind_the_camera():
 def bop_gl(small_dataset, tmp_path_factory):
     _gl_or_skip()
     out = tmp_path_factory.mktemp("bop_gl") / "bop"
-    r = subprocess.run([FAT, "export", "bop", str(small_dataset), str(out), "--renderer", "gl", "--quiet"],
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr
+    _export_bop(small_dataset, out, renderer="gl")
     return out
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..catalog import ObjectSet
 from ..errors import ConfigError
 from ..mesh_reading import MESH_SUFFIXES
-from .build import Entry, make_set, parse_units, quality_warnings, units_scale
+from .build import Entry, make_set, quality_warnings, units_scale
 
 #: Stems of a sub-folder's collision mesh.
 COLLISION_STEMS = ("collision",)
@@ -30,7 +30,7 @@ class MeshFolder:
         return path.is_dir()
 
     def load(self, path: Path, options) -> ObjectSet:
-        scale = units_scale(parse_units(options.units), "--units")
+        scale = units_scale(options.units, "--units")  # options as load() gives them: numbers as numbers
         entries = []
         if path.is_file():
             entries.append(Entry(path.stem, path, str(path), scale, options.align))
