@@ -42,6 +42,8 @@ class Part:
     texcoords: dict[int, np.ndarray] = field(default_factory=dict)  # set n -> (N, 2) float64, glTF's convention
     colors: np.ndarray | None = None  # (N, 4) float64, linear, COLOR_0
     material: int | None = None  # index into the file's materials; None: glTF's default material
+    normals: np.ndarray | None = None  # (N, 3) float64, unit, the node's transform applied; None: not given
+    node: int = -1  # the node that places it
 
 
 @dataclass
@@ -51,6 +53,8 @@ class GltfFile:
     parts: list[Part]
     skipped: int  # primitives of points or lines
     buffers: list[bytes]
+    #: every node of the scene's tree: index -> its world matrix (the file's axes and units)
+    matrices: dict[int, np.ndarray] = field(default_factory=dict)
 
     def view_bytes(self, index: int) -> bytes:
         """The bytes of buffer view ``index``."""
@@ -304,14 +308,19 @@ def read_gltf(path: Path) -> GltfFile:
             raise ConfigError(f"{path}: the scene's nodes nest deeper than {MAX_DEPTH} (do they form a cycle?)")
         node = _item(doc, "nodes", index, path)
         M = parent @ _node_matrix(node)
+        f.matrices[index] = M
         if "mesh" in node:
-            _add_mesh(f, _item(doc, "meshes", node["mesh"], path), M, cache)
+            _add_mesh(f, _item(doc, "meshes", node["mesh"], path), M, cache, index)
         stack.extend((c, M, depth + 1) for c in reversed(node.get("children", [])))
     return f
 
 
-def _add_mesh(f: GltfFile, mesh: dict, M: np.ndarray, cache: dict) -> None:
+def _add_mesh(f: GltfFile, mesh: dict, M: np.ndarray, cache: dict, node: int = -1) -> None:
     flip = np.linalg.det(M[:3, :3]) < 0  # a mirroring transform turns the triangles' winding
+    try:
+        normal_matrix = np.linalg.inv(M[:3, :3]).T
+    except np.linalg.LinAlgError:
+        normal_matrix = None
     for p in mesh.get("primitives", []):
         mode = int(p.get("mode", 4))
         attrs = p.get("attributes", {})
@@ -328,7 +337,14 @@ def _add_mesh(f: GltfFile, mesh: dict, M: np.ndarray, cache: dict) -> None:
             raise ConfigError(f"{f.path}: a triangle names a vertex the file does not have")
         if flip:
             faces = faces[:, ::-1]
-        part = Part(pos @ M[:3, :3].T + M[:3, 3], np.ascontiguousarray(faces), material=p.get("material"))
+        part = Part(pos @ M[:3, :3].T + M[:3, 3], np.ascontiguousarray(faces), material=p.get("material"), node=node)
+        if "NORMAL" in attrs and normal_matrix is not None:
+            nrm = _accessor(f, attrs["NORMAL"], cache).astype(np.float64)
+            if nrm.shape == (len(pos), 3) and np.isfinite(nrm).all():
+                nrm = nrm @ normal_matrix.T
+                length = np.linalg.norm(nrm, axis=1, keepdims=True)
+                if (length > 1e-12).all():
+                    part.normals = nrm / length
         for name, key in attrs.items():
             if name.startswith("TEXCOORD_") and name[9:].isdigit():
                 uv = _accessor(f, key, cache)

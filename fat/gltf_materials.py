@@ -52,6 +52,11 @@ class GltfMaterial:
     emissive_texture: TextureRef | None = None
     alpha_mode: str = "OPAQUE"  # OPAQUE, MASK or BLEND
     alpha_cutoff: float = 0.5
+    normal_texture: TextureRef | None = None  # tangent-space normals (OpenGL's convention)
+    normal_scale: float = 1.0
+    occlusion_texture: TextureRef | None = None  # R: ambient occlusion
+    occlusion_strength: float = 1.0
+    double_sided: bool = False
 
     def textures(self) -> tuple[TextureRef | None, TextureRef | None, TextureRef | None]:
         return self.base_texture, self.metallic_roughness_texture, self.emissive_texture
@@ -152,7 +157,12 @@ def materials(doc: dict, where: str) -> list[GltfMaterial]:
             tuple(e * max(strength, 0.0) for e in emissive),
             _texture(doc, m.get("emissiveTexture"), f"{at}.emissiveTexture"),
             mode if mode in ("OPAQUE", "MASK", "BLEND") else "OPAQUE",
-            _number(m.get("alphaCutoff"), 0.5, at)))
+            _number(m.get("alphaCutoff"), 0.5, at),
+            _texture(doc, m.get("normalTexture"), f"{at}.normalTexture"),
+            _number((m.get("normalTexture") or {}).get("scale"), 1.0, at),
+            _texture(doc, m.get("occlusionTexture"), f"{at}.occlusionTexture"),
+            min(max(_number((m.get("occlusionTexture") or {}).get("strength"), 1.0, at), 0.0), 1.0),
+            bool(m.get("doubleSided", False))))
     return out
 
 

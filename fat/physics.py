@@ -34,6 +34,31 @@ SETTLED_SPEED = 0.05  # m/s: below this everything has come to rest
 SETTLE_MIN_STEPS = 60  # 0.25 s: an object released more recently may still be about to fall
 
 
+#: A glTF scene's pieces farther than this from the drop point (metres) are left out of the physics.
+SCENE_REACH = 3.0
+#: A scene piece of at most this many triangles that is convex collides as its convex hull.
+SMALL_PIECE = 512
+
+
+def _convex(vertices: np.ndarray, faces: np.ndarray, tol: float = 1e-3) -> bool:
+    """Whether a closed mesh is convex: no vertex lies more than ``tol`` in front of a face's plane
+    (an open mesh, or one whose faces point inwards, is not)."""
+    if len(faces) < 4:
+        return False
+    _, weld = np.unique(np.round(vertices, 6), axis=0, return_inverse=True)  # split vertices (seams) made one
+    faces = weld.reshape(-1)[faces]
+    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    if not (counts == 2).all():
+        return False
+    a, b, c = (vertices[faces[:, k]] for k in range(3))
+    n = np.cross(b - a, c - a)
+    keep = np.linalg.norm(n, axis=1) > 1e-12
+    n = n[keep] / np.linalg.norm(n[keep], axis=1, keepdims=True)
+    ahead = np.einsum("fk,fvk->fv", n, vertices[None, :, :] - a[keep][:, None, :])
+    return bool(ahead.max() <= tol)
+
+
 @dataclass
 class DropObject:
     asset: ObjectAsset
@@ -79,9 +104,31 @@ class Physics:
         for prop in loc.props:
             shape = self._collision_shape(PROP_SHAPES[prop.shape].collision(prop.size))
             self.static.append(self._static_body(shape, prop.pose))
+        if loc.asset:
+            self.static += self._scene_bodies(loc)
         for b in self.static:
             pb.changeDynamics(b, -1, lateralFriction=0.8, restitution=0.1, physicsClientId=c)
         self.bodies, self.released, self.steps = [], [], 0
+
+    def _scene_bodies(self, loc: Location) -> list[int]:
+        """A glTF scene's pieces within :data:`SCENE_REACH` of the drop point as static bodies: a small
+        convex piece as its convex hull, any other as a triangle mesh (the shapes are made once per
+        drop: each drop starts from a reset world)."""
+        from .gltf_scene import load_gltf_scene
+
+        c, out = self.client, []
+        for piece in load_gltf_scene(loc.asset).pieces:
+            lo, hi = piece.vertices.min(0), piece.vertices.max(0)
+            if np.linalg.norm(np.maximum(np.maximum(lo - loc.fixation, loc.fixation - hi), 0)) > SCENE_REACH:
+                continue
+            if len(piece.faces) <= SMALL_PIECE and _convex(piece.vertices, piece.faces):
+                shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=piece.vertices.tolist(), physicsClientId=c)
+            else:
+                shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=piece.vertices.tolist(),
+                                                indices=piece.faces.reshape(-1).tolist(),
+                                                flags=pb.GEOM_FORCE_CONCAVE_TRIMESH, physicsClientId=c)
+            out.append(pb.createMultiBody(0, shape, physicsClientId=c))
+        return out
 
     def _at_rest(self) -> bool:
         """Every released object has fallen for a while and now barely moves: waiting frees nothing."""

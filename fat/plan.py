@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from .scene import n_locations, scene_names
+from .scene import FAT_SCENES, n_locations, scene_name
 
 #: single: one object; mixed: 2-10 objects; dr: mixed drops, domain-randomized (fat.randomize)
 KINDS = ("single", "mixed", "dr")
@@ -57,7 +57,7 @@ class Folder:
 
 
 def locations_of(s) -> list[str]:
-    return [f"{sc}_{i}" for sc in s.scenes for i in s.locations]
+    return [f"{scene_name(sc)}_{i}" for sc in s.scenes for i in s.locations]
 
 
 def count_drops(s) -> int:
@@ -103,7 +103,8 @@ def plan(s, objects=None) -> tuple[list[Folder], list[Drop]]:
 def split_of(s, folders: list[Folder]) -> dict:
     """The held-out locations, the train and test folders, and the same for each kind (``dr/``
     has its own split: its test folders are those at the held-out locations)."""
-    test = [f"{sc}_{s.test_location}" for sc in scene_names() if s.test_location < n_locations(sc)]
+    chosen = [scene_name(sc) for sc in s.scenes]
+    test = [f"{sc}_{s.test_location}" for sc in dict.fromkeys([*FAT_SCENES, *chosen]) if s.test_location < n_locations(sc)]
     out = {
         "test_locations": test,
         "train": [f.path for f in folders if f.location not in test],

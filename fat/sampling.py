@@ -14,7 +14,7 @@ import numpy as np
 from .annotate import MIN_Z, in_frustum
 from .catalog import ObjectInfo
 from .errors import FatError
-from .geometry import (cuboid_corners, invert_pose, look_at, make_pose, orbit_position, quat_to_matrix,
+from .geometry import (BASELINE_M, cuboid_corners, invert_pose, look_at, make_pose, orbit_position, quat_to_matrix,
                        right_eye_pose, transform_points)
 from .scene import CameraRanges, Location
 
@@ -86,12 +86,33 @@ def scaled_location(loc: Location, scale: float | None) -> Location:
                    drop_span=loc.drop_span * scale)
 
 
+#: Cameras drawn at most for one frame at a glTF scene's location before giving up.
+MAX_VIEW_DRAWS = 200
+
+
 def sample_camera(rng: np.random.Generator, loc: Location, ranges: CameraRanges) -> CameraSample:
-    az = rng.uniform(*ranges.azimuth)
-    el = rng.uniform(*ranges.elevation)
-    dist = rng.uniform(*ranges.distance)
-    eye = orbit_position(loc.fixation, az + loc.heading, el, dist)
-    return CameraSample(az, el, dist, look_at(eye, loc.fixation))
+    """A camera uniform in ``ranges`` about the location, looking at its fixation point. At a glTF
+    scene's location, drawn again until both eyes see the fixation point
+    (:func:`fat.sightlines.views_clear`)."""
+    for _ in range(MAX_VIEW_DRAWS if loc.asset else 1):
+        az = rng.uniform(*ranges.azimuth)
+        el = rng.uniform(*ranges.elevation)
+        dist = rng.uniform(*ranges.distance)
+        eye = orbit_position(loc.fixation, az + loc.heading, el, dist)
+        cam = CameraSample(az, el, dist, look_at(eye, loc.fixation))
+        if not loc.asset or _sees(loc, cam.pose):
+            return cam
+    raise FatError(f"{loc.name}: no camera of {MAX_VIEW_DRAWS} drawn in the ranges (azimuth {list(ranges.azimuth)}, "
+                   f"elevation {list(ranges.elevation)}, distance {list(ranges.distance)} m) sees the drop point past "
+                   "the scene's geometry")
+
+
+def _sees(loc: Location, pose: np.ndarray) -> bool:
+    from .gltf_scene import load_gltf_scene
+    from .sightlines import views_clear
+
+    eyes = np.stack([pose[:3, 3], pose[:3, 3] + pose[:3, 0] * BASELINE_M])
+    return bool(views_clear(load_gltf_scene(loc.asset), loc.fixation, loc.drop_radius, eyes).all())
 
 
 def sample_objects(rng: np.random.Generator, pool: list[ObjectInfo], kind: str, n_range=(2, 10)) -> list[ObjectInfo]:

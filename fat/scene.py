@@ -1,10 +1,15 @@
-"""Scenes and locations: plain data loaded from ``scenes/<scene>.json``.
+"""Scenes and locations: plain data loaded from ``scenes/<scene>.json``, or a scene file the user names.
 
 A location has a fixation point (where objects land and the camera looks), a heading (the world
 azimuth of camera azimuth 0), a ground, props, lighting and the drop cylinder. Prop positions in the
 files are given in the location's frame: origin at the fixation point, x along the heading, z up.
 Props never sit where the camera is sampled: :func:`check_camera_clearance` proves it for the ranges
 in use, and loading refuses a location that breaks it.
+
+A scene may instead be a glTF 2.0 file (``"asset"`` in its scene file, or the file itself given as
+the scene: :func:`scene_name`): its triangles are the scenery, its locations are named nodes,
+points, or the largest free horizontal surface near its centre (:mod:`fat.sightlines`), and each
+camera is checked against its triangles when it is drawn.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ from __future__ import annotations
 import functools
 import json
 import math
-from dataclasses import dataclass
+import re
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 from .errors import ConfigError
 from .geometry import make_pose
+from .location import CAMERA_MARGIN, CameraRanges, Light as Light, Location, Prop, Surface, _light, _rot  # Light: re-exported
 from .props import PROP_SHAPES
 
 
@@ -35,94 +42,34 @@ def scene_names() -> tuple[str, ...]:
     return tuple(sorted(f.name[: -len(".json")] for f in scenes_folder().iterdir()
                         if f.name.endswith(".json") and not f.name.startswith((".", "_"))))
 
-#: How close (metres) a sampled camera may come to a prop surface (more than the near plane).
-CAMERA_MARGIN = 0.04
+
+#: FAT's scenes: the default choice (the other scenes of scenes/ are chosen by name).
+FAT_SCENES = ("kitchen", "kitedemo", "temple")
+#: Scene files given by path (a glTF file, or a scene file): scene name -> absolute path.
+_FILES: dict[str, str] = {}
+#: Suffixes of the files a scene may be given as.
+SCENE_FILES = (".glb", ".gltf", ".json")
 
 
-@dataclass(frozen=True)
-class CameraRanges:
-    """FAT's camera placement about the fixation point (degrees, metres)."""
-
-    azimuth: tuple[float, float] = (-120.0, 120.0)
-    elevation: tuple[float, float] = (5.0, 85.0)
-    distance: tuple[float, float] = (0.5, 1.5)
-
-    def __post_init__(self):
-        for name, (lo, hi) in (("azimuth", self.azimuth), ("elevation", self.elevation), ("distance", self.distance)):
-            if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
-                raise ConfigError(f"camera {name} range [{lo}, {hi}] is empty")
-        if self.azimuth[1] - self.azimuth[0] > 360:
-            raise ConfigError(f"camera azimuth range {list(self.azimuth)} spans more than 360 degrees")
-        if not (-90 < self.elevation[0] and self.elevation[1] < 90):
-            raise ConfigError(f"camera elevation range {list(self.elevation)} must lie inside (-90, 90) degrees")
-        if self.distance[0] <= 0:
-            raise ConfigError(f"camera distance range {list(self.distance)} must be positive")
-
-
-@dataclass(frozen=True)
-class Surface:
-    texture: str  # a kind of fat.textures
-    colors: tuple  # RGB triples
-    tile: float = 1.0  # metres covered by one texture repeat
-
-
-@dataclass(frozen=True)
-class Prop:
-    """A static shape of :data:`fat.props.PROP_SHAPES` (box, cylinder, rock...), in world coordinates."""
-
-    name: str
-    shape: str  # a key of PROP_SHAPES
-    pose: np.ndarray  # 4x4 world pose of the shape's centre (cylinder axis = local z)
-    size: np.ndarray  # the shape's (3,) size: box: full extents; cylinder: (radius, radius, height); rock: radii
-    surface: Surface
-
-    def contains(self, points: np.ndarray, margin: float = 0.0) -> np.ndarray:
-        """Which world points lie inside the prop grown by ``margin``."""
-        local = (np.asarray(points) - self.pose[:3, 3]) @ self.pose[:3, :3]
-        return PROP_SHAPES[self.shape].contains(local, self.size, margin)
-
-
-@dataclass(frozen=True)
-class Light:
-    direction: np.ndarray  # unit vector from the scene towards the sun (world)
-    color: tuple[float, float, float]
-    ambient: float
-    diffuse: float
-    specular: float
-    shadows: bool
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class Location:
-    scene: str
-    index: int
-    fixation: np.ndarray  # world, metres
-    heading: float  # degrees: world azimuth of camera azimuth 0
-    ground_z: float
-    ground: Surface
-    props: tuple[Prop, ...]
-    light: Light
-    drop_height: float  # bottom of the drop cylinder above the fixation point (metres)
-    drop_radius: float = 0.05
-    drop_span: float = 0.10
-    description: str = ""
-    environment: str = ""  # the environment map of scenes/environments/ lighting it ("": a uniform sky)
-    #: horizontal distance from the fixation point to the nearest prop of its backdrop (walls, trees,
-    #: columns around it), metres: the camera stays inside, so that none stands between it and the objects
-    room: float = math.inf
-
-    @property
-    def name(self) -> str:
-        return f"{self.scene}_{self.index}"
-
-    @property
-    def frame(self) -> np.ndarray:
-        """4x4 world pose of the location frame (origin at the fixation point, x along the heading)."""
-        h = math.radians(self.heading)
-        R = np.array([[math.cos(h), -math.sin(h), 0], [math.sin(h), math.cos(h), 0], [0, 0, 1]])
-        return make_pose(R, self.fixation)
-
+def scene_name(given: str) -> str:
+    """The name of a scene given by name (one of :func:`scene_names`) or by the path of a scene
+    file (``.glb``, ``.gltf``, or a scene ``.json``): the file's name without its suffix, letters,
+    digits, ``_`` and ``-`` kept. A path is remembered in this process, so its locations are found by name."""
+    if given in scene_names() or given in _FILES:
+        return given
+    p = Path(given).expanduser()
+    if p.suffix.lower() not in SCENE_FILES:
+        raise ConfigError(f"unknown scene {given!r}; known: {', '.join(scene_names())}, or a scene file "
+                          f"({', '.join(SCENE_FILES)})")
+    if not p.is_file():
+        raise ConfigError(f"{p}: no such scene file")
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", p.stem).strip("-") or "scene"
+    if name in scene_names():
+        raise ConfigError(f"{p}: its name {name!r} is a shipped scene's; rename the file")
+    path = str(p.resolve())
+    if _FILES.setdefault(name, path) != path:
+        raise ConfigError(f"{p}: another scene file is named {name!r} ({_FILES[name]}); rename one")
+    return name
 
 def _surface(d: dict, where: str) -> Surface:
     from .textures import KINDS
@@ -133,13 +80,6 @@ def _surface(d: dict, where: str) -> Surface:
     if not cols or any(len(c) != 3 for c in cols):
         raise ConfigError(f"{where}: colors must be a list of RGB triples")
     return Surface(d["texture"], cols, float(d.get("tile", 1.0)))
-
-
-def _rot(axis: str, deg: float) -> np.ndarray:
-    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
-    return {"x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
-            "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
-            "z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])}[axis]
 
 
 def _prop(d: dict, frame: np.ndarray, where: str) -> Prop:
@@ -182,13 +122,6 @@ def _backdrop(d: dict, frame: np.ndarray, ground_z: float, where: str) -> list[P
     return out
 
 
-def _light(d: dict, frame: np.ndarray, label: str) -> Light:
-    az, el = math.radians(d["azimuth_deg"]), math.radians(d["elevation_deg"])
-    local = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
-    return Light(frame[:3, :3] @ local, tuple(d.get("color", (1, 1, 1))), float(d.get("ambient", 0.4)),
-                 float(d.get("diffuse", 0.6)), float(d.get("specular", 0.05)), bool(d.get("shadows", True)), label)
-
-
 def _location(scene: str, scene_doc: dict, i: int, d: dict) -> Location:
     where = f"scenes/{scene}.json: locations[{i}]"
     try:
@@ -213,18 +146,33 @@ def _location(scene: str, scene_doc: dict, i: int, d: dict) -> Location:
 
 @functools.lru_cache(maxsize=None)
 def load_scene(scene: str) -> tuple[Location, ...]:
-    """The locations of a scene (FAT's: ``kitchen``, ``kitedemo``, ``temple``, five each)."""
-    if scene not in scene_names():
+    """The locations of a scene (FAT's: ``kitchen``, ``kitedemo``, ``temple``, five each; or a scene
+    file given by path, :func:`scene_name`)."""
+    from . import gltf_places
+
+    scene = scene_name(scene)
+    if scene in _FILES and Path(_FILES[scene]).suffix.lower() != ".json":
+        return gltf_places.file_locations(scene, Path(_FILES[scene]))
+    if scene in _FILES:
+        where, folder = _FILES[scene], Path(_FILES[scene]).parent
+        read = Path(_FILES[scene]).read_text
+    elif scene in scene_names():
+        where, folder = f"scenes/{scene}.json", Path(str(scenes_folder()))
+        read = scenes_folder().joinpath(f"{scene}.json").read_text
+    else:
         raise ConfigError(f"unknown scene {scene!r}; known: {', '.join(scene_names())}")
     try:
-        doc = json.loads(scenes_folder().joinpath(f"{scene}.json").read_text("utf-8"))
+        doc = json.loads(read(encoding="utf-8"))
     except (ValueError, OSError) as e:
-        raise ConfigError(f"scenes/{scene}.json: unreadable ({str(e).splitlines()[0]})") from None
+        raise ConfigError(f"{where}: unreadable ({str(e).splitlines()[0]})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("locations", []), list):
-        raise ConfigError(f"scenes/{scene}.json: expected an object with a list of locations")
-    locs = tuple(_location(scene, doc, i, d) for i, d in enumerate(doc.get("locations", [])))
+        raise ConfigError(f"{where}: expected an object with a list of locations")
+    if "asset" in doc:
+        locs = gltf_places.scene_locations(scene, doc, folder, where)
+    else:
+        locs = tuple(_location(scene, doc, i, d) for i, d in enumerate(doc.get("locations", [])))
     if not locs:
-        raise ConfigError(f"scenes/{scene}.json: no locations")
+        raise ConfigError(f"{where}: no locations")
     return locs
 
 
@@ -236,7 +184,7 @@ def n_locations(scene: str) -> int:
 def get_location(name: str) -> Location:
     """``kitchen_0`` ... ``temple_4``: a scene's name, ``_``, a location index."""
     scene, _, idx = name.rpartition("_")
-    known = scene_names()
+    known = scene_names() + tuple(_FILES)
     if scene not in known or not idx.isdigit() or not 0 <= int(idx) < n_locations(scene):
         raise ConfigError(f"unknown location {name!r}; locations are <scene>_<index> with scene in {', '.join(known)}"
                           + (f" and index 0..{n_locations(scene) - 1}" if scene in known else ""))
@@ -301,7 +249,14 @@ def check_camera_clearance(loc: Location, ranges: CameraRanges) -> None:
     """Raise ConfigError when a prop or the ground lies where the camera can be placed, or the camera
     can leave the ring of props around the location (then they would stand between it and the objects).
     The camera region is tested on a grid of 1 degree and 2 cm; near each prop only (a few
-    milliseconds a location)."""
+    milliseconds a location). A glTF scene's location: some camera of the ranges must see the
+    drop point (:func:`fat.sightlines.check_views`); each camera is checked when it is drawn."""
+    if loc.asset:
+        from .gltf_scene import load_gltf_scene
+        from .sightlines import check_views
+
+        check_views(load_gltf_scene(loc.asset), loc.name, loc.fixation, loc.heading, loc.drop_radius, ranges)
+        return
     reach = ranges.distance[1] * max(math.cos(math.radians(e)) for e in (*ranges.elevation, 0.0)
                                      if ranges.elevation[0] <= e <= ranges.elevation[1])
     if reach > loc.room - CAMERA_MARGIN:

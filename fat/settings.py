@@ -31,7 +31,7 @@ from .plan import KINDS, count_drops, locations_of
 from .render import registry
 from .render.base import OptionError
 from .sampling import bounding_radius, camera_distance, size_scale as needed_size_scale
-from .scene import CameraRanges, all_locations, check_camera_clearance, get_location
+from .scene import CameraRanges, check_camera_clearance, get_location
 
 #: The settings version written in fat_dataset.json. 2: random streams keyed by names (scene,
 #: location index, object class), not by positions in lists. A folder of another version is not resumed.
@@ -122,10 +122,14 @@ def _check_scenes(k, v):
     names = _names(k, "scene", v)
     if not names:
         raise SettingError(k, "no scene chosen")
+    out = []
     for sc in names:
-        if sc not in scenes.scene_names():
-            raise SettingError(k, f"unknown scene {sc!r}; known: {', '.join(scenes.scene_names())}")
-    return tuple(dict.fromkeys(names))
+        try:
+            name = scenes.scene_name(sc)
+        except ConfigError as e:
+            raise SettingError(k, str(e)) from None
+        out.append(sc if name == sc else scenes._FILES[name])  # a scene file by its absolute path
+    return tuple(dict.fromkeys(out))
 
 
 def _check_locations(k, v):
@@ -310,9 +314,11 @@ class Settings:
                                      check=_check_kinds,
                                      help="Repeatable: drops of one object (single/), of 2-10 (mixed/), of 2-10 "
                                           "domain-randomized (dr/); both: single and mixed. [mixed]")
-    scenes: tuple[str, ...] = setting(scenes.scene_names(), key="scene", flag="--scene", type="choice",
-                                      choices=scenes.scene_names, multiple=True, parse=_listed, check=_check_scenes,
-                                      help="Repeatable: a scene of scenes/ (FAT's: kitchen, kitedemo, temple). [all]")
+    scenes: tuple[str, ...] = setting(scenes.FAT_SCENES, key="scene", flag="--scene", metavar="NAME|FILE",
+                                      multiple=True, parse=_listed, check=_check_scenes,
+                                      help="Repeatable: a scene of scenes/ (FAT's: kitchen, kitedemo, temple; "
+                                           "patio: a glTF scene), or a glTF file (.glb, .gltf) or scene file "
+                                           "(.json) of your own. [FAT's three]")
     locations: tuple[int, ...] = setting((0,), key="location", flag="--location", type="range", bounds=_location_bounds,
                                          multiple=True, parse=_listed, check=_check_locations,
                                          help="Repeatable, 0..{last}. [0]")
@@ -524,7 +530,7 @@ def _describe(o: ObjectInfo) -> str:
 def _too_large(o: ObjectInfo, ranges: CameraRanges, location: str, e: ConfigError) -> str:
     """Why the largest object cannot be dropped at ``location``, and what to do."""
     room = []
-    for loc in all_locations():
+    for loc in (loc for sc in scenes.FAT_SCENES for loc in scenes.load_scene(sc)):
         try:
             _check_clearance(loc.name, ranges)
             room.append(loc.name)

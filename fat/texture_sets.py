@@ -260,9 +260,9 @@ def read_image(path: str | Path, max_side: int | None = None, what: str = "textu
 
 
 def shipped_folder() -> Path:
-    from .scene import scenes_folder
+    from importlib import resources
 
-    return Path(str(scenes_folder().joinpath("textures")))
+    return Path(str(resources.files("fat.scenes").joinpath("textures")))  # fat.scene.scenes_folder()
 
 
 def surface_set(location: str, surface_name: str, kind: str, user: str | None = None) -> TextureSet | None:

@@ -21,7 +21,7 @@ from .randomize import Draft, Randomization
 from .render import make_renderer
 from .render.scenery import surface_count
 from .sampling import clear_camera, drop_rng, sample_camera, sample_objects, sample_start_poses, scaled_location
-from .scene import get_location
+from .scene import get_location, scene_name
 from .settings import Settings
 
 
@@ -33,6 +33,8 @@ class Worker:
 
     def __init__(self, s: Settings):
         self.s = s
+        for sc in s.scenes:  # scene files given by path: known by name in this process too
+            scene_name(sc)
         self.objects = s.object_set()
         self.assets: dict[str, ObjectAsset] = load_assets(s.object_infos(), self.objects.meshes, s.texture_size)
         self.physics = Physics()

@@ -45,6 +45,7 @@ NOT_RUN = {
     r"--renderer unrealcv": "needs an Unreal Engine 4 game with the UnrealCV plugin",
     r"\b(DATASET|DIR)\b": "a placeholder for the user's own folder",
     r"^python benchmarks/": "a benchmark: it measures minutes of work (docs/performance.md)",
+    r"--objects \.\./shared/ycb ": "a measurement with the real YCB scans of ../shared (docs/performance.md)",
     r"\bHOST\b": "a placeholder for the user's own mirror",
 }
 

@@ -23,15 +23,16 @@ from fat.scene import CameraRanges, check_camera_clearance, get_location
 
 
 def test_fat_scenes_are_found_from_their_files():
-    assert scene.scene_names() == ("kitchen", "kitedemo", "temple")
-    assert [scene.n_locations(s) for s in scene.scene_names()] == [5, 5, 5]
+    assert scene.scene_names() == ("kitchen", "kitedemo", "patio", "temple")
+    assert scene.FAT_SCENES == ("kitchen", "kitedemo", "temple")
+    assert [scene.n_locations(s) for s in scene.scene_names()] == [5, 5, 5, 5]
 
 
 def test_a_scene_file_adds_a_scene_with_its_own_number_of_locations(scenes_dir):
     doc = json.loads((scenes_dir / "kitchen.json").read_text())
     doc["locations"] = doc["locations"][1:3]
     (scenes_dir / "garage.json").write_text(json.dumps(doc))
-    assert scene.scene_names() == ("garage", "kitchen", "kitedemo", "temple")
+    assert scene.scene_names() == ("garage", "kitchen", "kitedemo", "patio", "temple")
     assert scene.n_locations("garage") == 2
     g1, k2 = get_location("garage_1"), get_location("kitchen_2")
     assert g1.name == "garage_1" and np.allclose(g1.fixation, k2.fixation)

@@ -19,8 +19,11 @@ from fat.scene import CameraRanges, Prop, Surface, all_locations, check_camera_c
 
 
 def test_three_scenes_five_locations_each():
-    locs = all_locations()
-    assert [l.name for l in locs] == [f"{s}_{i}" for s in scene_names() for i in range(5)]
+    from fat.scene import FAT_SCENES
+
+    assert set(FAT_SCENES) < set(scene_names())  # FAT's three, and the glTF patio beside them
+    locs = [loc for s in FAT_SCENES for loc in load_scene(s)]
+    assert [l.name for l in locs] == [f"{s}_{i}" for s in FAT_SCENES for i in range(5)]
     assert len({tuple(l.fixation) for l in locs}) == 15
     grounds = {l.ground.texture for l in locs}
     assert {"tiles", "grass", "stone", "sand"} <= grounds

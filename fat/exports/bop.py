@@ -513,9 +513,9 @@ def _large_intrinsics(item) -> Intrinsics:
 
 def _alone(name: str, shadows: bool = True):
     """The location with nothing but the object: no props, the ground moved beyond the far plane;
-    without ``shadows``, no sun's shadow either (it changes colours only, never depth or ids)."""
+    a glTF scene left out; without ``shadows``, no sun's shadow either (it changes colours only, never depth or ids)."""
     loc = _stage(name)
-    loc = replace(loc, props=(), ground_z=loc.ground_z - 1000.0)
+    loc = replace(loc, props=(), asset="", lights=(), ground_z=loc.ground_z - 1000.0)
     return loc if shadows else replace(loc, light=replace(loc.light, shadows=False))
 
 

@@ -225,6 +225,7 @@ class GLRenderer(Renderer):
         self._means: dict[str, np.ndarray] = {}  # mean linear colour of each texture set's colour map
         self._location: Location | None = None
         self._scenery: list[tuple] = []
+        self._slots: list[int] = []
         self._fbo = None
         self._size = None
         self._pbos: list = []  # pixel buffer objects of the read-back: rgba, depth, instance per eye
@@ -253,21 +254,27 @@ class GLRenderer(Renderer):
         return t
 
     def _program(self, maps: bool, glossy: bool, metal: bool = False, lights: int = 0, look: bool = False,
-                 box: bool = False, pbr: bool = False, mask: bool = False, emissive: bool = False):
+                 box: bool = False, pbr: bool = False, mask: bool = False, emissive: bool = False,
+                 normal: bool = False, occlusion: bool = False):
         """The surface shader specialised (see :func:`fat.render.gl_shaders.fragment_shader`), compiled once."""
-        key = (maps, glossy, metal, lights, look, box, pbr, mask, emissive)
+        key = (maps, glossy, metal, lights, look, box, pbr, mask, emissive, normal, occlusion)
         if key not in self.programs:
             self.programs[key] = self.ctx.program(
                 vertex_shader=vertex_shader(box, mask),
-                fragment_shader=fragment_shader(maps, glossy, metal, lights, look, pbr, mask, emissive))
+                fragment_shader=fragment_shader(maps, glossy, metal, lights, look, pbr, mask, emissive, normal, occlusion))
         return self.programs[key]
 
-    def _upload(self, mesh: Mesh) -> "_Geometry":
+    def _upload(self, mesh: Mesh, two_sided: bool | None = None) -> "_Geometry":
+        """``mesh`` on the GPU; its faces culled or drawn from both sides as :func:`split_for_culling`
+        finds, or all from both sides (``two_sided``) or none (False: a glTF material's own say)."""
         m = mesh if mesh.normals is not None else mesh.with_vertex_normals()
         uv = m.uvs if m.uvs is not None else np.zeros((len(m.vertices), 2))
         data = np.hstack([m.vertices, m.normals, uv]).astype("f4")
         vbo = self.ctx.buffer(data.tobytes())
-        culled, two_sided = split_for_culling(m) if self._cull else (m.faces[:0], m.faces)
+        if two_sided is None:
+            culled, two_sided = split_for_culling(m) if self._cull else (m.faces[:0], m.faces)
+        else:
+            culled, two_sided = (m.faces[:0], m.faces) if two_sided or not self._cull else (m.faces, m.faces[:0])
         ibo = self.ctx.buffer(np.concatenate([culled, two_sided]).astype("i4").tobytes())
         svao = self.ctx.vertex_array(self.shadow_prog, [(vbo, "3f 12x 8x", "in_pos")], ibo)
         return _Geometry(self.ctx, vbo, ibo, svao, 3 * len(culled), 3 * len(two_sided))
@@ -387,7 +394,7 @@ class GLRenderer(Renderer):
             s = self._look_set(look.texture)
             return replace(s, geometry=surface.geometry, material=Material(look.roughness, max(s.material.metallic, look.metallic)),
                            box=surface.is_object, mask=surface.mask)
-        own = dict(pbr=None, emission=None, emission_scale=0.0)
+        own = dict(pbr=None, emission=None, emission_scale=0.0, normal=None, occlusion=0.0)
         if look.kind == "pattern":
             a, b = (np.asarray(c, dtype=float) for c in look.colors)
             return replace(surface, tex=self._pattern(look.pattern), material=material, maps=None, metal=False,
@@ -465,6 +472,11 @@ class GLRenderer(Renderer):
         if self._location is loc:
             return
         self._scenery, self._casters, self._boxes, self._caster_boxes = [], [], [], []
+        self._slots = []  # each scenery item's surface (what a randomized look is drawn for)
+        if loc.asset:
+            self._set_gltf_location(loc)
+            self._location = loc
+            return
         for k, (mesh, surface) in enumerate(location_meshes(loc)):
             pbr = surface_set(loc.name, str(k), surface.texture, self.textures)
             geometry = self._upload(mesh)
@@ -474,14 +486,48 @@ class GLRenderer(Renderer):
                 item = _Surface(geometry, tex, surface_material(surface.texture))
             else:
                 item = replace(self._set_surface(str(pbr.color.parent), surface.texture, surface.colors), geometry=geometry)
-            self._scenery.append(item)
-            box = (mesh.vertices.min(0), mesh.vertices.max(0))
-            self._boxes.append(box)
-            gap = np.maximum(np.maximum(box[0][:2] - loc.fixation[:2], loc.fixation[:2] - box[1][:2]), 0)
-            if np.linalg.norm(gap) < SHADOW_HALF_EXTENT * 1.5:  # only what can shade the shadow map's area
-                self._casters.append(item)
-                self._caster_boxes.append(box)
+            self._add_scenery(loc, item, mesh, k)
         self._location = loc
+
+    def _add_scenery(self, loc: Location, item: "_Surface", mesh: Mesh, slot: int) -> None:
+        self._scenery.append(item)
+        self._slots.append(slot)
+        box = (mesh.vertices.min(0), mesh.vertices.max(0))
+        self._boxes.append(box)
+        gap = np.maximum(np.maximum(box[0][:2] - loc.fixation[:2], loc.fixation[:2] - box[1][:2]), 0)
+        if np.linalg.norm(gap) < SHADOW_HALF_EXTENT * 1.5:  # only what can shade the shadow map's area
+            self._casters.append(item)
+            self._caster_boxes.append(box)
+
+    def _set_gltf_location(self, loc: Location) -> None:
+        """A glTF scene's materials (:mod:`fat.render.gl_scene`), each material's triangles in chunks."""
+        from ..gltf_materials import Images
+        from ..gltf_scene import load_gltf_scene
+        from .gl_scene import chunks, scene_material
+
+        g = load_gltf_scene(loc.asset)
+        images = Images(g.gltf)
+        for slot, ((mesh, _), batch) in enumerate(zip(location_meshes(loc), g.batches)):
+            key = f"gltf:{g.path}|{slot}"
+            if key not in self._meshes:
+                self._meshes[key] = self._gltf_surfaces(scene_material(g, batch, images), chunks(mesh))
+            for item, part in self._meshes[key]:
+                self._add_scenery(loc, item, part, slot)
+
+    def _gltf_surfaces(self, m, parts: list) -> list:
+        """One material's surfaces (one per chunk, sharing the textures), with their chunks."""
+        if m is None:  # cut out whole by its alpha mask
+            return []
+        tex = self.white if m.base is None else self._make_texture(m.base)
+        orm = None if m.orm is None else self._linear_texture(m.orm)
+        surface = _Surface(None, tex, Material(m.roughness, m.metallic), look=True, scale=m.factor,
+                           reflective=_reflective(Material(m.roughness, m.metallic)) or m.orm is not None,
+                           pbr=orm, map_weight=(1.0, 1.0), mask=orm if m.masked else None,
+                           emission=None if m.emission is None else self._make_texture(m.emission),
+                           emission_scale=m.emission_scale,
+                           normal=None if m.normal is None else self._linear_texture(m.normal),
+                           normal_scale=m.normal_scale, occlusion=m.occlusion)
+        return [(replace(surface, geometry=self._upload(p, m.double_sided)), p) for p in parts]
 
     def check_size(self, width: int, height: int) -> None:
         """Refuse an image larger than this OpenGL implementation's render targets can hold."""
@@ -520,7 +566,7 @@ class GLRenderer(Renderer):
         else:
             texture = self._environment(lighting.environment)
         if looks is None:
-            return lighting, texture, [], 1.0
+            return lighting, texture, self._more_lights(loc, lighting), 1.0
         extra = []
         if looks.lights:
             sky = float(np.maximum(lighting.environment.irradiance(np.array([0.0, 0.0, 1.0])), 0) @ LUMINANCE)
@@ -536,6 +582,14 @@ class GLRenderer(Renderer):
             extra = [(np.asarray(x.direction, dtype=np.float64), irradiance(x)) for x in looks.lights[1:4]]
         return lighting, texture, extra, float(looks.ambient)
 
+    @staticmethod
+    def _more_lights(loc: Location, lighting: Lighting) -> list:
+        """A glTF scene's lights besides its sun: (direction, irradiance), relative to the sun's."""
+        if not loc.lights:
+            return []
+        unit = float(lighting.sun @ LUMINANCE) / max(float(np.asarray(loc.light.color, dtype=np.float64) @ LUMINANCE), 1e-6)
+        return [(np.asarray(d, dtype=np.float64), np.asarray(c, dtype=np.float64) * unit) for d, c in loc.lights[:3]]
+
     def _looks_of(self, frame: Frame):
         """The drawn objects' and the scenery's surfaces, with a randomized frame's looks applied."""
         looks = frame.looks
@@ -546,7 +600,8 @@ class GLRenderer(Renderer):
             own = (looks.targets or (None,) * len(frame.objects)) + (looks.distractors or (None,) * len(frame.distractors))
             objects = [s if look is None else self._look(s, look) for s, look in zip(objects, own)]
             if looks.surfaces:
-                scenery = [s if look is None else self._look(s, look) for s, look in zip(scenery, looks.surfaces)]
+                scenery = [s if k >= len(looks.surfaces) or looks.surfaces[k] is None else self._look(s, looks.surfaces[k])
+                           for s, k in zip(scenery, self._slots)]
         return objects, scenery
 
     def _background(self, frame: Frame) -> tuple[int, object, tuple]:
@@ -647,7 +702,12 @@ class GLRenderer(Renderer):
         # nearest first, by the nearest point of each box: a fragment behind one already drawn fails the
         # depth test before it is shaded (a counter drawn before the floor it hides spares the floor's shading)
         casters = [(m, np.eye(4), 0) for m in _nearest_first(self._casters, self._caster_boxes, eye, sun_dir)]
-        scenery = [(m, np.eye(4), 0) for m in _nearest_first(scenery_surfaces, self._boxes, T_world_cam[:3, 3])]
+        view, proj = invert_pose(T_world_cam), projection(K)
+        seen = scenery_surfaces, self._boxes
+        if loc.asset:  # a glTF scene's chunks outside the view are not drawn
+            inside = [_in_view(box, proj @ view) for box in self._boxes]
+            seen = [x for x, i in zip(scenery_surfaces, inside) if i], [b for b, i in zip(self._boxes, inside) if i]
+        scenery = [(m, np.eye(4), 0) for m in _nearest_first(*seen, T_world_cam[:3, 3])]
         up = (0.0, 1.0, 0.0) if abs(sun_dir[2]) > 0.99 else (0.0, 0.0, 1.0)
         light_vp = _ortho(SHADOW_HALF_EXTENT, 0.1, 30.0) @ CV_TO_GL @ invert_pose(look_at(eye, loc.fixation, up))
         ctx.enable(ctx.DEPTH_TEST)
@@ -672,7 +732,6 @@ class GLRenderer(Renderer):
         fbo.scissor = scissor  # applied by use(): the clear and every draw below
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0, viewport=scissor)
-        view, proj = invert_pose(T_world_cam), projection(K)
         env_rot = tuple(float(x) for x in np.asarray(lighting.env_rot, dtype=np.float64).T.reshape(-1))  # column-major
         dirs = np.zeros((3, 3), "f4")
         colours = np.zeros((3, 3), "f4")
@@ -680,7 +739,8 @@ class GLRenderer(Renderer):
             dirs[i], colours[i] = d, c
         draws = [(surface, T, inst, self._program(surface.maps is not None, surface.reflective, surface.metal, len(extra),
                                                   surface.look, surface.box, surface.pbr is not None,
-                                                  surface.mask is not None, surface.emission is not None))
+                                                  surface.mask is not None, surface.emission is not None,
+                                                  surface.normal is not None, surface.occlusion > 0))
                  for surface, T, inst in objects + scenery]  # every program made before the uniforms are set
         for p in self.programs.values():
             _write(p, "view", _mat(view))
@@ -714,9 +774,11 @@ class GLRenderer(Renderer):
                     t.use(unit)
                 _set(p, "palette", surface.maps[2][0])
                 _set(p, "set_mean", surface.maps[2][1])
-            for unit, t in ((7, surface.pbr), (8, surface.mask), (9, surface.emission)):  # an object's own maps
+            for unit, t in ((7, surface.pbr), (8, surface.mask), (9, surface.emission), (5, surface.normal)):  # own maps
                 if t is not None:
                     t.use(unit)
+            _set(p, "normal_scale", surface.normal_scale)
+            _set(p, "occlusion_strength", surface.occlusion)
             _set(p, "map_weight", surface.map_weight)
             _set(p, "emission", surface.emission_scale * WHITE_TARGET / lighting.exposure)
             _write(p, "model", _mat(T))
@@ -747,6 +809,16 @@ class GLRenderer(Renderer):
         ctx.depth_func = "<"
 
 
+def _in_view(box: tuple, view_proj: np.ndarray) -> bool:
+    """Whether a world box (low corner, high corner) may be seen: not all its corners outside one
+    plane of the view's frustum (clip space)."""
+    lo, hi = box
+    corners = np.array([[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    c = corners @ view_proj.T
+    w = c[:, 3]
+    return not any(np.all(c[:, i] > w) or np.all(c[:, i] < -w) for i in range(3))
+
+
 def _reflective(material: Material) -> bool:
     """Whether a surface's reflections are looked up in the prefiltered map (see ROUGH)."""
     return material.roughness < ROUGH or material.metallic > 0
@@ -762,7 +834,7 @@ RANDOM_CACHE_BYTES = 768 * 2**20
 def _textures_of(surface: "_Surface") -> list:
     """The distinct textures a surface holds."""
     out = []
-    for t in (surface.tex, *(surface.maps or ())[:2], surface.pbr, surface.mask, surface.emission):
+    for t in (surface.tex, *(surface.maps or ())[:2], surface.pbr, surface.mask, surface.emission, surface.normal):
         if t is not None and not any(t is u for u in out):
             out.append(t)
     return out
@@ -889,3 +961,7 @@ class _Surface:
     mask: object = None
     emission: object = None
     emission_scale: float = 0.0
+    # a glTF scene material's normal map and its scale, its occlusion strength (the map: pbr's r)
+    normal: object = None
+    normal_scale: float = 1.0
+    occlusion: float = 0.0

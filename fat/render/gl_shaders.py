@@ -104,6 +104,13 @@ uniform vec3 set_mean;            // the texture set's mean colour (linear)
 uniform sampler2D material_map;   // an object's own material (a glTF file's): g roughness, b metalness
 uniform vec2 map_weight;          // the share of roughness and metallic the map gives (0: the uniforms')
 #endif
+#ifdef NORMAL
+uniform sampler2D normal_map;     // a glTF scene material's normal map (rgb, OpenGL convention)
+uniform float normal_scale;       // glTF's normalTexture.scale
+#endif
+#ifdef OCCLUSION
+uniform float occlusion_strength; // glTF's occlusionTexture.strength; the map is material_map's r
+#endif
 #ifdef MASK
 uniform sampler2D mask_map;       // a: coverage; under one half the surface is cut out (glTF's alpha mask)
 in vec2 v_mask_uv;
@@ -166,6 +173,19 @@ vec3 mapped_normal(vec3 n, vec4 nr) {
     return normalize(mat3(t * s, b * s, n) * m);
 }
 #endif
+#ifdef NORMAL
+vec3 scaled_normal(vec3 n) {
+    // glTF's normal map: the tangent frame from screen-space derivatives, x and y scaled
+    vec3 dp1 = dFdx(v_world), dp2 = dFdy(v_world);
+    vec2 duv1 = dFdx(v_uv), duv2 = dFdy(v_uv);
+    vec3 dp2perp = cross(dp2, n), dp1perp = cross(n, dp1);
+    vec3 t = dp2perp * duv1.x + dp1perp * duv2.x;
+    vec3 b = dp2perp * duv1.y + dp1perp * duv2.y;
+    float s = inversesqrt(max(max(dot(t, t), dot(b, b)), 1e-20));
+    vec3 m = (texture(normal_map, v_uv).xyz * 2.0 - 1.0) * vec3(normal_scale, normal_scale, 1.0);
+    return normalize(mat3(t * s, b * s, n) * m);
+}
+#endif
 void main() {
 #ifdef MASK
     if (texture(mask_map, v_mask_uv).a < 0.5) discard;  // no colour, depth or instance id
@@ -176,6 +196,9 @@ void main() {
     vec4 mr = texture(material_map, v_uv);
     float roughness = mix(roughness, mr.g, map_weight.x);
     float metallic = mix(metallic, mr.b, map_weight.y);
+#endif
+#ifdef NORMAL
+    n = scaled_normal(n);
 #endif
 #ifdef MAPS
     vec4 nr = texture(normal_map, v_uv);
@@ -212,6 +235,9 @@ void main() {
 #endif
         color += pre * (f0 * ab.x + ab.y * spec_w);
     }
+#ifdef OCCLUSION
+    color *= 1.0 + occlusion_strength * (mr.r - 1.0);  // the image-based light only
+#endif
     // the sun, with its shadow; then the other lights
     float ndl = dot(n, light_dir);
     if (ndl > 0.0) {
@@ -239,18 +265,20 @@ def vertex_shader(box: bool = False, mask: bool = False) -> str:
 
 
 def fragment_shader(maps: bool, glossy: bool, metal: bool = False, lights: int = 0, look: bool = False,
-                    pbr: bool = False, mask: bool = False, emissive: bool = False) -> str:
+                    pbr: bool = False, mask: bool = False, emissive: bool = False, normal: bool = False,
+                    occlusion: bool = False) -> str:
     """The surface shader, specialised: ``maps`` (normal, roughness, metalness maps: textured scenery),
     ``glossy`` (reflections looked up in the prefiltered map; without, a surface of roughness >=
     ROUGH everywhere takes irradiance / pi), ``metal`` (a metalness map), ``lights``: distant lights
     besides the sun (0-3), ``look``: a randomized look's colours; an object's own maps (a glTF
-    file's): ``pbr`` (roughness and metalness), ``mask`` (alpha mask), ``emissive``. A CPU rasteriser runs both sides
+    file's): ``pbr`` (roughness and metalness), ``mask`` (alpha mask), ``emissive``; a glTF scene
+    material's ``normal`` map and ``occlusion`` (with ``pbr``). A CPU rasteriser runs both sides
     of a branch and pays for a loop even when it runs no turn, so what a surface cannot need is
     compiled out rather than skipped, and the lights are written out one by one."""
     extra = "".join(f"    color += direct(n, v, ndv, light_dirs[{i}], light_colors[{i}], albedo, f0, roughness, metallic, spec_w);\n"
                     for i in range(lights))
     head = "#version 330\n" + defines(maps=maps, glossy=glossy, metal=metal, look=look, pbr=pbr, mask=mask,
-                                       emissive=emissive)
+                                       emissive=emissive, normal=normal, occlusion=occlusion)
     return FRAGMENT.replace("#version 330\n", head, 1).replace("    // EXTRA_LIGHTS\n", extra)
 
 
