@@ -71,7 +71,7 @@ def test_fat_preset_plan():
 
 
 @pytest.mark.parametrize("args, message, rc", [
-    (["--scene", "garden"], "Invalid value for '--scene'", 2),
+    (["--scene", "garden"], "unknown scene 'garden'; known: kitchen, kitedemo, patio, temple, or a scene file", 1),
     (["--object", "teapot"], "unknown object 'teapot'", 1),
     (["--objects", "EMPTY"], "--objects EMPTY: no mesh file (.obj, .ply, .gltf, .glb, .stl) found", 1),
     (["--config", "BADRANGE"], "camera azimuth range [10, -10] is empty", 1),

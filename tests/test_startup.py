@@ -31,7 +31,7 @@ def test_the_clearance_check_gives_the_answer_of_every_grid_point():
     corner (too small a cell radius) or refuses a clear range."""
     rng = np.random.default_rng(1)
     refused = passed = 0
-    for loc in all_locations()[::2]:
+    for loc in [l for l in all_locations() if not l.asset][::2]:  # a glTF scene is checked by rays (test_gltf_scenes)
         for trial in range(4):
             lo = 0.5 if trial == 0 else rng.uniform(0.2, 1.6)
             e0 = 5.0 if trial == 0 else rng.uniform(-10, 40)
