@@ -29,3 +29,23 @@ def _quiet_import():
 
 
 pb = _quiet_import()
+
+
+#: Triangles of one PyBullet triangle-mesh shape at most (PyBullet refuses meshes of more than
+#: 131,072 vertices; a larger mesh is made of several shapes).
+MESH_TRIANGLES = 40_000
+
+
+def triangle_mesh_bodies(client: int, vertices, faces) -> list[int]:
+    """Static bodies (mass 0) holding the triangles ``faces`` of ``vertices`` (world coordinates) as
+    concave triangle meshes, :data:`MESH_TRIANGLES` at most each."""
+    import numpy as np
+
+    bodies = []
+    for k in range(0, len(faces), MESH_TRIANGLES):
+        part = faces[k:k + MESH_TRIANGLES]
+        used, local = np.unique(part.reshape(-1), return_inverse=True)
+        shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=vertices[used].tolist(), indices=local.tolist(),
+                                        flags=pb.GEOM_FORCE_CONCAVE_TRIMESH, physicsClientId=client)
+        bodies.append(pb.createMultiBody(0, shape, physicsClientId=client))
+    return bodies

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ._pybullet import pb
+from ._pybullet import pb, triangle_mesh_bodies
 
 from .assets import ObjectAsset
 from .errors import FatError
@@ -123,11 +123,9 @@ class Physics:
                 continue
             if len(piece.faces) <= SMALL_PIECE and _convex(piece.vertices, piece.faces):
                 shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=piece.vertices.tolist(), physicsClientId=c)
+                out.append(pb.createMultiBody(0, shape, physicsClientId=c))
             else:
-                shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=piece.vertices.tolist(),
-                                                indices=piece.faces.reshape(-1).tolist(),
-                                                flags=pb.GEOM_FORCE_CONCAVE_TRIMESH, physicsClientId=c)
-            out.append(pb.createMultiBody(0, shape, physicsClientId=c))
+                out += triangle_mesh_bodies(c, piece.vertices, piece.faces)
         return out
 
     def _at_rest(self) -> bool:

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from ._pybullet import pb
+from ._pybullet import pb, triangle_mesh_bodies
 from .errors import ConfigError
 from .gltf_scene import GltfScene, load_gltf_scene
 from .location import CAMERA_MARGIN
@@ -51,9 +51,7 @@ class Sightlines:
         verts = np.concatenate([b.vertices for b in scene.batches])
         offsets = np.cumsum([0] + [len(b.vertices) for b in scene.batches])
         faces = np.concatenate([b.faces + o for b, o in zip(scene.batches, offsets)])
-        shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=verts.tolist(), indices=faces.reshape(-1).tolist(),
-                                        flags=pb.GEOM_FORCE_CONCAVE_TRIMESH, physicsClientId=self.client)
-        self.body = pb.createMultiBody(0, shape, physicsClientId=self.client)
+        self.bodies = triangle_mesh_bodies(self.client, verts, faces)
         self.probe = None
         self.tris = verts[faces]  # (T, 3, 3): for :meth:`inside`
         self.tri_lo, self.tri_hi = self.tris.min(axis=1), self.tris.max(axis=1)
@@ -75,9 +73,9 @@ class Sightlines:
         """Whether a triangle lies within ``radius`` of each point."""
         if self.probe is None or self.probe[0] != radius:
             self.probe = (radius, pb.createCollisionShape(pb.GEOM_SPHERE, radius=radius, physicsClientId=self.client))
-        return np.array([bool(pb.getClosestPoints(-1, self.body, 0.0, collisionShapeA=self.probe[1],
-                                                  collisionShapePositionA=list(map(float, p)),
-                                                  physicsClientId=self.client)) for p in np.atleast_2d(points)])
+        return np.array([any(pb.getClosestPoints(-1, b, 0.0, collisionShapeA=self.probe[1],
+                                                 collisionShapePositionA=list(map(float, p)), physicsClientId=self.client)
+                             for b in self.bodies) for p in np.atleast_2d(points)])
 
 
     def inside(self, points: np.ndarray) -> np.ndarray:
