@@ -160,29 +160,16 @@ vec3 direct(vec3 n, vec3 v, float ndv, vec3 l, vec3 irradiance, vec3 albedo, vec
     vec3 brdf = (1.0 - F) * (1.0 - metallic) * albedo / PI + D * G * F / (4.0 * ndv * ndl);
     return brdf * irradiance * ndl;
 }
-#ifdef MAPS
-vec3 mapped_normal(vec3 n, vec4 nr) {
-    // the tangent frame from screen-space derivatives of the position and the texture coordinates
+#if defined(MAPS) || defined(NORMAL)
+vec3 mapped_normal(vec3 n, vec3 m) {
+    // the tangent frame from screen-space derivatives of the position and the texture coordinates;
+    // m: the tangent-space normal read from the map
     vec3 dp1 = dFdx(v_world), dp2 = dFdy(v_world);
     vec2 duv1 = dFdx(v_uv), duv2 = dFdy(v_uv);
     vec3 dp2perp = cross(dp2, n), dp1perp = cross(n, dp1);
     vec3 t = dp2perp * duv1.x + dp1perp * duv2.x;
     vec3 b = dp2perp * duv1.y + dp1perp * duv2.y;
     float s = inversesqrt(max(max(dot(t, t), dot(b, b)), 1e-20));
-    vec3 m = nr.xyz * 2.0 - 1.0;
-    return normalize(mat3(t * s, b * s, n) * m);
-}
-#endif
-#ifdef NORMAL
-vec3 scaled_normal(vec3 n) {
-    // glTF's normal map: the tangent frame from screen-space derivatives, x and y scaled
-    vec3 dp1 = dFdx(v_world), dp2 = dFdy(v_world);
-    vec2 duv1 = dFdx(v_uv), duv2 = dFdy(v_uv);
-    vec3 dp2perp = cross(dp2, n), dp1perp = cross(n, dp1);
-    vec3 t = dp2perp * duv1.x + dp1perp * duv2.x;
-    vec3 b = dp2perp * duv1.y + dp1perp * duv2.y;
-    float s = inversesqrt(max(max(dot(t, t), dot(b, b)), 1e-20));
-    vec3 m = (texture(normal_map, v_uv).xyz * 2.0 - 1.0) * vec3(normal_scale, normal_scale, 1.0);
     return normalize(mat3(t * s, b * s, n) * m);
 }
 #endif
@@ -197,12 +184,12 @@ void main() {
     float roughness = mix(roughness, mr.g, map_weight.x);
     float metallic = mix(metallic, mr.b, map_weight.y);
 #endif
-#ifdef NORMAL
-    n = scaled_normal(n);
+#ifdef NORMAL  // glTF's normal map: x and y scaled
+    n = mapped_normal(n, (texture(normal_map, v_uv).xyz * 2.0 - 1.0) * vec3(normal_scale, normal_scale, 1.0));
 #endif
 #ifdef MAPS
     vec4 nr = texture(normal_map, v_uv);
-    n = mapped_normal(n, nr);
+    n = mapped_normal(n, nr.xyz * 2.0 - 1.0);
     float roughness = max(roughness, nr.a);  // the kind's roughness is the least
 #ifdef METAL
     float metallic = metallic * texture(metalness_map, v_uv).r;
