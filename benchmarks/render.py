@@ -1,9 +1,12 @@
 """Milliseconds per view of each renderer on the same views.
 
     python benchmarks/render.py [--views N] [--objects DIR | --standins] [--renderers gl,egl,tiny]
+                                [--location NAME] [--scene FILE.glb]
 
 Builds mixed drops (2-10 objects) at kitchen_0 with PyBullet, keeps their poses and camera samples,
 then renders the same views with every renderer: 960 x 540, RGB + depth + instance ids read back.
+``--scene FILE.glb`` makes a glTF scene's locations known (named after the file: ``--scene
+big.glb --location big_0``).
 Uses real YCB scans from ../shared/ycb when present and --objects is not given.
 """
 
@@ -21,7 +24,7 @@ from fat.physics import TIME_STEP, Physics
 from fat.frame import Frame
 from fat.render import make_renderer
 from fat.sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
-from fat.scene import CameraRanges, get_location
+from fat.scene import CameraRanges, get_location, scene_name
 
 from generate import machine
 
@@ -54,7 +57,10 @@ def main() -> None:
     ap.add_argument("--standins", action="store_true")
     ap.add_argument("--location", default="kitchen_0")
     ap.add_argument("--renderers", default="gl,egl,tiny")
+    ap.add_argument("--scene", help="a glTF scene or scene file whose locations --location may name")
     a = ap.parse_args()
+    if a.scene:
+        scene_name(a.scene)
     ycb = a.objects
     shared = Path(__file__).resolve().parents[2] / "shared" / "ycb"
     if ycb is None and not a.standins and shared.is_dir():

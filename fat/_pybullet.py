@@ -36,16 +36,26 @@ pb = _quiet_import()
 MESH_TRIANGLES = 40_000
 
 
-def triangle_mesh_bodies(client: int, vertices, faces) -> list[int]:
-    """Static bodies (mass 0) holding the triangles ``faces`` of ``vertices`` (world coordinates) as
-    concave triangle meshes, :data:`MESH_TRIANGLES` at most each."""
+def mesh_shapes(vertices, faces) -> list[tuple[list, list]]:
+    """The triangles ``faces`` of ``vertices`` cut into shapes of :data:`MESH_TRIANGLES` at most,
+    each as the (vertices, indices) lists ``createCollisionShape`` takes."""
     import numpy as np
 
-    bodies = []
+    out = []
     for k in range(0, len(faces), MESH_TRIANGLES):
         part = faces[k:k + MESH_TRIANGLES]
         used, local = np.unique(part.reshape(-1), return_inverse=True)
-        shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=vertices[used].tolist(), indices=local.tolist(),
-                                        flags=pb.GEOM_FORCE_CONCAVE_TRIMESH, physicsClientId=client)
+        out.append((vertices[used].tolist(), local.reshape(-1).tolist()))
+    return out
+
+
+def triangle_mesh_bodies(client: int, vertices=None, faces=None, shapes=None) -> list[int]:
+    """Static bodies (mass 0) holding the triangles ``faces`` of ``vertices`` (world coordinates) as
+    concave triangle meshes, :data:`MESH_TRIANGLES` at most each; or the ``shapes`` of
+    :func:`mesh_shapes` made before."""
+    bodies = []
+    for v, i in mesh_shapes(vertices, faces) if shapes is None else shapes:
+        shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=v, indices=i, flags=pb.GEOM_FORCE_CONCAVE_TRIMESH,
+                                        physicsClientId=client)
         bodies.append(pb.createMultiBody(0, shape, physicsClientId=client))
     return bodies

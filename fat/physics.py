@@ -13,10 +13,11 @@ another, and the physics never has to push interpenetrating bodies apart.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
-from ._pybullet import pb, triangle_mesh_bodies
+from ._pybullet import mesh_shapes, pb, triangle_mesh_bodies
 
 from .assets import ObjectAsset
 from .errors import FatError
@@ -57,6 +58,39 @@ def _convex(vertices: np.ndarray, faces: np.ndarray, tol: float = 1e-3) -> bool:
     n = n[keep] / np.linalg.norm(n[keep], axis=1, keepdims=True)
     ahead = np.einsum("fk,fvk->fv", n, vertices[None, :, :] - a[keep][:, None, :])
     return bool(ahead.max() <= tol)
+
+
+def _near(lo: np.ndarray, hi: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """Whether each box (rows of low and high corners) comes within :data:`SCENE_REACH` of ``point``."""
+    return np.linalg.norm(np.maximum(np.maximum(lo - point, point - hi), 0), axis=-1) <= SCENE_REACH
+
+
+@functools.lru_cache(maxsize=2)
+def scene_collision(asset: str, fixation: tuple) -> tuple[list[list], list[tuple[list, list]]]:
+    """The collision geometry of a glTF scene around a drop point, as the lists PyBullet takes: the
+    vertices of each small convex piece (at most :data:`SMALL_PIECE` triangles, closed and convex:
+    its convex hull collides), and the triangle-mesh shapes (:func:`fat._pybullet.mesh_shapes`) of
+    every other triangle whose box comes within :data:`SCENE_REACH` of the drop point, welded:
+    the vertices that flat normals or seams split are joined, so the shapes hold each corner once."""
+    from .gltf_scene import load_gltf_scene
+
+    point = np.asarray(fixation, dtype=float)
+    hulls, tris = [], []
+    for piece in load_gltf_scene(asset).pieces:
+        if not _near(piece.vertices.min(0), piece.vertices.max(0), point):
+            continue
+        if len(piece.faces) <= SMALL_PIECE and _convex(piece.vertices, piece.faces):
+            hulls.append(piece.vertices.tolist())
+            continue
+        t = piece.vertices[piece.faces]
+        tris.append(t[_near(t.min(1), t.max(1), point)])
+    if not tris or not sum(len(t) for t in tris):
+        return hulls, []
+    corners = np.concatenate(tris).reshape(-1, 3)
+    vertices, faces = np.unique(np.round(corners, 6), axis=0, return_inverse=True)
+    faces = faces.reshape(-1, 3)
+    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 2] != faces[:, 0])]
+    return hulls, mesh_shapes(vertices, faces)
 
 
 @dataclass
@@ -111,22 +145,15 @@ class Physics:
         self.bodies, self.released, self.steps = [], [], 0
 
     def _scene_bodies(self, loc: Location) -> list[int]:
-        """A glTF scene's pieces within :data:`SCENE_REACH` of the drop point as static bodies: a small
-        convex piece as its convex hull, any other as a triangle mesh (the shapes are made once per
-        drop: each drop starts from a reset world)."""
-        from .gltf_scene import load_gltf_scene
-
+        """A glTF scene's triangles within :data:`SCENE_REACH` of the drop point as static bodies (see
+        :func:`scene_collision`); the shapes are made again at each drop, which starts from a reset
+        world, from arrays prepared once per location."""
         c, out = self.client, []
-        for piece in load_gltf_scene(loc.asset).pieces:
-            lo, hi = piece.vertices.min(0), piece.vertices.max(0)
-            if np.linalg.norm(np.maximum(np.maximum(lo - loc.fixation, loc.fixation - hi), 0)) > SCENE_REACH:
-                continue
-            if len(piece.faces) <= SMALL_PIECE and _convex(piece.vertices, piece.faces):
-                shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=piece.vertices.tolist(), physicsClientId=c)
-                out.append(pb.createMultiBody(0, shape, physicsClientId=c))
-            else:
-                out += triangle_mesh_bodies(c, piece.vertices, piece.faces)
-        return out
+        hulls, shapes = scene_collision(loc.asset, tuple(np.asarray(loc.fixation, dtype=float)))
+        for v in hulls:
+            shape = pb.createCollisionShape(pb.GEOM_MESH, vertices=v, physicsClientId=c)
+            out.append(pb.createMultiBody(0, shape, physicsClientId=c))
+        return out + triangle_mesh_bodies(c, shapes=shapes)
 
     def _at_rest(self) -> bool:
         """Every released object has fallen for a while and now barely moves: waiting frees nothing."""

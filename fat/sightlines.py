@@ -36,6 +36,9 @@ FLAT_DEG, FREE_HEIGHT, MIN_RADIUS = 10.0, 1.0, 0.2
 MAX_LEVELS = 8
 #: Cells of the drop-point search along the scene's longer side (at most; at least 2 cm each).
 SEARCH_CELLS = 256
+#: Cells of the plan grid that finds the triangles above a point, along the scene's longer side;
+#: a triangle over more cells than WIDE_CELLS is tried for every point.
+GRID_CELLS, WIDE_CELLS = 128, 64
 
 
 def clearance(drop_radius: float) -> float:
@@ -55,6 +58,40 @@ class Sightlines:
         self.probe = None
         self.tris = verts[faces]  # (T, 3, 3): for :meth:`inside`
         self.tri_lo, self.tri_hi = self.tris.min(axis=1), self.tris.max(axis=1)
+        self._index_columns()
+
+    def _index_columns(self) -> None:
+        """Which triangles each cell of a grid over the scene's plan may hold (triangles over more
+        than :data:`WIDE_CELLS` cells are kept apart and tried for every point)."""
+        lo, hi = self.tri_lo[:, :2].min(0), self.tri_hi[:, :2].max(0)
+        self.cell = max(float((hi - lo).max()) / GRID_CELLS, 1e-3)
+        self.origin, self.cells = lo, np.floor((hi - lo) / self.cell).astype(np.int64) + 1
+        c0 = self._cell_of(self.tri_lo[:, :2])
+        c1 = self._cell_of(self.tri_hi[:, :2])
+        span = c1 - c0 + 1
+        wide = span.prod(1) > WIDE_CELLS
+        self.wide = np.flatnonzero(wide)
+        ids, keys = [], []
+        for dx in range(int(span[~wide, 0].max(initial=1))):
+            for dy in range(int(span[~wide, 1].max(initial=1))):
+                t = np.flatnonzero(~wide & (span[:, 0] > dx) & (span[:, 1] > dy))
+                ids.append(t)
+                keys.append((c0[t, 0] + dx) * self.cells[1] + c0[t, 1] + dy)
+        keys, ids = np.concatenate(keys), np.concatenate(ids)
+        order = np.argsort(keys, kind="stable")
+        self.cell_ids = ids[order]
+        self.cell_start = np.searchsorted(keys[order], np.arange(self.cells.prod() + 1))
+
+    def _cell_of(self, xy: np.ndarray) -> np.ndarray:
+        return np.clip(np.floor((xy - self.origin) / self.cell).astype(np.int64), 0, self.cells - 1)
+
+    def _column(self, p: np.ndarray) -> np.ndarray:
+        """The triangles whose plan boxes may hold the point ``p``'s (x, y)."""
+        if (p[:2] < self.origin).any() or (p[:2] > self.origin + self.cells * self.cell).any():
+            return self.wide
+        cx, cy = self._cell_of(p[:2])
+        k = cx * self.cells[1] + cy
+        return np.concatenate([self.cell_ids[self.cell_start[k]:self.cell_start[k + 1]], self.wide])
 
     def hits(self, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The first triangle each segment ``start[i] -> end[i]`` meets: the fraction of the way
@@ -83,8 +120,9 @@ class Sightlines:
         its back (its normal, by its winding, points up, away from the point)."""
         out = []
         for p in np.atleast_2d(points):
-            near = np.flatnonzero((self.tri_lo[:, 0] <= p[0]) & (self.tri_hi[:, 0] >= p[0]) & (self.tri_lo[:, 1] <= p[1])
-                                  & (self.tri_hi[:, 1] >= p[1]) & (self.tri_hi[:, 2] > p[2]))
+            c = self._column(p)
+            lo, hi = self.tri_lo[c], self.tri_hi[c]
+            near = c[(lo[:, 0] <= p[0]) & (hi[:, 0] >= p[0]) & (lo[:, 1] <= p[1]) & (hi[:, 1] >= p[1]) & (hi[:, 2] > p[2])]
             t, nz = _up_hits(p, self.tris[near])
             out.append(bool(len(t)) and nz[np.argmin(t)] > 0)
         return np.array(out, dtype=bool)

@@ -231,6 +231,9 @@ class GLRenderer(Renderer):
         self._pbos: list = []  # pixel buffer objects of the read-back: rgba, depth, instance per eye
         self._pbo_size = None
         self._shadow_key = None  # the scene state the shadow map was drawn for
+        # the scenery's part of the shadow map, kept while the location and sun stay (see _shadow_map)
+        self._static_shadow = self.ctx.buffer(reserve=SHADOW_SIZE * SHADOW_SIZE * 4)
+        self._static_key = None
         self._cull = cull  # False: every face from both sides (the same image, more work)
 
     def close(self) -> None:
@@ -686,6 +689,35 @@ class GLRenderer(Renderer):
         depth[empty | (depth <= 0)] = 0.0
         return RenderOutput(rgb, depth, inst)
 
+    def _shadow_map(self, static_key: tuple, light_vp: np.ndarray, casters: list, objects: list) -> None:
+        """Draw the sun's shadow map: the scenery's depths, drawn once per location and sun and then
+        copied back from a buffer (the depth texture's 24-bit values come back unchanged), and the
+        objects over them. The depth test keeps the nearest depth whatever the order, so the map is
+        the one drawing everything at once gives."""
+        self.shadow_fbo.use()
+        self.shadow_prog["light_vp"].write(_mat(light_vp))
+        _write(self.shadow_mask_prog, "light_vp", _mat(light_vp))
+        _set(self.shadow_mask_prog, "mask_map", 0)
+        if static_key == self._static_key:
+            self.shadow_tex.write(self._static_shadow)
+        else:
+            self.shadow_fbo.clear(depth=1.0)
+            self._shadow_draws(casters)
+            self.shadow_tex.read_into(self._static_shadow)
+            self._static_key = static_key
+        self._shadow_draws(objects)
+
+    def _shadow_draws(self, items: list) -> None:
+        for surface, T, _ in items:
+            g = surface.geometry
+            if surface.mask is not None:  # what the alpha mask cuts out casts no shadow
+                surface.mask.use(0)
+                _write(self.shadow_mask_prog, "model", _mat(T))
+                self._draw(g.masked_shadow(self.shadow_mask_prog), g.n_culled, g.n_two_sided)
+            else:
+                self.shadow_prog["model"].write(_mat(T))
+                self._draw(g.shadow, g.n_culled, g.n_two_sided)
+
     def _draw_eye(self, frame: Frame, eye: str, scissor: tuple[int, int, int, int] | None = None) -> None:
         """Draw ``eye``'s view into the targets; ``scissor`` (x, y from the bottom, width, height):
         only those pixels are cleared and drawn."""
@@ -713,20 +745,7 @@ class GLRenderer(Renderer):
         ctx.enable(ctx.DEPTH_TEST)
         shadow_key = (loc.name, sun_dir.tobytes(), tuple((o.asset.folder.as_posix(), o.pose.tobytes()) for o in frame.drawn))
         if lighting.shadows and shadow_key != self._shadow_key:  # shadow map from the sun
-            self.shadow_fbo.use()
-            self.shadow_fbo.clear(depth=1.0)
-            self.shadow_prog["light_vp"].write(_mat(light_vp))
-            _write(self.shadow_mask_prog, "light_vp", _mat(light_vp))
-            _set(self.shadow_mask_prog, "mask_map", 0)
-            for surface, T, _ in objects + casters:
-                g = surface.geometry
-                if surface.mask is not None:  # what the alpha mask cuts out casts no shadow
-                    surface.mask.use(0)
-                    _write(self.shadow_mask_prog, "model", _mat(T))
-                    self._draw(g.masked_shadow(self.shadow_mask_prog), g.n_culled, g.n_two_sided)
-                else:
-                    self.shadow_prog["model"].write(_mat(T))
-                    self._draw(g.shadow, g.n_culled, g.n_two_sided)
+            self._shadow_map((loc.name, loc.fixation.tobytes(), sun_dir.tobytes()), light_vp, casters, objects)
             self._shadow_key = shadow_key
         fbo = self._targets(K)
         fbo.scissor = scissor  # applied by use(): the clear and every draw below
