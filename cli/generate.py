@@ -141,7 +141,7 @@ SECTIONS = (
     ("What to make", ("config_file", "preset", "kind", "scene", "location", "test_location", "object", "frames",
                       "mixed_frames", "single_frames", "dr_frames", "frames_per_drop", "seed")),
     ("Objects", ("object_source", "objects", "units", "align", "class_names")),
-    ("Images", ("width", "height", "fov", "jpeg_quality", "camera_effects")),
+    ("Images", ("width", "height", "fov", "jpeg_quality", "camera_effects", "extras")),
     ("Looks", ("hdri", "textures", "randomize_all", "randomizer")),
     ("Renderer", ("renderer", "gl_device", "unrealcv", "unreal_config")),
     ("Running", ("workers", "dask", "overwrite", "repair", "quiet", "dry_run", "help")),
@@ -223,7 +223,8 @@ def generate_cmd(out: Path, config_file, randomize_all, randomizer, workers, das
         if bar:
             bar.close()
     if summary["frames"] and not dask:
-        record_rate(summary["renderer"], settings.width, settings.height, summary["frames"], summary["seconds"], workers)
+        if not settings.extras:  # the rate estimates are of FAT's files alone
+            record_rate(summary["renderer"], settings.width, settings.height, summary["frames"], summary["seconds"], workers)
     seconds = time.perf_counter() - START  # the whole command, from its start
     rate = summary["frames"] / summary["seconds"] if summary["seconds"] > 0 else float("nan")
     resumed = f", {summary['skipped']} done before" if summary["skipped"] else ""

@@ -81,7 +81,8 @@ def validate_cmd(dataset: Path, quiet: bool, max_problems: int) -> None:
 @click.option("--width", type=int, default=1440, show_default=True, help="Width of the picture in pixels.")
 @click.option("--panels", default="left,right,depth", show_default=True, metavar="NAME,...",
               help="Panels of each frame, in order: left, right (images), depth, seg, masks (left eye), "
-                   "right-depth, right-seg, right-masks.")
+                   "right-depth, right-seg, right-masks; with --extras files: normals, flow, flow_back, "
+                   "coordinates, amodal and their right- panels.")
 @click.option("--no-overlay", is_flag=True, help="The left and right images alone: no masks, boxes, cuboids or labels.")
 @click.option("--depth-range", default="0,3", show_default=True, metavar="MIN,MAX",
               help="Metres at the two ends of the depth colour scale, the same for every frame.")

@@ -80,30 +80,38 @@ def visibility(sil: np.ndarray, seen: np.ndarray) -> float:
     return float((seen & sil).sum()) / n
 
 
+def listed(objects: Sequence[FrameObject], T_cam_world: np.ndarray, K: Intrinsics) -> list[int]:
+    """Indices of the objects a view lists (see the module text), in spawn order."""
+    out = []
+    for k, o in enumerate(objects):
+        corners = transform_points(T_cam_world @ o.pose, cuboid_corners(o.dimensions))
+        if in_frustum(corners, K) and not np.any(corners[:, 2] <= MIN_Z):
+            out.append(k)
+    return out
+
+
 def annotate_view(
     objects: Sequence[FrameObject], T_world_cam: np.ndarray, K: Intrinsics, instance_render: np.ndarray
 ) -> tuple[ViewAnnotation, np.ndarray, np.ndarray]:
     """The view's annotation, its class segmentation (uint8) and instance map (uint16), from the
     frame's objects (``frame.objects``: class name, segmentation id, cuboid, parts, hull, pose)."""
     T_cam_world = invert_pose(T_world_cam)
-    listed: list[ObjectAnnotation] = []
+    out: list[ObjectAnnotation] = []
     seg_of = np.zeros(len(objects) + 1, np.uint8)  # by rendered instance (k + 1)
     inst_of = np.zeros(len(objects) + 1, np.uint16)
-    for k, o in enumerate(objects):
+    for k in listed(objects, T_cam_world, K):
+        o = objects[k]
         T = T_cam_world @ o.pose
-        corners = transform_points(T, cuboid_corners(o.dimensions))
-        if not in_frustum(corners, K) or np.any(corners[:, 2] <= MIN_Z):
-            continue
         hull_uv = _project(transform_points(T, o.hull), K)
         bbox = np.r_[hull_uv.min(0), hull_uv.max(0)]
         # silhouette in its box, grown so that erosion treats the box edge as the image does
         sil, (x0, y0) = _silhouette_roi(transform_points(T, o.part_points), o.part_ends, K, EDGE_PX + 1)
         seen = instance_render[y0 : y0 + sil.shape[0], x0 : x0 + sil.shape[1]] == k + 1
         vis = visibility(sil, seen)
-        listed.append(annotate_object(o.class_name, T, o.dimensions, K, bbox, vis))
+        out.append(annotate_object(o.class_name, T, o.dimensions, K, bbox, vis))
         seg_of[k + 1] = o.segmentation_id
-        inst_of[k + 1] = len(listed)
+        inst_of[k + 1] = len(out)
     # anything else the renderer wrote (a distractor, drawn as len(objects) + 1 on) is background
     ids = np.where((instance_render > 0) & (instance_render <= len(objects)), instance_render, 0)
-    view = ViewAnnotation(T_world_cam[:3, 3].copy(), matrix_to_quat(T_world_cam[:3, :3]), listed)
+    view = ViewAnnotation(T_world_cam[:3, 3].copy(), matrix_to_quat(T_world_cam[:3, :3]), out)
     return view, seg_of[ids], inst_of[ids]

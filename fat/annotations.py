@@ -33,6 +33,7 @@ class ObjectAnnotation:
     cuboid: np.ndarray  # (8, 3) metres, FAT vertex order
     projected_cuboid: np.ndarray  # (8, 2) pixels (u, v)
     instance_id: int | None = None  # present in NDDS v1 files only
+    amodal_pixel_count: int | None = None  # pixels of the full silhouette (``--extras amodal``; docs/extras.md)
 
     @property
     def rotation(self) -> np.ndarray:

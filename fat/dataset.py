@@ -7,6 +7,9 @@ without this project importing torch. Units: metres, OpenCV camera frame, pixels
 
 Where the frames come from is the Dataset's :mod:`storage <fat.storage>`, chosen from ``root``: a
 dataset folder (with its cached frame index) or a file made by ``fat export hdf5``.
+
+The extra images of ``fat generate --extras`` (:mod:`fat.formats.extras`) are fields too: asked for,
+each is read where the view has its file and left out of the item where it has none.
 """
 
 from __future__ import annotations
@@ -20,14 +23,21 @@ import numpy as np
 
 from .objectsets.recorded import dataset_objects
 from .errors import ConfigError, FatError, FormatError
+from .formats.extras import EXTRAS, FILES
 from .formats.fat import FatFolder
 from .geometry import BASELINE_M
 from .storage import FolderInfo, class_key, decode_rgb, is_hdf5, object_item, open_storage
+from .storage.base import read_extra_file
 
-__all__ = ["Dataset", "FolderInfo", "check_arguments", "decode_rgb", "disparity", "is_hdf5", "object_item",
-           "require_folder", "stereo_item"]
+__all__ = ["Dataset", "EXTRA_KEYS", "FolderInfo", "check_arguments", "decode_rgb", "disparity", "is_hdf5",
+           "object_item", "read_extra_file", "require_folder", "stereo_item"]
 
-FIELDS = ("rgb", "depth", "seg", "instance", "annotations")
+FIELDS = ("rgb", "depth", "seg", "instance", "annotations") + EXTRAS  # extras: normals, flow, coordinates, amodal
+#: The item keys of each extra file kind (:data:`fat.formats.extras.SUFFIXES`): its values and where
+#: they are valid, or (amodal) one full-silhouette mask per listed object.
+EXTRA_KEYS = {"normals": ("normals", "normals_valid"), "flow": ("flow", "flow_valid"),
+              "flow_back": ("flow_back", "flow_back_valid"), "coordinates": ("coordinates", "coordinates_valid"),
+              "amodal": ("amodal_masks",)}
 EYES = ("left", "right", "both", "stereo")
 KINDS = ("single", "mixed", "dr", "both", "all")  # both: single and mixed (as fat generate --kind); all: every kind
 #: The folder kinds each ``kind`` argument reads.
@@ -63,7 +73,9 @@ class Dataset:
     (kitchen, kitedemo, temple) or None for all. ``classes``: keep frames showing at least one of
     these objects (any name form: ``banana``, ``011_banana_16k``). ``eyes``: left, right, both (each
     eye an item) or stereo (one item with ``left``, ``right`` and ``disparity``). ``fields``: any of
-    rgb, depth, seg, instance, annotations. ``on_error``: raise (a FormatError naming the file) or
+    rgb, depth, seg, instance, annotations and the extras normals, flow (``flow`` and ``flow_back``),
+    coordinates, amodal (:data:`EXTRA_KEYS`; an extra is read where the view has its file, its keys
+    are absent where it has none). ``on_error``: raise (a FormatError naming the file) or
     skip (iteration passes over bad frames and lists them in ``skipped``).
 
     ``base`` is the folder holding ``mixed/`` and ``single/`` (or the HDF5 file), ``folders`` the
@@ -97,7 +109,7 @@ class Dataset:
             self._refs = [(f, i) for f, i, _ in found]
             self._views = [((f, i), e) for f, i, have in found for e in have]
         self.index_file = self.storage.index_file  # the folder's cached frame index (None for an HDF5 export)
-        if set(self.fields) & {"rgb", "depth", "seg", "instance"}:
+        if set(self.fields) - {"annotations"}:  # images
             keep_freed_memory()
 
     def _class_key(self, name: str) -> str:
@@ -160,7 +172,16 @@ class Dataset:
                 item[name] = self.storage.image(name, rel, index, eye, size)
         if "depth" in item:
             item["depth_valid"] = item["depth"] > 0  # False where the file says no value (0 or 65535)
+        for kind in (k for e in EXTRAS if e in self.fields for k in FILES[e]):
+            got = self.storage.extra(kind, rel, index, eye, size, lambda: self._listed(item))
+            if got is not None:
+                item.update(zip(EXTRA_KEYS[kind], got if kind != "amodal" else (got,)))
         return item
+
+    def _listed(self, item: dict) -> int:
+        """The number of objects the view's JSON lists (one amodal mask each)."""
+        raw = item["raw"] if "raw" in item else self.storage.annotations(item["folder"], item["index"], item["eye"])["raw"]
+        return len(raw.get("objects", []))
 
     def _stereo(self, rel: str, index: int) -> dict:
         return stereo_item(self._view(rel, index, "left"), self._view(rel, index, "right"), "depth" in self.fields)

@@ -29,7 +29,8 @@ from .errors import ConfigError, did_you_mean
 from .geometry import BASELINE_M, Intrinsics
 from .plan import KINDS, count_drops, locations_of
 from .render import registry
-from .render.base import OptionError
+from .formats.extras import parse_extras
+from .render.base import DRAWN_EXTRAS, OptionError
 from .sampling import bounding_radius, camera_distance, size_scale as needed_size_scale
 from .scene import CameraRanges, check_camera_clearance, get_location
 
@@ -276,6 +277,20 @@ def _listed(v):
     return (v,) if isinstance(v, str) else v
 
 
+def _extras_value(v):
+    """``--extras a,b`` or a config list, as given (checked by :func:`_check_extras`)."""
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _check_extras(k, v):
+    if not isinstance(v, (str, tuple, list)) or not all(isinstance(x, str) for x in (v if not isinstance(v, str) else [v])):
+        raise SettingError(k, f"extras must be a comma-separated text or a list of names, got {v!r}")
+    try:
+        return parse_extras(v)
+    except ValueError as e:
+        raise SettingError(k, f"extras: {e}") from None
+
+
 def _folder(v):
     return str(Path(v).expanduser()) if isinstance(v, (str, Path)) else v
 
@@ -370,6 +385,10 @@ class Settings:
                                    check=lambda k, v: _flag(k, "camera effects", v), omit_default=True,
                                    help="Sensor noise, slight defocus, motion blur along the teleport and exposure "
                                         "variation on the RGB images (annotations unchanged). [off]")
+    extras: tuple[str, ...] = setting((), key="extras", flag="--extras", metavar="LIST", parse=_extras_value,
+                                      check=_check_extras, omit_default=True,
+                                      help="Extra images beside FAT's, any of normals, flow, coordinates, amodal, "
+                                           "comma-separated (docs/extras.md). [none]")
     #: the ``randomize`` table (fat.randomize): ``all`` (randomize every kind's frames, ``--randomize``)
     #: and each randomizer's options given (``--randomizer NAME.OPTION=VALUE``)
     randomize: dict = setting(default_factory=dict, key="randomize", check=lambda k, v: _check_randomize(v),
@@ -588,6 +607,10 @@ def validate(s: Settings) -> Settings:
         if bad:
             raise SettingError("locations", f"scene {sc} has locations 0..{n - 1}, got location {bad[0]}")
     s = replace(s, **checked, renderer_options=options)
+    drawn = registry.renderer_class(s.renderer).capabilities.extras
+    for e in s.extras:
+        if e in DRAWN_EXTRAS and e not in drawn:
+            raise SettingError("extras", f"renderer {s.renderer} cannot draw {e} (--extras {e}); use gl")
     if s.randomizes and not registry.renderer_class(s.renderer).capabilities.randomization:
         raise SettingError("kinds" if "dr" in s.kinds else "randomize",
                            f"renderer {s.renderer} cannot draw domain-randomized frames (distractors); use gl or tiny")

@@ -1,6 +1,8 @@
 """``fat show``: pictures of frames, one row of panels per frame: the left and right images with the
 objects drawn on them (:mod:`fat.overlay`), depth in colour on a fixed scale in metres with a colour
-bar, class segmentation and object masks; which panels, in which order, is the caller's choice."""
+bar, class segmentation and object masks, and the extra images of ``fat generate --extras`` where
+the dataset has them (normals, optical flow, object coordinates, amodal masks); which panels, in
+which order, is the caller's choice."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .dataset import Dataset, is_hdf5
+from .dataset import EXTRA_KEYS, Dataset, is_hdf5
 from .errors import ConfigError, did_you_mean
 from .fileio import write_bytes_atomic
+from .formats.extras import SUFFIXES
 from .formats.fat import frame_file, read_instance
 from .overlay import TextStyle, annotate_image, colours, mask_colours, object_ids, outline, resize, text_height
 from .storage.folder import FolderStorage
@@ -34,7 +37,20 @@ PANELS = {
     "right-depth": ("right", "depth", "right depth (m)"),
     "right-seg": ("right", "seg", "right segmentation"),
     "right-masks": ("right", "masks", "right masks"),
+    "normals": ("left", "normals", "left normals"),
+    "flow": ("left", "flow", "left flow to next"),
+    "flow_back": ("left", "flow_back", "left flow to previous"),
+    "coordinates": ("left", "coordinates", "left object coordinates"),
+    "amodal": ("left", "amodal", "left amodal masks"),
+    "right-normals": ("right", "normals", "right normals"),
+    "right-flow": ("right", "flow", "right flow to next"),
+    "right-flow_back": ("right", "flow_back", "right flow to previous"),
+    "right-coordinates": ("right", "coordinates", "right object coordinates"),
+    "right-amodal": ("right", "amodal", "right amodal masks"),
 }
+#: The panels drawn from an extra file: what -> the ``--extras`` name (and Dataset field) that writes it.
+EXTRA_PANELS = {"normals": "normals", "flow": "flow", "flow_back": "flow", "coordinates": "coordinates",
+                "amodal": "amodal"}
 
 
 def parse_panels(text: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -107,9 +123,93 @@ def colour_bar(width: int, depth_range: tuple[float, float], style: TextStyle) -
     return strip, (x0, pad, x1, pad + bar_h)
 
 
+def _wheel() -> np.ndarray:
+    """The Middlebury optical flow colour wheel (Baker et al. 2011, as flow_vis draws it): (55, 3)
+    RGB from red through yellow, green, cyan, blue and magenta back to red, in 15, 6, 4, 11, 13, 6 steps."""
+    rows = []
+    for steps, start, ramp in ((15, (255, 0, 0), (0, 1, 0)), (6, (255, 255, 0), (-1, 0, 0)), (4, (0, 255, 0), (0, 0, 1)),
+                               (11, (0, 255, 255), (0, -1, 0)), (13, (0, 0, 255), (1, 0, 0)), (6, (255, 0, 255), (0, 0, -1))):
+        t = np.floor(255 * np.arange(steps) / steps)[:, None]
+        rows.append(np.array(start, np.float64) + t * np.array(ramp, np.float64))
+    return np.vstack(rows)
+
+
+def flow_colours(flow: np.ndarray, valid: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """RGB colours of (H, W, 2) flow in pixels (u right, v down) on the Middlebury colour wheel, as
+    flow_vis draws them: hue the direction (rightwards red), saturation the length over ``scale``
+    (by default the longest valid flow: white for none), lengths beyond it darkened; black where
+    not ``valid``."""
+    f = np.where(valid[..., None], np.asarray(flow, np.float64), 0.0)
+    rad = np.hypot(f[..., 0], f[..., 1])
+    scale = float(rad.max(initial=0.0)) if scale is None else scale
+    rad = rad / (scale + 1e-5)
+    wheel = _wheel()
+    n = len(wheel)
+    pos = (np.arctan2(-f[..., 1], -f[..., 0]) / np.pi + 1) / 2 * (n - 1)
+    k0 = np.floor(pos).astype(np.int64)
+    frac = (pos - k0)[..., None]
+    col = ((1 - frac) * wheel[k0] + frac * wheel[(k0 + 1) % n]) / 255.0
+    inside = (rad <= 1)[..., None]
+    col = np.where(inside, 1 - rad[..., None] * (1 - col), col * 0.75)
+    img = np.floor(255 * col).astype(np.uint8)
+    img[~valid] = 0
+    return img
+
+
+def unit_colours(values: np.ndarray, valid: np.ndarray, signed: bool) -> np.ndarray:
+    """RGB of (H, W, 3) values: unit normals as (n + 1) / 2 (``signed``), object coordinates (0..1)
+    as they are; black where not ``valid``."""
+    v = (np.asarray(values, np.float64) + 1) / 2 if signed else np.asarray(values, np.float64)
+    img = np.rint(np.clip(v, 0, 1) * 255).astype(np.uint8)
+    img[~valid] = 0
+    return img
+
+
+def amodal_colours(masks: np.ndarray, ids: np.ndarray | None) -> np.ndarray:
+    """Each object's full silhouette (``masks``, (N, H, W)) filled dark in its colour and outlined
+    in it, its visible pixels (``ids``, the objects' numbers 1..N per pixel) in full colour."""
+    n = len(masks)
+    lut = colours(n)
+    img = np.zeros(masks.shape[1:] + (3,), np.uint8)
+    for k in reversed(range(n)):  # the first listed on top
+        img[masks[k]] = lut[k] // 3
+    if ids is not None:
+        seen = (ids > 0) & (ids <= n)
+        img[seen] = lut[ids[seen] - 1]
+    for k in reversed(range(n)):
+        img[outline(masks[k].astype(np.int32))] = lut[k]
+    return img
+
+
+def missing_extra(name: str, view: dict) -> str | None:
+    """The one-line error of panel ``name`` on a view without its extra file (None when it has it)."""
+    what = PANELS[name][1]
+    if what not in EXTRA_PANELS or EXTRA_KEYS[what][0] in view:
+        return None
+    frame = f"{view['folder']}/{view['index']:06d}.{view['eye']}"
+    return (f"--panels {name}: {frame} has no {SUFFIXES[what]} file (datasets made with `fat generate --extras "
+            f"{EXTRA_PANELS[what]}` have them)")
+
+
+def _flow_scale(view: dict, what: str) -> float:
+    """The longest valid flow of the view (pixels): the flow panel's full saturation."""
+    rad = np.hypot(view[what][..., 0], view[what][..., 1])
+    return float(rad[view[what + "_valid"]].max(initial=0.0))
+
+
 def _panel(view: dict, what: str, size: tuple[int, int], overlay: bool, depth_range) -> np.ndarray:
     if what == "image":
         return annotate_image(view, size, overlay)
+    if what in ("normals", "coordinates"):
+        return unit_colours(resize(view[what], size, nearest=True), resize(view[what + "_valid"], size, nearest=True),
+                            what == "normals")
+    if what in ("flow", "flow_back"):
+        return flow_colours(resize(view[what], size, nearest=True), resize(view[what + "_valid"], size, nearest=True),
+                            _flow_scale(view, what))
+    if what == "amodal":
+        masks = np.moveaxis(resize(np.moveaxis(view["amodal_masks"], 0, -1), size, nearest=True), -1, 0)
+        ids = object_ids(view)
+        return amodal_colours(masks, None if ids is None else resize(ids, size, nearest=True))
     if what == "depth":
         return depth_colours(resize(view["depth"], size, nearest=True), depth_range)
     if what == "seg":
@@ -139,6 +239,10 @@ def frame_picture(ds: Dataset, i: int, panels=DEFAULT_PANELS, width: int = 1440,
         path = frame_file(ds.base / view["folder"], view["index"], view["eye"], "instance")
         if path.exists():
             view["instance"] = read_instance(path, (view["width"], view["height"]))
+    for name in panels:
+        problem = missing_extra(name, views[PANELS[name][0]])
+        if problem:
+            raise ConfigError(problem)
     n = len(panels)
     widths = [width // n + (k < width % n) for k in range(n)]
     w0, h0 = int(item["left"]["width"]), int(item["left"]["height"])
@@ -153,7 +257,8 @@ def frame_picture(ds: Dataset, i: int, panels=DEFAULT_PANELS, width: int = 1440,
         x += w
     pic = np.vstack([np.full((title_h, width, 3), 255, np.uint8), np.hstack(row)])
     frame = f"{item['folder']}/{item['index']:06d}"
-    captions = [PANELS[p][2] for p in panels]
+    captions = [PANELS[p][2] + (f" (max {_flow_scale(views[PANELS[p][0]], PANELS[p][1]):.3g} px)"
+                                if PANELS[p][1] in ("flow", "flow_back") else "") for p in panels]
     texts = [(x0 + style.pad, (frame + "   " if k == 0 else "") + c) for k, ((_, x0, *_), c) in enumerate(zip(layout["panels"], captions))]
     fits = all(tx + style.size(t)[0] <= (layout["panels"][k + 1][1] if k + 1 < n else width)
                for k, (tx, t) in enumerate(texts))
@@ -210,6 +315,7 @@ def show(root: Path, frames: list[str], out: Path, random: int = 0, seed: int = 
         raise ConfigError(f"--out {out}: must be a .png file")
     whats = {PANELS[p][1] for p in panels}
     fields = ("seg", "annotations") + (("rgb",) if "image" in whats else ()) + (("depth",) if "depth" in whats else ())
+    fields += tuple(sorted({EXTRA_PANELS[w] for w in whats if w in EXTRA_PANELS}))
     if is_hdf5(root):
         from .storage.hdf5 import has_instance
 

@@ -10,6 +10,12 @@ ids of ``_object_settings.json``; instance ids are at most the number of listed 
 class's mask lies inside the ``bounding_box`` of its objects, read as (y, x). Per dataset made by
 ``fat generate``: every frame the settings in ``fat_dataset.json`` plan is there and recorded as
 finished in ``manifest.jsonl``, and every file the manifest lists has its recorded sha256.
+
+The extra files of ``fat generate --extras`` (:mod:`fat.formats.extras`) are checked where a view
+has them (:func:`check_extras`): each readable, of its encoding and of the camera's size; normals of
+unit length where a surface was drawn; object coordinates in [0, 1] and only on pixels the instance
+map gives to an object; each object's amodal mask holding its visible pixels, with its pixel count
+the frame JSON's ``amodal_pixel_count``; flow files in pairs (``flow`` and ``flow_back``).
 """
 
 from __future__ import annotations
@@ -22,13 +28,17 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import manifest
-from .dataset import Dataset, require_folder
+from .dataset import Dataset, read_extra_file, require_folder
 from .errors import FatError
 from .formats import fat as F
+from .formats.extras import AMODAL_KEY, SUFFIXES, extra_file
 from .formats.fat import FatFolder, frame_file
 
 #: Pixels a mask may reach beyond its box (rasterisation and the 4-decimal rounding of the box).
 BOX_SLACK = 1.5
+#: How far the length of a stored normal may be from 1: far above the 16-bit quantisation's error
+#: (half a step of 2 / 65534 per component: under 3e-5 in length), far below a normal not made unit.
+NORMAL_TOLERANCE = 1e-3
 
 
 @dataclass
@@ -94,7 +104,87 @@ def check_view(folder: FatFolder, index: int, eye: str) -> list[Problem]:
             problems.append(Problem(frame_file(folder.path, index, eye, "seg"),
                                     f"values {unknown} are not segmentation ids of {F.OBJECT_SETTINGS}"))
         problems += _check_boxes(folder, index, eye, view, seg, instance)
+    objects = instance > 0 if instance is not None else (seg > 0 if seg is not None else None)
+    problems += check_extras(folder, index, eye, view, size, instance, objects)
     return problems
+
+
+def check_extras(folder: FatFolder, index: int, eye: str, view, size: tuple[int, int], instance: np.ndarray | None,
+                 objects: np.ndarray | None) -> list[Problem]:
+    """The extra files of a view, where it has them (module docstring). ``instance``: the checked
+    instance map (None without one); ``objects``: the pixels that show a listed object (None: unknown)."""
+    path = {kind: extra_file(folder.path, index, eye, kind) for kind in SUFFIXES}
+    have = {kind for kind, p in path.items() if p.exists()}
+    problems = [Problem(path[b], f"file is missing: {path[a].name} is there (flow files come in pairs)")
+                for a, b in (("flow", "flow_back"), ("flow_back", "flow")) if a in have and b not in have]
+    json_path = frame_file(folder.path, index, eye, "annotation")
+    if "amodal" not in have:
+        given = [k for k, o in enumerate(view.objects) if o.amodal_pixel_count is not None]
+        if given:
+            problems.append(Problem(json_path, f"objects[{given[0]}].{AMODAL_KEY}: {view.objects[given[0]].amodal_pixel_count} "
+                                               f"given, but {path['amodal'].name} is missing"))
+    for kind in sorted(have, key=list(SUFFIXES).index):
+        try:
+            got = read_extra_file(path[kind], kind, size, len(view.objects))
+        except FatError as e:
+            problems.append(Problem(path[kind], getattr(e, "reason", str(e))))
+            continue
+        if kind == "normals":
+            problems += _check_normals(path[kind], *got)
+        elif kind == "coordinates":
+            problems += _check_coordinates(path[kind], *got, objects)
+        elif kind == "amodal":
+            problems += _check_amodal(path[kind], json_path, got, view, instance)
+    return problems
+
+
+def _check_normals(path: Path, normals: np.ndarray, valid: np.ndarray) -> list[Problem]:
+    """Unit normals where a surface was drawn, each component stored (1..65535, none 0)."""
+    out = []
+    partial = valid & (normals < -1).any(axis=2)
+    if partial.any():
+        out.append(Problem(path, f"normals: {int(partial.sum())} pixels have a component stored as 0 (no surface) "
+                                 "and others not"))
+    length = np.linalg.norm(normals[valid & ~partial], axis=1)
+    bad = np.abs(length - 1) > NORMAL_TOLERANCE
+    if bad.any():
+        out.append(Problem(path, f"normals: {int(bad.sum())} pixels are not unit length (length {length[bad].min():.4g} "
+                                 f"to {length[bad].max():.4g}; tolerance {NORMAL_TOLERANCE:g})"))
+    return out
+
+
+def _check_coordinates(path: Path, coords: np.ndarray, valid: np.ndarray, objects: np.ndarray | None) -> list[Problem]:
+    """Coordinates in [0, 1], on object pixels only."""
+    out = []
+    outside = valid & ((coords < 0) | (coords > 1)).any(axis=2)
+    if outside.any():
+        out.append(Problem(path, f"coordinates: {int(outside.sum())} pixels are outside [0, 1] (a component stored "
+                                 "as 0 beside others not)"))
+    if objects is not None:
+        stray = valid & ~objects
+        if stray.any():
+            y, x = (int(v[0]) for v in np.nonzero(stray))
+            out.append(Problem(path, f"coordinates: {int(stray.sum())} pixels have coordinates where the instance map "
+                                     f"shows no object (the first at x={x}, y={y})"))
+    return out
+
+
+def _check_amodal(path: Path, json_path: Path, masks: np.ndarray, view, instance: np.ndarray | None) -> list[Problem]:
+    """Each object's amodal mask holds its visible pixels and has the JSON's pixel count."""
+    out = []
+    for k, (o, m) in enumerate(zip(view.objects, masks)):
+        if instance is not None:
+            lost = int(np.count_nonzero((instance == k + 1) & ~m))
+            if lost:
+                out.append(Problem(path, f"objects[{k}]: {lost} of its visible pixels (instance map) are outside its "
+                                         "amodal mask"))
+        n = int(m.sum())
+        if o.amodal_pixel_count is None:
+            out.append(Problem(json_path, f"objects[{k}].{AMODAL_KEY}: missing ({path.name} has {n} pixels)"))
+        elif o.amodal_pixel_count != n:
+            out.append(Problem(json_path, f"objects[{k}].{AMODAL_KEY}: {o.amodal_pixel_count}, but its mask in "
+                                          f"{path.name} has {n} pixels"))
+    return out
 
 
 def _inside(ys: np.ndarray, xs: np.ndarray, boxes: list[np.ndarray]) -> np.ndarray:

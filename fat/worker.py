@@ -8,13 +8,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-from .annotate import annotate_view
+from . import extras as extra
+from .annotate import annotate_view, listed
 from .assets import ObjectAsset, load_assets
 from .camera_effects import CameraEffects
 from .catalog import SINGLE_SEGMENTATION_ID
+from .formats import extras as extrafmt
 from .formats import fat as fatfmt
 from .frame import CameraRig, Frame, FrameObject
-from .geometry import right_eye_pose
+from .geometry import invert_pose, right_eye_pose
 from .physics import TIME_STEP, Physics
 from .plan import Drop
 from .randomize import Draft, Randomization
@@ -40,6 +42,12 @@ class Worker:
         self.physics = Physics()
         self.renderer = make_renderer(s.renderer, s.intrinsics, s.renderer_options, self.objects)
         self.note = self.renderer.note
+        if s.extras:
+            try:
+                self.renderer.draw_extras(s.extras)  # auto may have fallen back to one that cannot
+            except Exception:
+                self.renderer.close()
+                raise
         self.K = self.renderer.intrinsics or s.intrinsics
         self.effects = CameraEffects(s.seed) if s.camera_effects else None
         self.randomization = Randomization(s.randomize, s.seed) if s.randomizes else None
@@ -100,6 +108,7 @@ class Worker:
         hashes: dict[str, str] = {}
         pending = previous = None
         key = drop.key
+        last = None  # the frame before, and its outputs: the flow between them
         try:
             for frame in self.scenes(drop):
                 outs = self.renderer.render_eyes(frame)  # both eyes before any file
@@ -109,7 +118,9 @@ class Worker:
                     previous = frame.rig.left
                 if pending is not None:
                     hashes.update(pending.result())
-                pending = self._writer.submit(self._write_frame, folder, frame, outs, root, key, effects)
+                end = frame.index == drop.first_frame + drop.n_frames - 1
+                pending = self._writer.submit(self._write_frame, folder, frame, outs, root, key, effects, last, end)
+                last = (frame, outs)
             if pending is not None:
                 hashes.update(pending.result())
                 pending = None
@@ -118,13 +129,51 @@ class Worker:
                 pending.result()
         return drop.n_frames, hashes
 
-    def _write_frame(self, folder: Path, frame: Frame, outs, root: Path, key=(), effects=None) -> dict[str, str]:
+    def _write_frame(self, folder: Path, frame: Frame, outs, root: Path, key=(), effects=None, before=None,
+                     end: bool = False) -> dict[str, str]:
+        """Annotate, encode and write one frame's files (both eyes), with the extras asked for; with
+        flow, also the forward flow of the frame ``before`` it (frame, outputs), now that it can be
+        made, and at the drop's ``end`` this frame's (valid nowhere)."""
         K, written = frame.rig.intrinsics, {}
         for (eye, T_cam), out in zip(frame.rig.eyes(), outs):
             if effects is not None:  # the RGB only: depth, instances and annotations see the rendering
                 out = replace(out, rgb=self.effects.apply(out.rgb, effects, key, frame.index, eye))
             view, seg, inst = annotate_view(frame.objects, T_cam, K, out.instance)
+            files = {}
+            if self.s.extras:
+                view, files = self._extras(frame, eye, out, view, before, end)
             for p, h in fatfmt.write_view(folder, frame.index, eye, view, out.rgb, out.depth, seg, inst,
                                           self.s.jpeg_quality, root=root).items():
                 written[p.relative_to(root).as_posix()] = h
+            for index, kinds in files.items():
+                for p, h in extrafmt.write_extras(folder, index, eye, kinds, root).items():
+                    written[p.relative_to(root).as_posix()] = h
         return written
+
+    def _extras(self, frame: Frame, eye: str, out, view, before, end: bool):
+        """The view with its amodal counts, and the extra files to write by frame index (kind -> bytes)."""
+        want, K = self.s.extras, frame.rig.intrinsics
+        shown = listed(frame.objects, invert_pose(frame.rig.pose(eye)), K)
+        mine: dict[str, bytes] = {}
+        files = {frame.index: mine}
+        if "normals" in want:
+            mine["normals"] = extrafmt.encode_normals(out.normals)
+        if "coordinates" in want:
+            mine["coordinates"] = extrafmt.encode_coordinates(*extra.coordinates(frame, eye, out.depth, out.instance, shown))
+        if "amodal" in want:
+            masks = extra.amodal_masks(out.amodal, shown)
+            view = extra.with_amodal(view, masks, out.instance, shown)
+            mine["amodal"] = extrafmt.encode_amodal(masks)
+        if "flow" in want:
+            here = (frame.rig.pose(eye), [o.pose for o in frame.drawn], out.depth, out.instance)
+            if before is None:
+                mine["flow_back"] = extrafmt.no_flow(out.depth.shape)
+            else:
+                f0, outs0 = before
+                out0 = outs0[[e for e, _ in f0.rig.eyes()].index(eye)]
+                there = (f0.rig.pose(eye), [o.pose for o in f0.drawn], out0.depth, out0.instance)
+                mine["flow_back"] = extrafmt.encode_flow(*extra.flow(K, here, there))
+                files[f0.index] = {"flow": extrafmt.encode_flow(*extra.flow(K, there, here))}
+            if end:
+                mine["flow"] = extrafmt.no_flow(out.depth.shape)
+        return view, files

@@ -151,7 +151,7 @@ def test_splits_and_filters(small_dataset):
     with pytest.raises(ConfigError, match="split must be one of"):
         fat.Dataset(small_dataset, split="val")
     with pytest.raises(ConfigError, match="unknown fields"):
-        fat.Dataset(small_dataset, fields=("normals",))
+        fat.Dataset(small_dataset, fields=("normal",))
 
 
 def test_eyes_and_disparity(small_dataset):

@@ -65,7 +65,7 @@ def test_scene_collision_keeps_every_triangle_within_reach_once_with_its_corners
     the lawn), far triangles kept (slow drops), or a flat-shaded mesh's split corners left split."""
     from fat.physics import SCENE_REACH, scene_collision
 
-    (loc,) = scenes.load_scene(scenes.scene_name(str(_lawn(tmp_path / "lawn.glb"))))
+    (loc,) = scenes.load_scene(scenes.scene_name(str(_lawn(tmp_path / "bumpy_lawn.glb"))))
     tris = np.concatenate([p.vertices[p.faces] for p in load_gltf_scene(loc.asset).pieces])  # as read: float32
     hulls, shapes = scene_collision(loc.asset, tuple(loc.fixation))
     assert hulls == []

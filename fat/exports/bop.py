@@ -6,7 +6,8 @@ OUT/models/models_info.json         per object: diameter, min_x/y/z, size_x/y/z 
 OUT/models/class_names.json         per object id: its class (what ``--objects OUT/models`` names it)
 OUT/<split>_<eye>/<scene>/          split train or test, eye left or right: BOP's camera types
     rgb/000000.jpg  depth/000000.png      FAT's RGB file; FAT's depth counts (depth_scale 0.1), 0 = no value
-    mask/000000_000000.png                the object's silhouette in the image, rendered alone
+    mask/000000_000000.png                the object's silhouette in the image, rendered alone (the
+                                          frame's amodal mask where it has one: fat generate --extras amodal)
     mask_visib/000000_000000.png          its visible pixels: bop_toolkit's depth test
     scene_camera.json  scene_gt.json  scene_gt_info.json  scene_gt_coco.json  scene_gt_coco_modal.json
 OUT/scenes.json                     which leaf folder each scene comes from
@@ -32,6 +33,11 @@ projection of the model's convex hull at the object's pose, rounded out (:func:`
 pixel of the silhouette lies outside it, and one on its edge has the whole canvas drawn instead
 (:func:`_silhouette`). The counts and boxes are then taken from the box's pixels at their places
 on the canvas (:func:`gt_info_in_box`). Other renderers draw the whole canvas.
+
+A frame with amodal masks (``XXXXXX.<eye>.amodal.png``, :mod:`fat.formats.extras`: each object's full
+silhouette as the dataset's renderer drew it) gives ``mask/`` those masks instead of the rendered
+silhouette's part in the image, and ``px_count_all`` and ``px_count_valid`` count them
+(:func:`with_amodal`); ``mask_visib`` and the boxes stay those of the render.
 """
 
 from __future__ import annotations
@@ -115,7 +121,7 @@ def export(root: Path, out: Path, objects_dir: Path | None = None, renderer: str
     ``out`` and moved in place when complete, so a failed export leaves nothing behind."""
     check_renderer(renderer)
     ds = open_dataset(root, "the BOP export copies the dataset's image files, which an export does not keep",
-                      skip_bad, fields=("seg", "depth", "annotations"))
+                      skip_bad, fields=("seg", "depth", "annotations", "amodal"))
     with folder_output(out, root, overwrite, "BOP", _OURS, "scenes.json") as tmp:
         return _export(ds, tmp, objects_dir, renderer, progress)
 
@@ -313,6 +319,8 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
                     out_, box = _silhouette(region, frame, canvas_box(hulls[model.obj_id], o["pose"], big))
                 depth_gt_box = np.where(out_.instance == 1, out_.depth.astype(np.float64) * 1000.0, 0.0)
                 full, vis, info_k = gt_info_in_box(depth_gt_box, box, dist_im, K)
+                if "amodal_masks" in item:  # the frame's own full silhouettes
+                    full, info_k = with_amodal(item["amodal_masks"][k], full, info_k, depth_mm)
                 gt_info.append(info_k)
                 writer.write(sdir / "mask" / f"{im:06d}_{k:06d}.png", full.astype(np.uint8) * 255)
                 writer.write(sdir / "mask_visib" / f"{im:06d}_{k:06d}.png", vis.astype(np.uint8) * 255)
@@ -448,6 +456,20 @@ def gt_info_in_box(depth_gt_box: np.ndarray, box: tuple[int, int, int, int], dis
     info = {"px_count_all": n_all, "px_count_valid": n_valid, "px_count_visib": n_visib,
             "visib_fract": n_visib / float(n_all) if n_all else 0.0, "bbox_obj": bbox_obj, "bbox_visib": bbox_visib}
     return mask, visib, info
+
+
+def with_amodal(amodal: np.ndarray, rendered: np.ndarray, info: dict, depth_mm: np.ndarray) -> tuple[np.ndarray, dict]:
+    """(mask, scene_gt_info entry) of an object whose frame has its amodal mask ``amodal`` (its whole
+    silhouette in the image), from those of the render (``rendered`` its part in the image, ``info``
+    from :func:`gt_info_in_box`). bop_toolkit's ``px_count_all`` counts the whole silhouette, its part
+    beyond the image border included, which the amodal mask does not reach: it becomes the rendered
+    silhouette's pixels outside the image plus the amodal mask's; ``px_count_valid`` the amodal
+    mask's pixels where the depth has a value; ``visib_fract`` follows. ``px_count_visib`` and the
+    boxes are the render's."""
+    n_all = info["px_count_all"] - int(rendered.sum()) + int(amodal.sum())
+    n_visib = info["px_count_visib"]
+    return amodal, {**info, "px_count_all": n_all, "px_count_valid": int((amodal & (depth_mm > 0)).sum()),
+                    "visib_fract": n_visib / float(n_all) if n_all else 0.0}
 
 
 #: Pixels added around the projected hull of an object for its box on the canvas (float rounding).

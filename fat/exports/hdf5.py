@@ -1,7 +1,22 @@
 """HDF5 export: a dataset in one file, read by ``fat.Dataset("file.h5")`` like the folder. The file's
 layout (one row per eye of each frame: the JPEG bytes, depth, segmentation, instance maps, the frame
 JSON as written, the leaf folders' settings files) is described with its reader,
-:mod:`fat.storage.hdf5`."""
+:mod:`fat.storage.hdf5`.
+
+The extra files of ``fat generate --extras`` (:mod:`fat.formats.extras`) are kept as their PNGs'
+values, which :meth:`fat.storage.hdf5.H5Storage.extra` decodes as it decodes the files:
+
+```
+/extras/normals      (N, H, W, 3) uint16   the normals files' R, G, B values
+/extras/flow         (N, H, W, 3) uint16   KITTI's R, G, B values; and /extras/flow_back
+/extras/coordinates  (N, H, W, 3) uint16
+/extras/amodal       (N, H, W, C) uint16   the amodal files' bit planes: C = 1 while every view so far
+                                           lists at most 16 objects, else 4 (grey and RGBA files)
+```
+
+each chunked by image and LZF-compressed like depth, each present when the dataset's first view
+has that file (then every view must have it, as with instance maps).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +24,12 @@ import json
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..errors import FatError, FormatError, OutputError
 from ..fileio import commit, discard, reserve_temp, why
+from ..formats.extras import SUFFIXES, extra_file
 from ..formats.fat import (
     CAMERA_SETTINGS,
     OBJECT_SETTINGS,
@@ -24,7 +41,7 @@ from ..formats.fat import (
     read_rgb,
     read_seg,
 )
-from ..storage.hdf5 import FORMAT, h5py_module
+from ..storage.hdf5 import EXTRAS_DATASET, FORMAT, h5py_module
 from . import Export, Result
 from .common import Progress, file_output, open_dataset, skip_or_raise, skipped
 
@@ -44,6 +61,7 @@ def export(root: Path, out: Path, skip_bad: bool = False, progress: Progress | N
     first = ds.folder(rows[0][0]) if rows else None
     W, H = (first.intrinsics("left").width, first.intrinsics("left").height) if first else (0, 0)
     has_instance = bool(rows) and frame_file(ds.base / rows[0][0], rows[0][1], "left", "instance").exists()
+    extras = [k for k in SUFFIXES if rows and extra_file(ds.base / rows[0][0], rows[0][1], "left", k).exists()]
     with file_output([out], root, overwrite):
         tmp = reserve_temp(out)
         sink = f5 = None
@@ -56,7 +74,7 @@ def export(root: Path, out: Path, skip_bad: bool = False, progress: Progress | N
                 if progress:
                     progress(k)
 
-            n = _fill(f5, h5py, ds, rows, W, H, has_instance, step)
+            n = _fill(f5, h5py, ds, rows, W, H, has_instance, extras, step)
             f5.close()
             f5 = None
             sink.check(out)
@@ -157,7 +175,7 @@ class _Sink:
             raise OutputError(f"{out}: cannot write: {why(self.error)}")
 
 
-def _fill(f5, h5py, ds, rows, W, H, has_instance, progress) -> int:
+def _fill(f5, h5py, ds, rows, W, H, has_instance, extras, progress) -> int:
     n = 0
     strings = h5py.string_dtype()
     def images(name, shape, dtype):
@@ -168,6 +186,10 @@ def _fill(f5, h5py, ds, rows, W, H, has_instance, progress) -> int:
               "depth": images("depth", (H, W), "u2"), "seg": images("seg", (H, W), "u1")}
     if has_instance:
         arrays["instance"] = images("instance", (H, W), "u2")
+    for kind in extras:
+        name = EXTRAS_DATASET.format(kind)
+        arrays[kind] = (f5.create_dataset(name, (0, H, W, 1), maxshape=(None, H, W, 4), dtype="u2", chunks=(1, H, W, 1),
+                                          compression="lzf") if kind == "amodal" else images(name, (H, W, 3), "u2"))
     meta = {k: [] for k in ("folder", "eye", "kind", "scene", "location", "split", "annotation", "frame")}
     for folder, index, eye in rows:
         d = ds.base / folder
@@ -184,11 +206,16 @@ def _fill(f5, h5py, ds, rows, W, H, has_instance, progress) -> int:
             doc = read_json(path)
             parse_view(doc, path, ds.folder(folder).class_names)
             text = path.read_text()
+            for kind in extras:
+                data[kind] = read_extra_raw(extra_file(d, index, eye, kind), kind, size, len(doc.get("objects", [])))
         except FatError as e:
             skip_or_raise(ds, folder, index, e)
             continue
         for k, a in arrays.items():
             a.resize(n + 1, axis=0)
+            if k == "amodal":
+                _grow_planes(a, data[k].shape[2])
+                data[k] = np.pad(data[k], ((0, 0), (0, 0), (0, a.shape[3] - data[k].shape[2])))
             a[n] = data[k]
         info = ds.folders[folder]
         for k, v in (("folder", folder), ("eye", eye), ("kind", info.kind), ("scene", info.scene),
@@ -213,6 +240,35 @@ def _fill(f5, h5py, ds, rows, W, H, has_instance, progress) -> int:
     if record is not None:  # the object set's names and order (fat.objectsets.recorded)
         f5.attrs["fat_dataset"] = json.dumps(record)
     return n
+
+
+def read_extra_raw(path: Path, kind: str, size: tuple[int, int], n_objects: int) -> np.ndarray:
+    """The values of an extra file (:mod:`fat.formats.extras`): (H, W, 3) uint16 in R, G, B order, or
+    amodal (H, W, C) uint16 bit planes (C = 1 or 4, R, G, B, A order) that hold ``n_objects``. A
+    FormatError naming the file when it is missing or not what :func:`~fat.formats.extras.read_extra`
+    reads, not ``size``, or (amodal) has fewer planes than the view lists objects."""
+    if not path.is_file():
+        raise FormatError(path, "file is missing")
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    amodal = kind == "amodal"
+    channels = (None, 4) if amodal else (3,)
+    if img is None or img.dtype != np.uint16 or (img.shape[2] if img.ndim == 3 else None) not in channels:
+        raise FormatError(path, "not a 16-bit grey or RGBA PNG" if amodal else "not a 16-bit RGB PNG")
+    if (img.shape[1], img.shape[0]) != tuple(size):
+        raise FormatError(path, f"image is {img.shape[1]}x{img.shape[0]}, expected {size[0]}x{size[1]} ({CAMERA_SETTINGS})")
+    if not amodal:
+        return img[..., ::-1]  # OpenCV reads BGR
+    planes = img[..., None] if img.ndim == 2 else img[..., [2, 1, 0, 3]]
+    if n_objects > 16 * planes.shape[2]:
+        raise FormatError(path, f"the amodal image holds {16 * planes.shape[2]} objects, the view lists {n_objects}")
+    return planes
+
+
+def _grow_planes(a, planes: int) -> None:
+    """Give the amodal dataset ``a`` at least ``planes`` bit planes (the earlier rows' new ones are 0:
+    no object)."""
+    if a.shape[3] < planes:
+        a.resize(planes, axis=3)
 
 
 class Hdf5(Export):

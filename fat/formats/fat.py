@@ -31,6 +31,7 @@ from ..geometry import (
     world_point_to_ue4,
     world_quat_to_ue4,
 )
+from .extras import AMODAL_KEY
 from .ue4json import dumps, quantise
 
 EYES = ("left", "right")
@@ -110,7 +111,7 @@ def _object_dict(o: ObjectAnnotation) -> dict:
     A[3, :3] = o.location * CM
     A[3, 3] = 1.0
     x0, y0, x1, y1 = o.bbox
-    return {
+    out = {
         "class": o.class_name,
         "visibility": float(o.visibility),
         "location": o.location * CM,
@@ -122,6 +123,9 @@ def _object_dict(o: ObjectAnnotation) -> dict:
         "cuboid": o.cuboid * CM,
         "projected_cuboid": np.asarray(o.projected_cuboid, dtype=np.float64),
     }
+    if o.amodal_pixel_count is not None:  # docs/extras.md: after FAT's keys
+        out[AMODAL_KEY] = int(o.amodal_pixel_count)
+    return out
 
 
 def view_json(view: ViewAnnotation) -> str:
@@ -443,6 +447,7 @@ def parse_view(doc: dict, path: str | Path = "<frame>.json", known_classes: Iter
         if not 0.9 < np.linalg.norm(q) < 1.1:
             raise FormatError(path, f"not a unit quaternion: {q.tolist()}", f"{o.where}.quaternion_xyzw")
         inst = o.number("instance_id", optional=True)
+        amodal = o.number(AMODAL_KEY, optional=True)
         objects.append(
             ObjectAnnotation(
                 class_name=name,
@@ -456,6 +461,7 @@ def parse_view(doc: dict, path: str | Path = "<frame>.json", known_classes: Iter
                 cuboid=o.array("cuboid", (8, 3)) / CM,
                 projected_cuboid=o.array("projected_cuboid", (8, 2)),
                 instance_id=None if inst is None else int(inst),
+                amodal_pixel_count=None if amodal is None else int(amodal),
             )
         )
     q_cam = cam.array("quaternion_xyzw_worldframe", (4,))

@@ -27,6 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..geometry import Intrinsics
 
 
+#: The extras a renderer must draw itself (the others come from depth, instance ids and poses).
+DRAWN_EXTRAS = ("normals", "amodal")
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a renderer can do and needs (declared, so callers need not probe)."""
@@ -38,6 +42,9 @@ class Capabilities:
     randomization: bool = False  # draws a domain-randomized frame's distractors (and what it can of its looks)
     needs_gpu: bool = False  # cannot run on a CPU alone
     needs_game: bool = False  # renders in a running game (an external program)
+    #: the extra images (docs/extras.md) it draws itself: "normals", "amodal"; flow and object
+    #: coordinates come from every renderer's depth and instance ids
+    extras: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,11 @@ class RenderOutput:
     rgb: np.ndarray  # (H, W, 3) uint8
     depth: np.ndarray  # (H, W) float32 z-depth in metres, 0 where there is no surface
     instance: np.ndarray  # (H, W) int32: k + 1 where frame.objects[k] is seen, 0 elsewhere
+    #: with ``--extras normals``: (H, W, 3) uint16 camera-frame unit normals (OpenCV axes) as their
+    #: file stores them (:func:`fat.formats.extras.decode_normals` makes them floats), 0 where no surface
+    normals: np.ndarray | None = None
+    #: with ``--extras amodal``: (H, W) uint32, bit k set where frame.objects[k]'s full silhouette is
+    amodal: np.ndarray | None = None
 
 
 class Renderer(ABC):
@@ -133,6 +145,18 @@ class Renderer(ABC):
         """Both eyes of ``frame``'s rig, left then right: what a stereo frame needs. A renderer may
         submit both before reading either back (``gl`` does); by default, :meth:`render` twice."""
         return [self.render(frame, eye) for eye, _ in frame.rig.eyes()]
+
+    #: the drawn extras asked for (:meth:`draw_extras`); each output then carries them
+    extras: tuple[str, ...] = ()
+
+    def draw_extras(self, extras) -> None:
+        """Draw these extras (names of :data:`fat.formats.extras.EXTRAS`) with every view from now on:
+        those of :data:`DRAWN_EXTRAS` need the renderer; ConfigError in one line for one it cannot draw."""
+        missing = [e for e in extras if e in DRAWN_EXTRAS and e not in self.capabilities.extras]
+        if missing:
+            able = "gl" if self.name != "gl" else "another renderer"
+            raise ConfigError(f"--extras {missing[0]}: renderer {self.name} cannot draw {missing[0]}; use {able}")
+        self.extras = tuple(e for e in extras if e in DRAWN_EXTRAS)
 
     @abstractmethod
     def close(self) -> None:

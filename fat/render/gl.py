@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
-from ..geometry import Intrinsics, invert_pose, look_at
+from ..geometry import Intrinsics, invert_pose, look_at, transform_points
 from ..meshes import Mesh, load_mesh, split_for_culling
 from ..scene import Location
 from ..textures import texture_file
@@ -44,8 +44,9 @@ from .materials import Material, object_material, surface_material
 from ..texture_sets import check_texture_sets, read_image, read_set, surface_set
 from ..patterns import pattern
 from .scenery import location_meshes
-from .gl_shaders import (BACKGROUND_FRAGMENT, BACKGROUND_VERTEX, ROUGH, SHADOW_FRAGMENT, SHADOW_MASK_FRAGMENT,
-                         SHADOW_MASK_VERTEX, SHADOW_VERTEX, fragment_shader, vertex_shader)
+from .gl_shaders import (AMODAL_FRAGMENT, AMODAL_VERTEX, BACKGROUND_FRAGMENT, BACKGROUND_VERTEX, ROUGH,
+                         SHADOW_FRAGMENT, SHADOW_MASK_FRAGMENT, SHADOW_MASK_VERTEX, SHADOW_VERTEX, fragment_shader,
+                         vertex_shader)
 
 NEAR, FAR = 0.01, 50.0
 GL_SRGB8 = 0x8C41
@@ -98,6 +99,23 @@ def _write(prog, name: str, data: bytes) -> None:
         member.write(data)
 
 
+def _objects_box(frame: Frame, eye: str) -> tuple[int, int, int, int] | None:
+    """(x, y from the top, width, height) of the image's pixels the objects can cover (their convex
+    hulls' box), or None when they cover none; the whole image when one reaches behind the camera."""
+    K = frame.rig.intrinsics
+    cam = invert_pose(frame.rig.pose(eye))
+    pts = np.concatenate([transform_points(cam @ o.pose, o.hull) for o in frame.objects])
+    if (pts[:, 2] <= 1e-3).any():
+        return 0, 0, K.width, K.height
+    uv = K.project(pts)
+    x0, y0 = np.floor(uv.min(0)).astype(int) - 1
+    x1, y1 = np.ceil(uv.max(0)).astype(int) + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, K.width), min(y1, K.height)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+
+
 def _mat(m: np.ndarray) -> bytes:
     return np.asarray(m, dtype="f4").T.tobytes()  # column-major for GLSL
 
@@ -142,7 +160,7 @@ class GLRenderer(Renderer):
 
     name = "gl"
     capabilities = Capabilities(instance_ids=True, shadows=True, materials=True, environment_lighting=True,
-                                randomization=True)
+                                randomization=True, extras=("normals", "amodal"))
     Options = GLOptions
 
     @classmethod
@@ -199,6 +217,8 @@ class GLRenderer(Renderer):
         self.shadow_prog = self.ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
         self.shadow_mask_prog = self.ctx.program(vertex_shader=SHADOW_MASK_VERTEX, fragment_shader=SHADOW_MASK_FRAGMENT)
         self.background_prog = self.ctx.program(vertex_shader=BACKGROUND_VERTEX, fragment_shader=BACKGROUND_FRAGMENT)
+        self.amodal_prog = self.ctx.program(vertex_shader=AMODAL_VERTEX, fragment_shader=AMODAL_FRAGMENT)
+        self._amodal_fbo, self._amodal_key = None, None
         tri = self.ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())  # one triangle covering the screen
         self.background_vao = self.ctx.vertex_array(self.background_prog, [(tri, "2f", "in_pos")])
         self.shadow_tex = self.ctx.depth_texture((SHADOW_SIZE, SHADOW_SIZE))
@@ -543,16 +563,19 @@ class GLRenderer(Renderer):
 
     def _targets(self, K: Intrinsics):
         size = (K.width, K.height)
-        if self._size != size:
+        key = size, "normals" in self.extras
+        if self._size != key:
             self.check_size(*size)
             if self._fbo is not None:
                 for a in self._attachments:
                     a.release()
                 self._fbo.release()
-            self._attachments = [self.ctx.texture(size, 4), self.ctx.texture(size, 1, dtype="f4"),
-                                 self.ctx.texture(size, 1, dtype="i4"), self.ctx.depth_renderbuffer(size)]
-            self._fbo = self.ctx.framebuffer(color_attachments=self._attachments[:3], depth_attachment=self._attachments[3])
-            self._size = size
+            colors = [self.ctx.texture(size, 4), self.ctx.texture(size, 1, dtype="f4"), self.ctx.texture(size, 1, dtype="i4")]
+            if key[1]:  # the camera-frame normals, encoded as their file stores them
+                colors.append(self.ctx.texture(size, 4, dtype="nu2"))
+            self._attachments = colors + [self.ctx.depth_renderbuffer(size)]
+            self._fbo = self.ctx.framebuffer(color_attachments=colors, depth_attachment=self._attachments[-1])
+            self._size = key
         return self._fbo
 
     # ------------------------------------------------------------------ drawing
@@ -626,7 +649,10 @@ class GLRenderer(Renderer):
 
     def render(self, frame: Frame, eye: str = "left") -> RenderOutput:
         self._draw_eye(frame, eye)
-        return self._finish(self._read_back(frame.rig.intrinsics, 0))
+        out = self._finish(self._read_back(frame.rig.intrinsics, 0))
+        if "amodal" in self.extras:
+            out.amodal = self._amodal(frame, eye)
+        return out
 
     def render_region(self, frame: Frame, box: tuple[int, int, int, int], eye: str = "left") -> RenderOutput:
         """The pixels of ``box`` (x, y, width, height; x right, y down from the image's top-left
@@ -653,29 +679,44 @@ class GLRenderer(Renderer):
         for slot, (eye, _) in enumerate(frame.rig.eyes()):
             self._draw_eye(frame, eye)
             pending.append(self._read_back(frame.rig.intrinsics, slot))
-        return [self._finish(p) for p in pending]
+        outs = [self._finish(p) for p in pending]
+        if "amodal" in self.extras:
+            for out, (eye, _) in zip(outs, frame.rig.eyes()):
+                out.amodal = self._amodal(frame, eye)
+        return outs
 
     def _read_back(self, K: Intrinsics, slot: int) -> tuple:
         """Start copying the render targets into pixel buffer objects of ``slot`` (no wait)."""
         size = (K.width, K.height)
-        if self._pbo_size != size:
+        normals = "normals" in self.extras
+        if self._pbo_size != (size, normals):
             for b in self._pbos:
                 b.release()
             n = size[0] * size[1] * 4
-            self._pbos = [self.ctx.buffer(reserve=n) for _ in range(6)]
-            self._pbo_size = size
-        rgba, depth, inst = self._pbos[3 * slot: 3 * slot + 3]
+            per = 4 if normals else 3  # rgba, depth, instance (and normals: 4 half floats a pixel) per eye
+            self._pbos = [self.ctx.buffer(reserve=2 * n if k % per == 3 else n) for k in range(2 * per)]
+            self._pbo_size = size, normals
+        per = 4 if normals else 3
+        rgba, depth, inst = self._pbos[per * slot: per * slot + 3]
         fbo = self._fbo
         fbo.read_into(rgba, attachment=0, components=4)
         fbo.read_into(depth, attachment=1, components=1, dtype="f4")
         fbo.read_into(inst, attachment=2, components=1, dtype="i4")
-        return size, rgba, depth, inst
+        normal = None
+        if normals:
+            normal = self._pbos[per * slot + 3]
+            fbo.read_into(normal, attachment=3, components=4, dtype="nu2")
+        return size, rgba, depth, inst, normal
 
     @staticmethod
     def _finish(pending: tuple) -> RenderOutput:
         """Wait for one eye's pixel buffers and make its output."""
-        size, rgba_b, depth_b, inst_b = pending
-        return GLRenderer._output(size, rgba_b.read(), depth_b.read(), inst_b.read())
+        size, rgba_b, depth_b, inst_b, normal_b = pending
+        out = GLRenderer._output(size, rgba_b.read(), depth_b.read(), inst_b.read())
+        if normal_b is not None:
+            W, H = size
+            out.normals = np.frombuffer(normal_b.read(), np.uint16).reshape(H, W, 4)[::-1, :, :3]
+        return out
 
     @staticmethod
     def _output(size: tuple[int, int], rgba_b: bytes, depth_b: bytes, inst_b: bytes) -> RenderOutput:
@@ -688,6 +729,65 @@ class GLRenderer(Renderer):
         empty = rgba[:, :, 3] == 0  # nothing drawn: the background
         depth[empty | (depth <= 0)] = 0.0
         return RenderOutput(rgb, depth, inst)
+
+    def _amodal(self, frame: Frame, eye: str) -> np.ndarray:
+        """(H, W) uint32: bit k where ``frame.objects[k]`` covers the pixel, occluders ignored (see
+        :data:`fat.render.gl_shaders.AMODAL_FRAGMENT`); the same vertex positions and pixel centres
+        as the image, so an object's visible pixels lie in its silhouette."""
+        import moderngl
+
+        K, ctx = frame.rig.intrinsics, self.ctx
+        n = len(frame.objects)
+        if n > 32:
+            raise ConfigError(f"--extras amodal: {n} objects in one frame, 32 at most")
+        size, targets = (K.width, K.height), max(1, -(-n // 4))
+        if self._amodal_key != (size, targets):
+            if self._amodal_fbo is not None:
+                for t in self._amodal_fbo.color_attachments:
+                    t.release()
+                self._amodal_fbo.release()
+            self._amodal_fbo = ctx.framebuffer(color_attachments=[ctx.texture(size, 4) for _ in range(targets)])
+            self._amodal_key = size, targets
+        fbo, prog = self._amodal_fbo, self.amodal_prog
+        bits = np.zeros((K.height, K.width), np.uint32)
+        box = _objects_box(frame, eye)
+        if box is None:
+            return bits
+        x, y, w, h = box
+        rect = (x, K.height - y - h, w, h)  # OpenGL's rows count from the bottom
+        fbo.scissor = rect
+        fbo.use()
+        fbo.clear(0.0, 0.0, 0.0, 0.0, viewport=rect)
+        ctx.disable(ctx.DEPTH_TEST)
+        ctx.enable(ctx.BLEND)
+        ctx.blend_func = moderngl.ONE, moderngl.ONE
+        ctx.blend_equation = moderngl.MAX
+        _write(prog, "view", _mat(invert_pose(frame.rig.pose(eye))))  # as _draw_eye writes them
+        _write(prog, "proj", _mat(projection(K)))
+        _set(prog, "mask_map", 0)
+        try:
+            for k, o in enumerate(frame.objects):
+                surface = self._asset(o.asset)
+                _write(prog, "model", _mat(o.pose))
+                _set(prog, "slot", k)
+                _set(prog, "masked", int(surface.mask is not None))
+                if surface.mask is not None:
+                    surface.mask.use(0)
+                g = surface.geometry
+                self._draw(g.masked_shadow(prog), g.n_culled, g.n_two_sided)  # culled as in the picture
+        finally:
+            ctx.blend_equation = moderngl.FUNC_ADD
+            ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+            ctx.disable(ctx.BLEND | ctx.CULL_FACE)
+            ctx.enable(ctx.DEPTH_TEST)
+        part = bits[y:y + h, x:x + w]
+        for t in range(targets):
+            rgba = np.frombuffer(fbo.read(viewport=rect, attachment=t, components=4, alignment=1), np.uint8)
+            rgba = rgba.reshape(h, w, 4)[::-1]
+            for c in range(4):
+                if 4 * t + c < n:
+                    part |= (rgba[:, :, c] > 127).astype(np.uint32) << np.uint32(4 * t + c)
+        return bits
 
     def _shadow_map(self, static_key: tuple, light_vp: np.ndarray, casters: list, objects: list) -> None:
         """Draw the sun's shadow map: the scenery's depths, drawn once per location and sun and then
@@ -768,6 +868,7 @@ class GLRenderer(Renderer):
             _set(p, "light_dir", tuple(float(x) for x in sun_dir))
             _set(p, "sun", tuple(float(x) for x in lighting.sun))
             _set(p, "cam_pos", tuple(float(x) for x in T_world_cam[:3, 3]))
+            _write(p, "cam_rot", _mat(view[:3, :3]))
             _write(p, "sh", np.ascontiguousarray(lighting.environment.sh * ambient, dtype="f4").tobytes())
             _set(p, "env_scale", ambient)
             for name, values in (("light_dirs", dirs), ("light_colors", colours)):

@@ -85,6 +85,7 @@ uniform float specular;       // 1: dielectric F0 = 0.04; 0: no specular reflect
 uniform float shadow_softness;  // light-space size of the sun's disc per unit of occluder distance
 uniform int shadows;
 uniform int instance;
+uniform mat3 cam_rot;  // world -> camera (OpenCV axes)
 #ifdef LOOK
 uniform vec3 albedo_scale;    // a randomized look's albedo = texture * albedo_scale + albedo_offset: a flat
 uniform vec3 albedo_offset;   // colour on white; a pattern's two colours on its grey image; a texture set's as is
@@ -128,6 +129,7 @@ in vec4 v_light;
 layout(location = 0) out vec4 f_color;
 layout(location = 1) out float f_depth;
 layout(location = 2) out int f_instance;
+layout(location = 3) out vec4 f_normal;  // --extras normals: a target (16-bit) only then
 const float ROUGH = """ + repr(ROUGH) + """;
 float lit_fraction(float ndl) {
     if (shadows == 0) return 1.0;
@@ -179,6 +181,9 @@ void main() {
 #endif
     vec3 n = normalize(v_normal);
     if (!gl_FrontFacing) n = -n;
+    // the mesh's normal (no normal map) in the camera frame, as fat.formats.extras stores it in 16 bits:
+    // round((n + 1) / 2 * 65534) + 1, 0 left for no surface
+    f_normal = vec4((cam_rot * n + 1.0) * (0.5 * 65534.0 / 65535.0) + 1.0 / 65535.0, 1.0);
 #ifdef PBR
     vec4 mr = texture(material_map, v_uv);
     float roughness = mix(roughness, mr.g, map_weight.x);
@@ -288,6 +293,7 @@ in vec2 v_ndc;
 layout(location = 0) out vec4 f_color;
 layout(location = 1) out float f_depth;
 layout(location = 2) out int f_instance;
+layout(location = 3) out vec4 f_normal;  // --extras normals: a target (16-bit) only then
 void main() {
     vec4 w = inv_view_proj * vec4(v_ndc, 1.0, 1.0);
     vec3 d = normalize(w.xyz / w.w - cam_pos);
@@ -296,6 +302,7 @@ void main() {
     f_color = vec4(c, 0.0);  // alpha 0: no surface
     f_depth = 0.0;  // no value
     f_instance = 0;
+    f_normal = vec4(0.0);
 }
 """
 
@@ -328,4 +335,38 @@ SHADOW_MASK_FRAGMENT = """
 uniform sampler2D mask_map;
 in vec2 v_uv;
 void main() { if (texture(mask_map, v_uv).a < 0.5) discard; }
+"""
+
+
+#: ``--extras amodal``: every object's full silhouette, occluders ignored, in one pass. Object
+#: ``slot`` writes 1 into channel ``slot % 4`` of target ``slot / 4``; with MAX blending and no depth
+#: test, each pixel ends with a 1 for every object covering it (up to 32 objects in 8 targets).
+AMODAL_VERTEX = """
+#version 330
+uniform mat4 model;
+uniform mat4 view;
+uniform mat4 proj;
+in vec3 in_pos;
+in vec2 in_uv;
+out vec2 v_uv;
+void main() {
+    v_uv = in_uv;
+    vec4 w = model * vec4(in_pos, 1.0);  // as the surface shader: the same positions, bit for bit
+    vec4 c = view * w;
+    gl_Position = proj * c;
+}
+"""
+
+AMODAL_FRAGMENT = """
+#version 330
+uniform sampler2D mask_map;
+uniform int masked;
+uniform int slot;
+in vec2 v_uv;
+""" + "".join(f"layout(location = {i}) out vec4 o{i};\n" for i in range(8)) + """
+void main() {
+    if (masked == 1 && texture(mask_map, v_uv).a < 0.5) discard;
+    vec4 one = vec4(equal(ivec4(slot % 4), ivec4(0, 1, 2, 3)));
+    int t = slot / 4;
+""" + "".join(f"    o{i} = t == {i} ? one : vec4(0.0);\n" for i in range(8)) + """}
 """

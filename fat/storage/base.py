@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 
 from ..errors import FormatError
+from ..formats.extras import read_extra
+from ..formats.fat import CAMERA_SETTINGS
 
 _IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
 
@@ -55,6 +57,8 @@ class Storage(Protocol):
 
     def image(self, name: str, rel: str, index: int, eye: str, size: tuple[int, int]) -> np.ndarray: ...
 
+    def extra(self, kind: str, rel: str, index: int, eye: str, size: tuple[int, int], listed) -> object: ...
+
     def close(self) -> None: ...
 
 
@@ -69,7 +73,8 @@ def object_item(o, setting) -> dict:
     return {"class": o.class_name, "visibility": o.visibility, "pose": o.pose, "location": o.location,
             "quaternion_xyzw": o.quaternion_xyzw, "cuboid": o.cuboid, "projected_cuboid": o.projected_cuboid,
             "projected_cuboid_centroid": o.projected_cuboid_centroid, "bbox": o.bbox,
-            "dimensions": setting.dimensions, "segmentation_id": setting.segmentation_id}
+            "dimensions": setting.dimensions, "segmentation_id": setting.segmentation_id,
+            **({} if o.amodal_pixel_count is None else {"amodal_pixel_count": o.amodal_pixel_count})}
 
 
 def decode_rgb(data: np.ndarray, path) -> np.ndarray:
@@ -78,3 +83,19 @@ def decode_rgb(data: np.ndarray, path) -> np.ndarray:
     if img is None:
         raise FormatError(path, "not a readable image (truncated or corrupt)")
     return img if _IMREAD_RGB is not None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def read_extra_file(path: str | Path, kind: str, size: tuple[int, int] | None = None, n_objects: int = 0):
+    """:func:`fat.formats.extras.read_extra` with the project's errors: a FormatError naming the file
+    when it is missing, is not what ``kind`` writes or is not ``size`` (width, height)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(path, "file is missing")
+    try:
+        got = read_extra(path, kind, n_objects)
+    except ValueError as e:
+        raise FormatError(path, str(e).removeprefix(f"{path}: ")) from None
+    shape = got.shape[1:] if kind == "amodal" else got[0].shape[:2]
+    if size is not None and (shape[1], shape[0]) != tuple(size):
+        raise FormatError(path, f"image is {shape[1]}x{shape[0]}, expected {size[0]}x{size[1]} ({CAMERA_SETTINGS})")
+    return got

@@ -13,16 +13,17 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from ..errors import FatError, FormatError, OutputError
 from ..fileio import write_text_atomic
 from ..formats import fat as F
+from ..formats.extras import extra_file
 from ..formats.fat import FRAME_RE, FatFolder, frame_file, parse_view
 from ..geometry import BASELINE_M
-from .base import _IMREAD_RGB, FolderInfo, class_key, folder_order, object_item
+from .base import _IMREAD_RGB, FolderInfo, class_key, folder_order, object_item, read_extra_file
 
 INDEX_FILE = ".fat_index.json"
 INDEX_VERSION = 2
@@ -78,6 +79,12 @@ class FolderStorage:
 
     def image(self, name: str, rel: str, index: int, eye: str, size: tuple[int, int]) -> np.ndarray:
         return _read_image(name, frame_file(self.base / rel, index, eye, name), size)
+
+    def extra(self, kind: str, rel: str, index: int, eye: str, size: tuple[int, int], listed: Callable[[], int]):
+        """The extra file ``kind`` of a view (:mod:`fat.formats.extras`) decoded, or None where the view
+        has none; ``listed()``: the number of objects the view lists (asked for amodal only)."""
+        path = extra_file(self.base / rel, index, eye, kind)
+        return read_extra_file(path, kind, size, listed() if kind == "amodal" else 0) if path.is_file() else None
 
     def close(self) -> None:
         pass

@@ -8,6 +8,8 @@ Layout (one row per eye of each frame):
 /depth      (N, H, W)    uint16      FAT's counts of 0.1 mm (0 and 65535 = no value)
 /seg        (N, H, W)    uint8
 /instance   (N, H, W)    uint16      when the dataset has instance maps
+/extras/{normals, flow, flow_back, coordinates}  (N, H, W, 3) uint16   with --extras: the PNGs' R, G, B values
+/extras/amodal  (N, H, W, C) uint16   the amodal PNGs' bit planes (C = 1, or 4 from a view of over 16 objects)
 /views/{folder, eye, kind, scene, location, split}  (N,) strings;  /views/frame (N,) int32
 /views/annotation        (N,) string  the frame JSON as written (FAT's units and fields)
 /folders/{name, camera_settings, object_settings}  one row per leaf folder (the settings files)
@@ -24,13 +26,20 @@ from __future__ import annotations
 import json
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from ..errors import ConfigError, FormatError
 from ..formats.fat import (CAMERA_SETTINGS, OBJECT_SETTINGS, decode_depth, parse_camera_settings, parse_json_text,
                            parse_object_settings, parse_view)
+from ..formats.extras import decode_amodal, decode_coordinates, decode_flow, decode_normals
 from .base import FolderInfo, class_key, decode_rgb, folder_order, object_item
+
+#: The HDF5 dataset of each extra file kind (:mod:`fat.exports.hdf5` writes them).
+EXTRAS_DATASET = "extras/{}"
+#: The decoder of each extra file kind but amodal: the file's values (R, G, B order) -> (values, valid).
+_DECODERS = {"normals": decode_normals, "flow": decode_flow, "flow_back": decode_flow, "coordinates": decode_coordinates}
 
 #: The ``fat_format`` attribute of the file.
 FORMAT = "fat-hdf5-1"
@@ -203,6 +212,21 @@ class H5Storage:
         if name == "rgb":
             return decode_rgb(a, f"{self.path}[rgb {r}]")
         return decode_depth(a) if name == "depth" else a
+
+    def extra(self, kind: str, rel: str, index: int, eye: str, size: tuple[int, int], listed: Callable[[], int]):
+        """The extra ``kind`` of a view (the file's values, kept in ``/extras/<kind>``) decoded as the
+        folder's file is, or None where the export has none."""
+        name = EXTRAS_DATASET.format(kind)
+        if name not in self.f:
+            return None
+        r = self._rows[(rel, index, eye)]
+        raw = self.f[name][r]
+        if kind == "amodal":
+            try:
+                return decode_amodal(raw, listed())
+            except ValueError as e:
+                raise FormatError(f"{self.path}[{name} {r}]", str(e)) from None
+        return _DECODERS[kind](raw)
 
     def close(self) -> None:
         self.f.close()
