@@ -138,6 +138,15 @@ def coordinates(frame: Frame, eye: str, depth: np.ndarray, instance: np.ndarray,
     return out.reshape(H, W, 3), valid.reshape(H, W)
 
 
+def on_listed(values: np.ndarray, instance: np.ndarray, shown: list[int]) -> np.ndarray:
+    """``values`` (H, W, ...) where the pixel shows an object of ``shown`` (indices into the frame's
+    objects; ``instance`` the drawn ids k + 1), 0 elsewhere."""
+    keep = np.zeros(int(max(instance.max(initial=0), max(shown, default=0) + 1)) + 1, bool)
+    keep[[k + 1 for k in shown]] = True
+    mask = keep[np.clip(instance, 0, len(keep) - 1)]
+    return np.where(mask.reshape(mask.shape + (1,) * (values.ndim - 2)), values, 0).astype(values.dtype)
+
+
 def amodal_masks(bits: np.ndarray, shown: list[int]) -> np.ndarray:
     """(N, H, W) bool full silhouettes of the listed objects ``shown`` from the renderer's bits."""
     if not shown:

@@ -158,7 +158,9 @@ class Worker:
         files = {frame.index: mine}
         if "normals" in want:
             mine["normals"] = extrafmt.encode_normals(out.normals)
-        if "coordinates" in want:
+        if "coordinates" in want and out.coordinates is not None:  # drawn by the renderer
+            mine["coordinates"] = extrafmt.encode_coordinates(extra.on_listed(out.coordinates, out.instance, shown))
+        elif "coordinates" in want:
             mine["coordinates"] = extrafmt.encode_coordinates(*extra.coordinates(frame, eye, out.depth, out.instance, shown))
         if "amodal" in want:
             masks = extra.amodal_masks(out.amodal, shown)

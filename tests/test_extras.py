@@ -269,6 +269,37 @@ def test_object_coordinates_map_back_through_the_pose_and_k_onto_the_depth(made,
     assert checked > 20
 
 
+def test_coordinates_drawn_by_gl_equal_those_from_its_depth():
+    """Catches: gl's coordinate target out of step with the geometry (another frame than the
+    cuboid-aligned one, the scale of another object, distractors or scenery given coordinates): its
+    values against those back-projected from its own depth through the poses, within 0.1 mm."""
+    from fat import catalog
+    from fat.annotate import listed
+    from fat.assets import standin_assets
+    from fat.formats.extras import decode_coordinates
+    from fat.geometry import invert_pose
+
+    r = renderer_or_skip("gl")
+    try:
+        r.draw_extras(("coordinates",))
+        K = Intrinsics.from_fov(320, 180, 64.0)
+        loc = get_location("kitchen_0")
+        infos = [catalog.fat_objects().get(n) for n in ("003_cracker_box", "035_power_drill", "024_bowl")]
+        assets = standin_assets(infos)
+        poses = [make_pose(np.eye(3), loc.fixation + [0.07 * (k - 1), 0.05 * k, 0.1]) for k in range(3)]
+        frame = Frame.view(loc, [(assets[o.name], T) for o, T in zip(infos, poses)], look_at(loc.fixation + np.array([0.4, -0.5, 0.5]), loc.fixation), K)
+        out = r.render(frame)
+        shown = listed(frame.objects, invert_pose(frame.rig.left), K)
+        drawn, ok = decode_coordinates(extra.on_listed(out.coordinates, out.instance, shown))
+        derived, ok2 = extra.coordinates(frame, "left", out.depth, out.instance, shown)
+        assert np.array_equal(ok, ok2) and ok.sum() > 2000
+        dims = np.array([o.dimensions for o in frame.objects])[out.instance[ok] - 1]
+        assert np.abs((drawn[ok] - derived[ok]) * dims).max() < 1e-4
+        assert not out.coordinates[out.instance == 0].any()  # the scenery has none
+    finally:
+        r.close()
+
+
 def test_amodal_masks_hold_the_visible_pixels_and_give_the_visibility(made):
     """Catches: masks of the wrong object (the JSON's order against the drawing order), occluders
     cutting the amodal mask, a count in the JSON that is not the mask's, visibility that is not the

@@ -148,8 +148,13 @@ def decode_flow(raw_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return flow, valid
 
 
-def encode_coordinates(nocs: np.ndarray, valid: np.ndarray) -> bytes:
-    """(H, W, 3) NOCS coordinates (0..1 across the cuboid), (H, W) bool object pixels -> PNG bytes."""
+def encode_coordinates(nocs: np.ndarray, valid: np.ndarray | None = None) -> bytes:
+    """(H, W, 3) NOCS coordinates (0..1 across the cuboid) and (H, W) bool object pixels -> PNG bytes;
+    or, without ``valid``, the file's uint16 values (a renderer's ``coordinates``)."""
+    if valid is None:
+        if nocs.dtype != np.uint16 or nocs.ndim != 3 or nocs.shape[2] != 3:
+            raise ValueError(f"coordinates must be (H, W, 3) uint16, got {nocs.dtype} {nocs.shape}")
+        return _rgb(nocs)
     raw = np.zeros(valid.shape + (3,), np.uint16)
     raw[valid] = _unit16(nocs[valid])
     return _rgb(raw)

@@ -27,8 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..geometry import Intrinsics
 
 
-#: The extras a renderer must draw itself (the others come from depth, instance ids and poses).
+#: The extras a renderer must draw itself (flow comes from depth, instance ids and poses; object
+#: coordinates too, where a renderer does not draw them).
 DRAWN_EXTRAS = ("normals", "amodal")
+#: What a renderer may draw besides: the extras it can also leave to depth and poses.
+OPTIONAL_EXTRAS = ("coordinates",)
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,8 @@ class Capabilities:
     randomization: bool = False  # draws a domain-randomized frame's distractors (and what it can of its looks)
     needs_gpu: bool = False  # cannot run on a CPU alone
     needs_game: bool = False  # renders in a running game (an external program)
-    #: the extra images (docs/extras.md) it draws itself: "normals", "amodal"; flow and object
-    #: coordinates come from every renderer's depth and instance ids
+    #: the extra images (docs/extras.md) it draws itself: "normals", "amodal", "coordinates"; flow,
+    #: and object coordinates where it does not draw them, come from its depth and instance ids
     extras: tuple[str, ...] = ()
 
 
@@ -100,6 +103,9 @@ class RenderOutput:
     normals: np.ndarray | None = None
     #: with ``--extras amodal``: (H, W) uint32, bit k set where frame.objects[k]'s full silhouette is
     amodal: np.ndarray | None = None
+    #: with ``--extras coordinates``, from a renderer that draws them: (H, W, 3) uint16 object
+    #: coordinates of frame.objects' pixels as their file stores them, 0 elsewhere (others: from depth)
+    coordinates: np.ndarray | None = None
 
 
 class Renderer(ABC):
@@ -156,7 +162,7 @@ class Renderer(ABC):
         if missing:
             able = "gl" if self.name != "gl" else "another renderer"
             raise ConfigError(f"--extras {missing[0]}: renderer {self.name} cannot draw {missing[0]}; use {able}")
-        self.extras = tuple(e for e in extras if e in DRAWN_EXTRAS)
+        self.extras = tuple(e for e in extras if e in DRAWN_EXTRAS + OPTIONAL_EXTRAS and e in self.capabilities.extras)
 
     @abstractmethod
     def close(self) -> None:

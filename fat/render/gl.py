@@ -44,13 +44,15 @@ from .materials import Material, object_material, surface_material
 from ..texture_sets import check_texture_sets, read_image, read_set, surface_set
 from ..patterns import pattern
 from .scenery import location_meshes
-from .gl_shaders import (AMODAL_FRAGMENT, AMODAL_VERTEX, BACKGROUND_FRAGMENT, BACKGROUND_VERTEX, ROUGH,
-                         SHADOW_FRAGMENT, SHADOW_MASK_FRAGMENT, SHADOW_MASK_VERTEX, SHADOW_VERTEX, fragment_shader,
+from .gl_shaders import (AMODAL_FRAGMENT, AMODAL_VERTEX, BACKGROUND_VERTEX, ROUGH, SHADOW_FRAGMENT,
+                         SHADOW_MASK_FRAGMENT, SHADOW_MASK_VERTEX, SHADOW_VERTEX, background_shader, fragment_shader,
                          vertex_shader)
 
 NEAR, FAR = 0.01, 50.0
 GL_SRGB8 = 0x8C41
 SHADOW_SIZE = 1024
+#: The extras drawn into render targets of the one pass, in the order of their targets (3, 4).
+TARGET_EXTRAS = ("normals", "coordinates")
 SHADOW_HALF_EXTENT = 2.5  # metres around the fixation point covered by the shadow map
 #: Light-space penumbra growth per unit of occluder distance (the sun's apparent size, softened).
 SHADOW_SOFTNESS = 0.02
@@ -160,7 +162,7 @@ class GLRenderer(Renderer):
 
     name = "gl"
     capabilities = Capabilities(instance_ids=True, shadows=True, materials=True, environment_lighting=True,
-                                randomization=True, extras=("normals", "amodal"))
+                                randomization=True, extras=("normals", "coordinates", "amodal"))
     Options = GLOptions
 
     @classmethod
@@ -216,11 +218,9 @@ class GLRenderer(Renderer):
         self.white = self.ctx.texture((1, 1), 3, bytes([255, 255, 255]))
         self.shadow_prog = self.ctx.program(vertex_shader=SHADOW_VERTEX, fragment_shader=SHADOW_FRAGMENT)
         self.shadow_mask_prog = self.ctx.program(vertex_shader=SHADOW_MASK_VERTEX, fragment_shader=SHADOW_MASK_FRAGMENT)
-        self.background_prog = self.ctx.program(vertex_shader=BACKGROUND_VERTEX, fragment_shader=BACKGROUND_FRAGMENT)
+        self._background_program()
         self.amodal_prog = self.ctx.program(vertex_shader=AMODAL_VERTEX, fragment_shader=AMODAL_FRAGMENT)
         self._amodal_fbo, self._amodal_key = None, None
-        tri = self.ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())  # one triangle covering the screen
-        self.background_vao = self.ctx.vertex_array(self.background_prog, [(tri, "2f", "in_pos")])
         self.shadow_tex = self.ctx.depth_texture((SHADOW_SIZE, SHADOW_SIZE))
         self.shadow_tex.repeat_x = self.shadow_tex.repeat_y = False
         self.shadow_fbo = self.ctx.framebuffer(depth_attachment=self.shadow_tex)
@@ -256,6 +256,23 @@ class GLRenderer(Renderer):
         self._static_key = None
         self._cull = cull  # False: every face from both sides (the same image, more work)
 
+    def _background_program(self) -> None:
+        """The background's program and its one triangle covering the screen, for the extras' targets."""
+        if getattr(self, "background_prog", None) is not None:
+            self.background_vao.release()
+            self.background_prog.release()
+        self.background_prog = self.ctx.program(vertex_shader=BACKGROUND_VERTEX, fragment_shader=background_shader(self.extras))
+        if getattr(self, "_screen", None) is None:
+            self._screen = self.ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())
+        self.background_vao = self.ctx.vertex_array(self.background_prog, [(self._screen, "2f", "in_pos")])
+
+    def draw_extras(self, extras) -> None:
+        before = self.extras
+        super().draw_extras(extras)
+        if self.extras != before:  # the shaders' output locations and the targets follow the extras
+            self._background_program()  # (the surface programs are compiled by extras: _program)
+            self._size = None
+
     def close(self) -> None:
         self._environments = {}
         if getattr(self, "_random", None) is not None:
@@ -280,11 +297,12 @@ class GLRenderer(Renderer):
                  box: bool = False, pbr: bool = False, mask: bool = False, emissive: bool = False,
                  normal: bool = False, occlusion: bool = False):
         """The surface shader specialised (see :func:`fat.render.gl_shaders.fragment_shader`), compiled once."""
-        key = (maps, glossy, metal, lights, look, box, pbr, mask, emissive, normal, occlusion)
+        key = (maps, glossy, metal, lights, look, box, pbr, mask, emissive, normal, occlusion, self.extras)
         if key not in self.programs:
             self.programs[key] = self.ctx.program(
                 vertex_shader=vertex_shader(box, mask),
-                fragment_shader=fragment_shader(maps, glossy, metal, lights, look, pbr, mask, emissive, normal, occlusion))
+                fragment_shader=fragment_shader(maps, glossy, metal, lights, look, pbr, mask, emissive, normal, occlusion,
+                                                self.extras))
         return self.programs[key]
 
     def _upload(self, mesh: Mesh, two_sided: bool | None = None) -> "_Geometry":
@@ -563,7 +581,7 @@ class GLRenderer(Renderer):
 
     def _targets(self, K: Intrinsics):
         size = (K.width, K.height)
-        key = size, "normals" in self.extras
+        key = size, bool(set(self.extras) & set(TARGET_EXTRAS))
         if self._size != key:
             self.check_size(*size)
             if self._fbo is not None:
@@ -571,8 +589,8 @@ class GLRenderer(Renderer):
                     a.release()
                 self._fbo.release()
             colors = [self.ctx.texture(size, 4), self.ctx.texture(size, 1, dtype="f4"), self.ctx.texture(size, 1, dtype="i4")]
-            if key[1]:  # the camera-frame normals, encoded as their file stores them
-                colors.append(self.ctx.texture(size, 4, dtype="nu2"))
+            # the camera-frame normals and object coordinates asked for, encoded as their files store them
+            colors += [self.ctx.texture(size, 4, dtype="nu2") for e in TARGET_EXTRAS if e in self.extras]
             self._attachments = colors + [self.ctx.depth_renderbuffer(size)]
             self._fbo = self.ctx.framebuffer(color_attachments=colors, depth_attachment=self._attachments[-1])
             self._size = key
@@ -688,34 +706,31 @@ class GLRenderer(Renderer):
     def _read_back(self, K: Intrinsics, slot: int) -> tuple:
         """Start copying the render targets into pixel buffer objects of ``slot`` (no wait)."""
         size = (K.width, K.height)
-        normals = "normals" in self.extras
-        if self._pbo_size != (size, normals):
+        wanted = tuple(e for e in TARGET_EXTRAS if e in self.extras)
+        per = 3 + len(wanted)  # rgba, depth, instance (and each extra: 4 16-bit values a pixel) per eye
+        if self._pbo_size != (size, wanted):
             for b in self._pbos:
                 b.release()
             n = size[0] * size[1] * 4
-            per = 4 if normals else 3  # rgba, depth, instance (and normals: 4 half floats a pixel) per eye
-            self._pbos = [self.ctx.buffer(reserve=2 * n if k % per == 3 else n) for k in range(2 * per)]
-            self._pbo_size = size, normals
-        per = 4 if normals else 3
-        rgba, depth, inst = self._pbos[per * slot: per * slot + 3]
+            self._pbos = [self.ctx.buffer(reserve=2 * n if k % per >= 3 else n) for k in range(2 * per)]
+            self._pbo_size = size, wanted
+        rgba, depth, inst, *extras = self._pbos[per * slot: per * slot + per]
         fbo = self._fbo
         fbo.read_into(rgba, attachment=0, components=4)
         fbo.read_into(depth, attachment=1, components=1, dtype="f4")
         fbo.read_into(inst, attachment=2, components=1, dtype="i4")
-        normal = None
-        if normals:
-            normal = self._pbos[per * slot + 3]
-            fbo.read_into(normal, attachment=3, components=4, dtype="nu2")
-        return size, rgba, depth, inst, normal
+        for e, b in zip(wanted, extras):
+            fbo.read_into(b, attachment=3 + wanted.index(e), components=4, dtype="nu2")
+        return size, rgba, depth, inst, dict(zip(wanted, extras))
 
     @staticmethod
     def _finish(pending: tuple) -> RenderOutput:
         """Wait for one eye's pixel buffers and make its output."""
-        size, rgba_b, depth_b, inst_b, normal_b = pending
+        size, rgba_b, depth_b, inst_b, extras = pending
         out = GLRenderer._output(size, rgba_b.read(), depth_b.read(), inst_b.read())
-        if normal_b is not None:
-            W, H = size
-            out.normals = np.frombuffer(normal_b.read(), np.uint16).reshape(H, W, 4)[::-1, :, :3]
+        W, H = size
+        for e, b in extras.items():
+            setattr(out, e, np.frombuffer(b.read(), np.uint16).reshape(H, W, 4)[::-1, :, :3])
         return out
 
     @staticmethod
@@ -856,6 +871,7 @@ class GLRenderer(Renderer):
         colours = np.zeros((3, 3), "f4")
         for i, (d, c) in enumerate(extra):
             dirs[i], colours[i] = d, c
+        nocs = {k + 1: tuple(1.0 / float(x) for x in o.dimensions) for k, o in enumerate(frame.objects)}
         draws = [(surface, T, inst, self._program(surface.maps is not None, surface.reflective, surface.metal, len(extra),
                                                   surface.look, surface.box, surface.pbr is not None,
                                                   surface.mask is not None, surface.emission is not None,
@@ -903,6 +919,7 @@ class GLRenderer(Renderer):
             _set(p, "emission", surface.emission_scale * WHITE_TARGET / lighting.exposure)
             _write(p, "model", _mat(T))
             _set(p, "instance", inst)
+            _set(p, "nocs_scale", nocs.get(inst, (0.0, 0.0, 0.0)))
             _set(p, "roughness", surface.material.roughness)
             _set(p, "metallic", surface.material.metallic)
             _set(p, "specular", surface.material.specular)

@@ -29,6 +29,7 @@ out vec3 v_world;
 out vec2 v_uv;
 out float v_z;
 out vec4 v_light;
+out vec3 v_obj;           // the model-space position: an object's own frame (--extras coordinates)
 #ifdef MASK
 out vec2 v_mask_uv;       // the surface's own texture coordinates: a box-mapped look keeps the object's mask
 #endif
@@ -52,6 +53,7 @@ void main() {
     v_mask_uv = in_uv;
 #endif
     v_light = light_vp * w;
+    v_obj = in_pos;
     gl_Position = proj * c;
 }
 """
@@ -86,6 +88,7 @@ uniform float shadow_softness;  // light-space size of the sun's disc per unit o
 uniform int shadows;
 uniform int instance;
 uniform mat3 cam_rot;  // world -> camera (OpenCV axes)
+uniform vec3 nocs_scale;  // an annotated object's 1 / cuboid extents; 0 for the rest (--extras coordinates)
 #ifdef LOOK
 uniform vec3 albedo_scale;    // a randomized look's albedo = texture * albedo_scale + albedo_offset: a flat
 uniform vec3 albedo_offset;   // colour on white; a pattern's two colours on its grey image; a texture set's as is
@@ -126,10 +129,12 @@ in vec3 v_world;
 in vec2 v_uv;
 in float v_z;
 in vec4 v_light;
+in vec3 v_obj;
 layout(location = 0) out vec4 f_color;
 layout(location = 1) out float f_depth;
 layout(location = 2) out int f_instance;
-layout(location = 3) out vec4 f_normal;  // --extras normals: a target (16-bit) only then
+layout(location = NORMAL_TARGET) out vec4 f_normal;  // --extras normals: a 16-bit target (else none)
+layout(location = COORD_TARGET) out vec4 f_coord;    // --extras coordinates: likewise
 const float ROUGH = """ + repr(ROUGH) + """;
 float lit_fraction(float ndl) {
     if (shadows == 0) return 1.0;
@@ -184,6 +189,9 @@ void main() {
     // the mesh's normal (no normal map) in the camera frame, as fat.formats.extras stores it in 16 bits:
     // round((n + 1) / 2 * 65534) + 1, 0 left for no surface
     f_normal = vec4((cam_rot * n + 1.0) * (0.5 * 65534.0 / 65535.0) + 1.0 / 65535.0, 1.0);
+    // the object's point over its cuboid, plus one half (NOCS), stored as the normals are; 0: no object
+    f_coord = nocs_scale.x > 0.0 ? vec4(clamp(v_obj * nocs_scale + 0.5, 0.0, 1.0) * (65534.0 / 65535.0) + 1.0 / 65535.0, 1.0)
+                                 : vec4(0.0);
 #ifdef PBR
     vec4 mr = texture(material_map, v_uv);
     float roughness = mix(roughness, mr.g, map_weight.x);
@@ -256,9 +264,21 @@ def vertex_shader(box: bool = False, mask: bool = False) -> str:
     return VERTEX.replace("#version 330\n", "#version 330\n" + defines(box=box, mask=mask), 1)
 
 
+def extra_targets(extras) -> str:
+    """The output locations of the normals and coordinates targets for the extras drawn (in
+    TARGET_EXTRAS order from 3; 6 and 7, locations without a target, for those not drawn)."""
+    drawn = [e for e in ("normals", "coordinates") if e in extras]
+    at = {e: 3 + drawn.index(e) if e in drawn else 6 + k for k, e in enumerate(("normals", "coordinates"))}
+    return f"#define NORMAL_TARGET {at['normals']}\n#define COORD_TARGET {at['coordinates']}\n"
+
+
+def background_shader(extras=()) -> str:
+    return BACKGROUND_FRAGMENT.replace("#version 330\n", "#version 330\n" + extra_targets(extras), 1)
+
+
 def fragment_shader(maps: bool, glossy: bool, metal: bool = False, lights: int = 0, look: bool = False,
                     pbr: bool = False, mask: bool = False, emissive: bool = False, normal: bool = False,
-                    occlusion: bool = False) -> str:
+                    occlusion: bool = False, extras=()) -> str:
     """The surface shader, specialised: ``maps`` (normal, roughness, metalness maps: textured scenery),
     ``glossy`` (reflections looked up in the prefiltered map; without, a surface of roughness >=
     ROUGH everywhere takes irradiance / pi), ``metal`` (a metalness map), ``lights``: distant lights
@@ -269,7 +289,7 @@ def fragment_shader(maps: bool, glossy: bool, metal: bool = False, lights: int =
     compiled out rather than skipped, and the lights are written out one by one."""
     extra = "".join(f"    color += direct(n, v, ndv, light_dirs[{i}], light_colors[{i}], albedo, f0, roughness, metallic, spec_w);\n"
                     for i in range(lights))
-    head = "#version 330\n" + defines(maps=maps, glossy=glossy, metal=metal, look=look, pbr=pbr, mask=mask,
+    head = "#version 330\n" + extra_targets(extras) + defines(maps=maps, glossy=glossy, metal=metal, look=look, pbr=pbr, mask=mask,
                                        emissive=emissive, normal=normal, occlusion=occlusion)
     return FRAGMENT.replace("#version 330\n", head, 1).replace("    // EXTRA_LIGHTS\n", extra)
 
@@ -293,7 +313,8 @@ in vec2 v_ndc;
 layout(location = 0) out vec4 f_color;
 layout(location = 1) out float f_depth;
 layout(location = 2) out int f_instance;
-layout(location = 3) out vec4 f_normal;  // --extras normals: a target (16-bit) only then
+layout(location = NORMAL_TARGET) out vec4 f_normal;  // --extras normals: a 16-bit target (else none)
+layout(location = COORD_TARGET) out vec4 f_coord;    // --extras coordinates: likewise
 void main() {
     vec4 w = inv_view_proj * vec4(v_ndc, 1.0, 1.0);
     vec3 d = normalize(w.xyz / w.w - cam_pos);
@@ -303,6 +324,7 @@ void main() {
     f_depth = 0.0;  // no value
     f_instance = 0;
     f_normal = vec4(0.0);
+    f_coord = vec4(0.0);
 }
 """
 
