@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -17,47 +16,12 @@ from fat.plan import locations_of, plan, total_frames
 from fat.render import registry
 from fat.run import check_output, generate
 from fat import randomize
-from fat.settings import (EXTRA_KEYS, SettingError, config_keys, from_values, n_locations, specs, unknown_setting,
+from fat.settings import (EXTRA_KEYS, SettingError, config_keys, from_values, n_locations, read_config, specs,
                           validate)
 
 from . import START
 from .help import SectionedCommand
 from .messages import emit
-
-
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    tomllib = None
-
-
-def read_config(path: Path) -> dict:
-    """A JSON or TOML file of settings, keys as the long options (``jpeg_quality``, ``scene``...)."""
-    try:
-        text = path.read_text("utf-8")
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read the config file: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})") from None
-    try:
-        if path.suffix == ".toml":
-            if tomllib is None:
-                raise ConfigError(f"{path}: TOML needs Python 3.11; use a .json config")
-            doc = tomllib.loads(text)
-        else:
-            doc = json.loads(text)
-    except (ValueError, getattr(tomllib, "TOMLDecodeError", ValueError)) as e:
-        raise ConfigError(f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: "
-                          f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: expected a table of settings")
-    known = config_keys()
-    for k in doc:
-        if k.replace("-", "_") not in known:
-            raise ConfigError(f"{path}: {unknown_setting(k)}")
-    return {k.replace("-", "_"): v for k, v in doc.items()}
 
 
 def _config_key(setting: str, values: dict, from_file: set[str]) -> str | None:

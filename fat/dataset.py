@@ -38,7 +38,7 @@ FIELDS = ("rgb", "depth", "seg", "instance", "annotations") + EXTRAS  # extras: 
 EXTRA_KEYS = {"normals": ("normals", "normals_valid"), "flow": ("flow", "flow_valid"),
               "flow_back": ("flow_back", "flow_back_valid"), "coordinates": ("coordinates", "coordinates_valid"),
               "amodal": ("amodal_masks",)}
-EYES = ("left", "right", "both", "stereo")
+EYE_CHOICES = ("left", "right", "both", "stereo")  # the eyes argument
 KINDS = ("single", "mixed", "dr", "both", "all")  # both: single and mixed (as fat generate --kind); all: every kind
 #: The folder kinds each ``kind`` argument reads.
 KIND_FOLDERS = {"single": {"single"}, "mixed": {"mixed"}, "dr": {"dr"}, "both": {"single", "mixed"},
@@ -48,7 +48,7 @@ SPLITS = ("train", "test", "all")
 
 def check_arguments(split: str, kind: str, eyes: str, fields: Iterable[str], on_error: str) -> tuple[str, ...]:
     """Refuse unknown values of the Dataset arguments; returns the fields as a tuple."""
-    for name, value, allowed in (("split", split, SPLITS), ("kind", kind, KINDS), ("eyes", eyes, EYES),
+    for name, value, allowed in (("split", split, SPLITS), ("kind", kind, KINDS), ("eyes", eyes, EYE_CHOICES),
                                  ("on_error", on_error, ("raise", "skip"))):
         if value not in allowed:
             raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .assets import ObjectAsset
-from .geometry import Intrinsics
+from .geometry import EYES, Intrinsics
 from .looks import Looks
 from .scene import Light, Location
 
-EYES = ("left", "right")
 
 
 @dataclass(frozen=True, eq=False)

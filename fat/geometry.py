@@ -20,6 +20,8 @@ import numpy as np
 
 #: Stereo baseline of FAT, metres (FAT readme: "The baseline between cameras is 6.0 cm").
 BASELINE_M = 0.06
+#: The eyes of FAT's stereo pair, as its file names spell them.
+EYES = ("left", "right")
 
 #: FAT cuboid corner signs in the object frame, FAT vertex order (Front = +z, Top = -y, Right = +x).
 CUBOID_SIGNS = np.array(

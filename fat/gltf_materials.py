@@ -26,7 +26,7 @@ REPEAT, MIRRORED_REPEAT, CLAMP_TO_EDGE = 10497, 33648, 33071
 DRAWN_EXTENSIONS = frozenset({"KHR_materials_emissive_strength", "KHR_texture_transform"})
 #: A JPEG image of a glTF file at least twice this wide or high is decoded at 1/2, 1/4 or 1/8 scale
 #: (the baked texture keeps at most 1024 texels a side per part).
-MAX_IMAGE_SIDE = 4096
+MAX_DECODED_SIDE = 4096
 
 
 @dataclass(frozen=True)
@@ -180,9 +180,9 @@ def decode_image(data: bytes, where: str) -> np.ndarray:
 
     info = probe_image_bytes(data, where, "image") if data else None  # its size and ends checked first
     flag = cv2.IMREAD_UNCHANGED
-    if info is not None and info.format == "jpeg" and max(info.width, info.height) >= 2 * MAX_IMAGE_SIDE:
+    if info is not None and info.format == "jpeg" and max(info.width, info.height) >= 2 * MAX_DECODED_SIDE:
         # no alpha in a JPEG: decoded at reduced scale by the decoder itself, memory as for the result
-        factor = min(8, 1 << int(np.log2(max(info.width, info.height) / MAX_IMAGE_SIDE)))
+        factor = min(8, 1 << int(np.log2(max(info.width, info.height) / MAX_DECODED_SIDE)))
         flag = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}[factor]
     img = cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
     if img is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import numbers
 import os
@@ -19,6 +20,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    tomllib = None
 
 from . import scene as scenes
 from .assets import DEFAULT_TEXTURE_SIZE, check_ycb_folder
@@ -532,6 +538,51 @@ def from_values(values: dict) -> Settings:
         else:
             raise ConfigError(unknown_setting(key))
     return Settings(**fields, renderer_options=options)
+
+
+def read_config(path: str | Path) -> dict:
+    """The values of a JSON or TOML config file (keys as the long options: ``jpeg_quality``,
+    ``scene``...), by config key; ConfigError in one line naming the file for one that cannot be read
+    or holds an unknown key."""
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config file: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})") from None
+    try:
+        if path.suffix == ".toml":
+            if tomllib is None:
+                raise ConfigError(f"{path}: TOML needs Python 3.11; use a .json config")
+            doc = tomllib.loads(text)
+        else:
+            doc = json.loads(text)
+    except (ValueError, getattr(tomllib, "TOMLDecodeError", ValueError)) as e:
+        raise ConfigError(f"{path}: not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: "
+                          f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: expected a table of settings")
+    known = config_keys()
+    for k in doc:
+        if k.replace("-", "_") not in known:
+            raise ConfigError(f"{path}: {unknown_setting(k)}")
+    return {k.replace("-", "_"): v for k, v in doc.items()}
+
+
+def load_config(path: str | Path) -> Settings:
+    """The settings of a config file, as ``fat generate --config FILE`` reads them, checked
+    (:func:`validate`); a bad value's error names the file and its key."""
+    values = read_config(path)
+    try:
+        return validate(from_values(values))
+    except SettingError as e:
+        keys = [k for k, name in config_keys().items() if name == e.setting and k in values]
+        if e.setting in ("mixed_frames", "single_frames", "dr_frames") and "frames" in values:
+            keys = ["frames"]
+        raise ConfigError(f"{path}: {keys[0]}: {e}" if keys else f"{path}: {e}") from None
 
 
 # ----------------------------------------------------------------------------- validate

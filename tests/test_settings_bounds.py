@@ -143,3 +143,24 @@ def test_validate_checks_types_and_bounds_for_api_callers(field, value, message)
         validate(Settings(**{field: value}))
     assert e.value.setting == field
     assert validate(Settings(mixed_frames=4.0)).mixed_frames == 4 and type(validate(Settings(mixed_frames=4.0)).mixed_frames) is int
+
+
+def test_load_config_gives_the_settings_the_command_line_reads_from_the_file(tmp_path):
+    """Catches: library users' config reading drifting from ``fat generate --config`` (another key
+    spelling, ``frames`` not setting every kind's count, a bad value not named with its file and key)."""
+    from fat.errors import ConfigError
+    from fat.settings import Settings, load_config, validate
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('kind = "both"\nscene = ["kitchen", "temple"]\nframes = 4\nseed = 3\njpeg-quality = 80\n'
+                   'extras = ["flow"]\nrenderer = "tiny"\n')
+    got = load_config(cfg)
+    assert got == validate(Settings(kinds=("single", "mixed"), scenes=("kitchen", "temple"), mixed_frames=4,
+                                    single_frames=4, dr_frames=4, seed=3, jpeg_quality=80, extras=("flow",),
+                                    renderer="tiny"))
+    cfg.write_text("frames = 4.7\n")
+    with pytest.raises(ConfigError, match=r"c\.toml: frames: mixed frames must be an integer, got 4\.7"):
+        load_config(cfg)
+    cfg.write_text("colour = 1\n")
+    with pytest.raises(ConfigError, match=r"c\.toml: unknown setting 'colour'"):
+        load_config(cfg)

@@ -25,6 +25,7 @@ from ..catalog import SINGLE_SEGMENTATION_ID, ObjectInfo
 from ..errors import FormatError
 from ..fileio import below, open_folder, write_bytes_atomic, write_in, write_text_atomic
 from ..geometry import (
+    EYES,
     Intrinsics,
     ue4_point_to_world,
     ue4_quat_to_world,
@@ -34,7 +35,6 @@ from ..geometry import (
 from .extras import AMODAL_KEY
 from .ue4json import dumps, quantise
 
-EYES = ("left", "right")
 CM = 100.0  # centimetres per metre
 DEPTH_UNITS_PER_M = 10000.0  # 0.1 mm per count
 DEPTH_MAX_M = 65535 / DEPTH_UNITS_PER_M  # 6.5535 m
@@ -43,7 +43,7 @@ CAMERA_SETTINGS = "_camera_settings.json"
 OBJECT_SETTINGS = "_object_settings.json"
 SUFFIXES = {"rgb": "jpg", "depth": "depth.png", "seg": "seg.png", "annotation": "json", "instance": "instance.png"}
 FRAME_RE = re.compile(r"^(\d{6})\.(left|right)\.json$")
-MAX_IMAGE_SIDE = 65536  # pixels: larger sizes in _camera_settings.json are refused, not allocated
+MAX_READ_SIDE = 65536  # pixels: larger sizes in _camera_settings.json are refused, not allocated
 
 
 def frame_file(folder: str | Path, index: int, eye: str, kind: str) -> Path:
@@ -384,8 +384,8 @@ def parse_camera_settings(doc: dict, path: str | Path = CAMERA_SETTINGS) -> dict
         width, height = size.number("width"), size.number("height")
         if width <= 0 or height <= 0 or width != int(width) or height != int(height):
             raise FormatError(path, f"bad image size {width}x{height}", size.where)
-        if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:
-            raise FormatError(path, f"image size {width:g}x{height:g} is beyond {MAX_IMAGE_SIDE} pixels a side", size.where)
+        if width > MAX_READ_SIDE or height > MAX_READ_SIDE:
+            raise FormatError(path, f"image size {width:g}x{height:g} is beyond {MAX_READ_SIDE} pixels a side", size.where)
         fx, fy, cx, cy = (ins.number(k) for k in ("fx", "fy", "cx", "cy"))
         for key, v, ok, what in (("fx", fx, fx > 0, "must be positive"), ("fy", fy, fy > 0, "must be positive"),
                                  ("cx", cx, 0 <= cx <= width, f"must lie in the image, 0..{width:g}"),

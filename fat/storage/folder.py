@@ -22,12 +22,11 @@ from ..fileio import write_text_atomic
 from ..formats import fat as F
 from ..formats.extras import extra_file
 from ..formats.fat import FRAME_RE, FatFolder, frame_file, parse_view
-from ..geometry import BASELINE_M
+from ..geometry import BASELINE_M, EYES
 from .base import _IMREAD_RGB, FolderInfo, class_key, folder_order, object_item, read_extra_file
 
 INDEX_FILE = ".fat_index.json"
 INDEX_VERSION = 2
-EYES = ("left", "right")
 _LOCATION_RE = re.compile(r"^(.+)_(\d+)$")
 
 
