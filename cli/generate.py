@@ -16,24 +16,12 @@ from fat.plan import locations_of, plan, total_frames
 from fat.render import registry
 from fat.run import check_output, generate
 from fat import randomize
-from fat.settings import (EXTRA_KEYS, SettingError, config_keys, from_values, n_locations, read_config, specs,
-                          validate)
+from fat.settings import (EXTRA_KEYS, SettingError, config_key, from_values, n_locations, read_config,
+                          specs, validate)
 
 from . import START
 from .help import SectionedCommand
 from .messages import emit
-
-
-def _config_key(setting: str, values: dict, from_file: set[str]) -> str | None:
-    """The config-file key that gave the value of ``setting``, if it came from the file."""
-    if setting in ("mixed_frames", "single_frames") and values.get(setting) is None:
-        keys = ["frames"]
-    else:
-        keys = [k for k, name in config_keys().items() if name == setting]
-    for k in keys:
-        if values.get(k) is not None:
-            return k if k in from_file else None
-    return None
 
 
 def _click_type(spec):
@@ -157,7 +145,7 @@ def generate_cmd(out: Path, config_file, randomize_all, randomizer, workers, das
     try:
         settings = validate(from_values(values))
     except SettingError as e:
-        key = _config_key(e.setting, values, from_file)
+        key = config_key(e.setting, values, from_file)
         if key is None:
             raise
         raise ConfigError(f"{config_file}: {key}: {e}") from None

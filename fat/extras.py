@@ -23,42 +23,6 @@ from .geometry import Intrinsics, invert_pose
 FLOW_DEPTH_REL, FLOW_DEPTH_ABS = 0.01, 0.003
 
 
-def _rays(K: Intrinsics) -> np.ndarray:
-    """(H * W, 2) float32 (x/z, y/z) of every pixel centre, row by row."""
-    xn, yn = K.pixel_rays()
-    return np.stack([xn.ravel(), yn.ravel()], axis=1).astype(np.float32)
-
-
-_RAYS: dict = {}
-
-
-def _surface(K: Intrinsics, depth: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """(N, 3) float32 camera-frame points of the pixels ``where`` (flat indices): the pixel centre's
-    ray at the pixel's depth."""
-    key = (K.width, K.height, K.fx, K.fy, K.cx, K.cy)
-    if key not in _RAYS:
-        _RAYS.clear()
-        _RAYS[key] = _rays(K)
-    z = depth.ravel()[where].astype(np.float32)
-    xy = _RAYS[key][where] * z[:, None]
-    return np.column_stack([xy, z])
-
-
-def _moved(P: np.ndarray, ids: np.ndarray, transforms) -> np.ndarray:
-    """Points ``P`` (N, 3) each through ``transforms(i)`` (4x4) of its id: the scenery's (0) to all,
-    then each object's to its own."""
-    A = transforms(0).astype(np.float32)
-    out = P @ A[:3, :3].T + A[:3, 3]
-    on = np.flatnonzero(ids)
-    if len(on):
-        order = on[np.argsort(ids[on], kind="stable")]
-        cuts = np.flatnonzero(np.diff(ids[order])) + 1
-        for group in np.split(order, cuts):
-            A = transforms(int(ids[group[0]])).astype(np.float32)
-            out[group] = P[group] @ A[:3, :3].T + A[:3, 3]
-    return out
-
-
 _GRIDS: dict = {}
 
 
@@ -71,6 +35,27 @@ def _grids(K: Intrinsics) -> tuple[np.ndarray, ...]:
         cols, rows = np.meshgrid(np.arange(K.width) + 0.5, np.arange(K.height) + 0.5)
         _GRIDS[key] = tuple(a.astype(np.float32) for a in (xn, yn, cols, rows))
     return _GRIDS[key]
+
+
+def _groups(ids: np.ndarray, where: np.ndarray):
+    """(id, flat pixel indices) of each id among the pixels ``where`` (``ids`` the flat ids there)."""
+    order = np.argsort(ids, kind="stable")
+    for group in np.split(order, np.flatnonzero(np.diff(ids[order])) + 1):
+        if len(group):
+            yield int(ids[group[0]]), where[group]
+
+
+def _through(A: np.ndarray, X: np.ndarray, Y: np.ndarray, z: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """(N, 3) float32: the points (X, Y, z) of the flat pixels ``at`` through the 4x4 transform ``A``."""
+    A = A.astype(np.float32)
+    return np.stack([X.ravel()[at], Y.ravel()[at], z.ravel()[at]], axis=1) @ A[:3, :3].T + A[:3, 3]
+
+
+def _shown_mask(instance: np.ndarray, shown: list[int]) -> np.ndarray:
+    """Where ``instance`` (the drawn ids k + 1) shows an object of ``shown`` (indices into the frame's objects)."""
+    keep = np.zeros(int(max(instance.max(initial=0), max(shown, default=0) + 1)) + 1, bool)
+    keep[[k + 1 for k in shown]] = True
+    return keep[np.clip(instance, 0, len(keep) - 1)]
 
 
 def flow(K: Intrinsics, src: tuple, dst: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -89,15 +74,10 @@ def flow(K: Intrinsics, src: tuple, dst: tuple) -> tuple[np.ndarray, np.ndarray]
     A = (cam_dst @ T_src).astype(np.float32)  # the scenery: source camera -> destination camera
     Q = [A[c, 0] * X + A[c, 1] * Y + A[c, 2] * z + A[c, 3] for c in range(3)]
     on = np.flatnonzero((inst_src.ravel() > 0) & (z.ravel() > 0))
-    if len(on):  # the objects and distractors, each with its own motion
-        ids = inst_src.ravel()[on]
-        order = np.argsort(ids, kind="stable")
-        for group in np.split(on[order], np.flatnonzero(np.diff(ids[order])) + 1):
-            i = int(inst_src.ravel()[group[0]])
-            A = (cam_dst @ poses_dst[i - 1] @ invert_pose(poses_src[i - 1]) @ T_src).astype(np.float32)
-            p = np.stack([X.ravel()[group], Y.ravel()[group], z.ravel()[group]], axis=1) @ A[:3, :3].T + A[:3, 3]
-            for c in range(3):
-                Q[c].ravel()[group] = p[:, c]
+    for i, group in _groups(inst_src.ravel()[on], on):  # the objects and distractors, each with its own motion
+        p = _through(cam_dst @ poses_dst[i - 1] @ invert_pose(poses_src[i - 1]) @ T_src, X, Y, z, group)
+        for c in range(3):
+            Q[c].ravel()[group] = p[:, c]
     qz = Q[2]
     ahead = (qz > 1e-6) & (z > 0)
     inv = np.float32(1) / np.where(ahead, qz, np.float32(1))
@@ -119,20 +99,16 @@ def coordinates(frame: Frame, eye: str, depth: np.ndarray, instance: np.ndarray,
     object's cuboid-aligned frame over the cuboid's extents, plus one half (NOCS, 0..1). Returns
     ((H, W, 3) coordinates, (H, W) bool where an object of ``shown`` is seen)."""
     H, W = depth.shape
-    mine = np.zeros(len(frame.drawn) + 2, bool)
-    mine[[k + 1 for k in shown]] = True
-    ids = np.clip(instance.ravel(), 0, len(mine) - 1)
-    where = np.flatnonzero(mine[ids] & (depth.ravel() > 0))
+    xn, yn, _, _ = _grids(frame.rig.intrinsics)
+    z = depth.astype(np.float32, copy=False)
+    X, Y = xn * z, yn * z
+    where = np.flatnonzero(_shown_mask(instance, shown).ravel() & (z.ravel() > 0))
     T_world_cam = frame.rig.pose(eye)
-
-    def transform(i):  # camera -> object, scaled to the cuboid
+    out = np.zeros((H * W, 3), np.float32)
+    for i, group in _groups(instance.ravel()[where], where):  # camera -> object, scaled to the cuboid
         o = frame.objects[i - 1]
         S = np.diag(np.r_[1.0 / np.asarray(o.dimensions, dtype=np.float64), 1.0])
-        return S @ invert_pose(o.pose) @ T_world_cam
-
-    P = _moved(_surface(frame.rig.intrinsics, depth, where), ids[where], transform) + np.float32(0.5)
-    out = np.zeros((H * W, 3), np.float32)
-    out[where] = P
+        out[group] = _through(S @ invert_pose(o.pose) @ T_world_cam, X, Y, z, group) + np.float32(0.5)
     valid = np.zeros(H * W, bool)
     valid[where] = True
     return out.reshape(H, W, 3), valid.reshape(H, W)
@@ -141,9 +117,7 @@ def coordinates(frame: Frame, eye: str, depth: np.ndarray, instance: np.ndarray,
 def on_listed(values: np.ndarray, instance: np.ndarray, shown: list[int]) -> np.ndarray:
     """``values`` (H, W, ...) where the pixel shows an object of ``shown`` (indices into the frame's
     objects; ``instance`` the drawn ids k + 1), 0 elsewhere."""
-    keep = np.zeros(int(max(instance.max(initial=0), max(shown, default=0) + 1)) + 1, bool)
-    keep[[k + 1 for k in shown]] = True
-    mask = keep[np.clip(instance, 0, len(keep) - 1)]
+    mask = _shown_mask(instance, shown)
     return np.where(mask.reshape(mask.shape + (1,) * (values.ndim - 2)), values, 0).astype(values.dtype)
 
 

@@ -97,6 +97,23 @@ def _write_in(folder: int, name: str, data: bytes) -> None:
         f.write(data)
 
 
+def write_files(folder: str | os.PathLike, files: dict, root: str | os.PathLike | None = None) -> dict[Path, str]:
+    """Write each file of ``files`` (path in ``folder`` -> bytes) atomically; returns their sha256 by
+    path. ``root``: the output folder ``folder`` lies below; the folders between them are then opened
+    without following a symbolic link (:func:`open_folder`), so nothing is written through one."""
+    written = {}
+    if root is None:
+        for p, data in files.items():
+            write_bytes_atomic(p, data)
+            written[Path(p)] = hashlib.sha256(data).hexdigest()
+        return written
+    with open_folder(root, below(root, folder)) as fd:
+        for p, data in files.items():
+            write_in(fd, p, data)
+            written[Path(p)] = hashlib.sha256(data).hexdigest()
+    return written
+
+
 def write_in(folder: int, path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` atomically to the file named ``path``'s name in the open folder ``folder`` (an
     :func:`open_folder` descriptor; ``path`` is what error messages name): a temporary file in that

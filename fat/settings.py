@@ -579,10 +579,21 @@ def load_config(path: str | Path) -> Settings:
     try:
         return validate(from_values(values))
     except SettingError as e:
-        keys = [k for k, name in config_keys().items() if name == e.setting and k in values]
-        if e.setting in ("mixed_frames", "single_frames", "dr_frames") and "frames" in values:
-            keys = ["frames"]
-        raise ConfigError(f"{path}: {keys[0]}: {e}" if keys else f"{path}: {e}") from None
+        key = config_key(e.setting, values, set(values))
+        raise ConfigError(f"{path}: {key}: {e}" if key else f"{path}: {e}") from None
+
+
+def config_key(setting: str, values: dict, from_file: set[str]) -> str | None:
+    """The config-file key that gave the value of ``setting`` (a Settings field), if it came from the
+    file (``from_file``: the keys whose values did); ``values``: every key's value, None for not given."""
+    if setting in ("mixed_frames", "single_frames") and values.get(setting) is None:
+        keys = ["frames"]
+    else:
+        keys = [k for k, name in config_keys().items() if name == setting]
+    for k in keys:
+        if values.get(k) is not None:
+            return k if k in from_file else None
+    return None
 
 
 # ----------------------------------------------------------------------------- validate

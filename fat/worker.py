@@ -16,7 +16,7 @@ from .catalog import SINGLE_SEGMENTATION_ID
 from .formats import extras as extrafmt
 from .formats import fat as fatfmt
 from .frame import CameraRig, Frame, FrameObject
-from .geometry import invert_pose, right_eye_pose
+from .geometry import EYES, invert_pose, right_eye_pose
 from .physics import TIME_STEP, Physics
 from .plan import Drop
 from .randomize import Draft, Randomization
@@ -167,15 +167,19 @@ class Worker:
             view = extra.with_amodal(view, masks, out.instance, shown)
             mine["amodal"] = extrafmt.encode_amodal(masks)
         if "flow" in want:
-            here = (frame.rig.pose(eye), [o.pose for o in frame.drawn], out.depth, out.instance)
+            here = _flow_view(frame, eye, out)
             if before is None:
                 mine["flow_back"] = extrafmt.no_flow(out.depth.shape)
             else:
                 f0, outs0 = before
-                out0 = outs0[[e for e, _ in f0.rig.eyes()].index(eye)]
-                there = (f0.rig.pose(eye), [o.pose for o in f0.drawn], out0.depth, out0.instance)
+                there = _flow_view(f0, eye, outs0[EYES.index(eye)])
                 mine["flow_back"] = extrafmt.encode_flow(*extra.flow(K, here, there))
                 files[f0.index] = {"flow": extrafmt.encode_flow(*extra.flow(K, there, here))}
             if end:
                 mine["flow"] = extrafmt.no_flow(out.depth.shape)
         return view, files
+
+
+def _flow_view(frame: Frame, eye: str, out) -> tuple:
+    """What :func:`fat.extras.flow` takes of one view: camera pose, drawn things' poses, depth, instance ids."""
+    return frame.rig.pose(eye), [o.pose for o in frame.drawn], out.depth, out.instance

@@ -24,7 +24,6 @@ import json
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..errors import FatError, FormatError, OutputError
@@ -41,6 +40,7 @@ from ..formats.fat import (
     read_rgb,
     read_seg,
 )
+from ..storage.base import read_extra_file
 from ..storage.hdf5 import EXTRAS_DATASET, FORMAT, h5py_module
 from . import Export, Result
 from .common import Progress, file_output, open_dataset, skip_or_raise, skipped
@@ -207,7 +207,7 @@ def _fill(f5, h5py, ds, rows, W, H, has_instance, extras, progress) -> int:
             parse_view(doc, path, ds.folder(folder).class_names)
             text = path.read_text()
             for kind in extras:
-                data[kind] = read_extra_raw(extra_file(d, index, eye, kind), kind, size, len(doc.get("objects", [])))
+                data[kind] = read_extra_file(extra_file(d, index, eye, kind), kind, size, len(doc.get("objects", [])), raw=True)
         except FatError as e:
             skip_or_raise(ds, folder, index, e)
             continue
@@ -240,28 +240,6 @@ def _fill(f5, h5py, ds, rows, W, H, has_instance, extras, progress) -> int:
     if record is not None:  # the object set's names and order (fat.objectsets.recorded)
         f5.attrs["fat_dataset"] = json.dumps(record)
     return n
-
-
-def read_extra_raw(path: Path, kind: str, size: tuple[int, int], n_objects: int) -> np.ndarray:
-    """The values of an extra file (:mod:`fat.formats.extras`): (H, W, 3) uint16 in R, G, B order, or
-    amodal (H, W, C) uint16 bit planes (C = 1 or 4, R, G, B, A order) that hold ``n_objects``. A
-    FormatError naming the file when it is missing or not what :func:`~fat.formats.extras.read_extra`
-    reads, not ``size``, or (amodal) has fewer planes than the view lists objects."""
-    if not path.is_file():
-        raise FormatError(path, "file is missing")
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    amodal = kind == "amodal"
-    channels = (None, 4) if amodal else (3,)
-    if img is None or img.dtype != np.uint16 or (img.shape[2] if img.ndim == 3 else None) not in channels:
-        raise FormatError(path, "not a 16-bit grey or RGBA PNG" if amodal else "not a 16-bit RGB PNG")
-    if (img.shape[1], img.shape[0]) != tuple(size):
-        raise FormatError(path, f"image is {img.shape[1]}x{img.shape[0]}, expected {size[0]}x{size[1]} ({CAMERA_SETTINGS})")
-    if not amodal:
-        return img[..., ::-1]  # OpenCV reads BGR
-    planes = img[..., None] if img.ndim == 2 else img[..., [2, 1, 0, 3]]
-    if n_objects > 16 * planes.shape[2]:
-        raise FormatError(path, f"the amodal image holds {16 * planes.shape[2]} objects, the view lists {n_objects}")
-    return planes
 
 
 def _grow_planes(a, planes: int) -> None:

@@ -26,13 +26,12 @@ encodings, beside FAT's files. Off by default: a dataset made without them has F
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..fileio import below, open_folder, write_in
+from ..fileio import write_files
 
 #: The extras, in the order ``--extras`` lists them.
 EXTRAS = ("normals", "flow", "coordinates", "amodal")
@@ -188,46 +187,50 @@ def encode_amodal(masks: np.ndarray) -> bytes:
     return _png(raw[..., [2, 1, 0, 3]])  # OpenCV writes BGRA
 
 
-def decode_amodal(raw: np.ndarray, n: int) -> np.ndarray:
-    """A decoded amodal PNG ((H, W) or (H, W, 4) uint16, channels in R, G, B, A order) -> (n, H, W) bool."""
-    raw = raw[..., None] if raw.ndim == 2 else raw
+def check_planes(raw: np.ndarray, n: int) -> None:
+    """ValueError when the amodal bit planes ``raw`` ((H, W, C)) hold fewer than ``n`` objects."""
     if n > 16 * raw.shape[2]:
         raise ValueError(f"the amodal image holds {16 * raw.shape[2]} objects, the view lists {n}")
+
+
+def decode_amodal(raw: np.ndarray, n: int) -> np.ndarray:
+    """A decoded amodal PNG ((H, W) or (H, W, C) uint16, channels in R, G, B, A order) -> (n, H, W) bool."""
+    raw = raw[..., None] if raw.ndim == 2 else raw
+    check_planes(raw, n)
     if n == 0:
         return np.zeros((0,) + raw.shape[:2], bool)
     return np.stack([(raw[..., i // 16] >> np.uint16(i % 16)) & 1 for i in range(n)]).astype(bool)
 
 
+#: The decoder of each extra file kind but amodal: the file's values (R, G, B order) -> (values, valid).
+DECODERS = {"normals": decode_normals, "flow": decode_flow, "flow_back": decode_flow, "coordinates": decode_coordinates}
+
+
+def read_raw(path: str | Path, kind: str) -> np.ndarray:
+    """The values of one extra file as stored: (H, W, 3) uint16 in R, G, B order, or for amodal the
+    (H, W, C) uint16 bit planes (C = 1, or 4 in R, G, B, A order). ValueError naming the file when it
+    is not what ``kind`` writes."""
+    if kind != "amodal" and kind not in DECODERS:
+        raise ValueError(f"unknown extra file kind {kind!r}")
+    if kind != "amodal":
+        return _read_rgb16(path)
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None or img.dtype != np.uint16 or not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 4)):
+        raise ValueError(f"{path}: not a 16-bit grey or RGBA PNG")
+    return img[..., None] if img.ndim == 2 else img[..., [2, 1, 0, 3]]
+
+
 def read_extra(path: str | Path, kind: str, n_objects: int = 0):
     """Read one extra file: normals/coordinates -> (values, valid); flow/flow_back -> (flow, valid);
     amodal -> (n_objects, H, W) bool. ValueError naming the file when it is not what ``kind`` writes."""
-    if kind == "amodal":
-        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if img is None or img.dtype != np.uint16 or not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 4)):
-            raise ValueError(f"{path}: not a 16-bit grey or RGBA PNG")
-        if img.ndim == 3:
-            img = img[..., [2, 1, 0, 3]]
-        return decode_amodal(img, n_objects)
-    raw = _read_rgb16(path)
-    if kind in ("flow", "flow_back"):
-        return decode_flow(raw)
-    if kind == "normals":
-        return decode_normals(raw)
-    if kind == "coordinates":
-        return decode_coordinates(raw)
-    raise ValueError(f"unknown extra file kind {kind!r}")
+    raw = read_raw(path, kind)
+    return decode_amodal(raw, n_objects) if kind == "amodal" else DECODERS[kind](raw)
 
 
 def write_extras(folder: str | Path, index: int, eye: str, files: dict[str, bytes], root: str | Path) -> dict[Path, str]:
     """Write extra files of one eye (kind -> bytes) below ``root`` without following a symbolic
     link (as :func:`fat.formats.fat.write_view`), each atomically; returns their sha256 by path."""
-    written = {}
-    with open_folder(root, below(root, folder)) as fd:
-        for kind, data in files.items():
-            p = extra_file(folder, index, eye, kind)
-            write_in(fd, p, data)
-            written[p] = hashlib.sha256(data).hexdigest()
-    return written
+    return write_files(folder, {extra_file(folder, index, eye, kind): data for kind, data in files.items()}, root)
 
 
 def no_flow(shape: tuple[int, int]) -> bytes:

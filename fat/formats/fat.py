@@ -8,7 +8,6 @@ of the project sees :class:`~fat.annotations.ViewAnnotation` values in metres.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -23,7 +22,7 @@ import numpy as np
 from ..annotations import ObjectAnnotation, ViewAnnotation
 from ..catalog import SINGLE_SEGMENTATION_ID, ObjectInfo
 from ..errors import FormatError
-from ..fileio import below, open_folder, write_bytes_atomic, write_in, write_text_atomic
+from ..fileio import write_files, write_text_atomic
 from ..geometry import (
     EYES,
     Intrinsics,
@@ -237,20 +236,8 @@ def write_view(
         raise ValueError(f"eye must be one of {EYES}, got {eye!r}")
     files = encode_images(rgb, depth_m, seg, instance, jpeg_quality)
     files["annotation"] = view_json(view).encode("ascii")
-    written = {}
     kinds = ("rgb", "depth", "seg", "instance", "annotation")
-    if root is None:
-        for kind in kinds:
-            p = frame_file(folder, index, eye, kind)
-            write_bytes_atomic(p, files[kind])
-            written[p] = hashlib.sha256(files[kind]).hexdigest()
-        return written
-    with open_folder(root, below(root, folder)) as fd:
-        for kind in kinds:
-            p = frame_file(folder, index, eye, kind)
-            write_in(fd, p, files[kind])
-            written[p] = hashlib.sha256(files[kind]).hexdigest()
-    return written
+    return write_files(folder, {frame_file(folder, index, eye, kind): files[kind] for kind in kinds}, root)
 
 
 # ============================================================================ reader: JSON

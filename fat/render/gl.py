@@ -45,14 +45,12 @@ from ..texture_sets import check_texture_sets, read_image, read_set, surface_set
 from ..patterns import pattern
 from .scenery import location_meshes
 from .gl_shaders import (AMODAL_FRAGMENT, AMODAL_VERTEX, BACKGROUND_VERTEX, ROUGH, SHADOW_FRAGMENT,
-                         SHADOW_MASK_FRAGMENT, SHADOW_MASK_VERTEX, SHADOW_VERTEX, background_shader, fragment_shader,
-                         vertex_shader)
+                         SHADOW_MASK_FRAGMENT, SHADOW_MASK_VERTEX, SHADOW_VERTEX, TARGET_EXTRAS, background_shader,
+                         fragment_shader, vertex_shader)
 
 NEAR, FAR = 0.01, 50.0
 GL_SRGB8 = 0x8C41
 SHADOW_SIZE = 1024
-#: The extras drawn into render targets of the one pass, in the order of their targets (3, 4).
-TARGET_EXTRAS = ("normals", "coordinates")
 SHADOW_HALF_EXTENT = 2.5  # metres around the fixation point covered by the shadow map
 #: Light-space penumbra growth per unit of occluder distance (the sun's apparent size, softened).
 SHADOW_SOFTNESS = 0.02
@@ -265,6 +263,11 @@ class GLRenderer(Renderer):
         if getattr(self, "_screen", None) is None:
             self._screen = self.ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())
         self.background_vao = self.ctx.vertex_array(self.background_prog, [(self._screen, "2f", "in_pos")])
+
+    @property
+    def _target_extras(self) -> tuple[str, ...]:
+        """The extras asked for that the one pass draws into render targets 3, 4, ... in this order."""
+        return tuple(e for e in TARGET_EXTRAS if e in self.extras)
 
     def draw_extras(self, extras) -> None:
         before = self.extras
@@ -581,7 +584,7 @@ class GLRenderer(Renderer):
 
     def _targets(self, K: Intrinsics):
         size = (K.width, K.height)
-        key = size, bool(set(self.extras) & set(TARGET_EXTRAS))
+        key = size, self._target_extras
         if self._size != key:
             self.check_size(*size)
             if self._fbo is not None:
@@ -590,7 +593,7 @@ class GLRenderer(Renderer):
                 self._fbo.release()
             colors = [self.ctx.texture(size, 4), self.ctx.texture(size, 1, dtype="f4"), self.ctx.texture(size, 1, dtype="i4")]
             # the camera-frame normals and object coordinates asked for, encoded as their files store them
-            colors += [self.ctx.texture(size, 4, dtype="nu2") for e in TARGET_EXTRAS if e in self.extras]
+            colors += [self.ctx.texture(size, 4, dtype="nu2") for _ in self._target_extras]
             self._attachments = colors + [self.ctx.depth_renderbuffer(size)]
             self._fbo = self.ctx.framebuffer(color_attachments=colors, depth_attachment=self._attachments[-1])
             self._size = key
@@ -706,7 +709,7 @@ class GLRenderer(Renderer):
     def _read_back(self, K: Intrinsics, slot: int) -> tuple:
         """Start copying the render targets into pixel buffer objects of ``slot`` (no wait)."""
         size = (K.width, K.height)
-        wanted = tuple(e for e in TARGET_EXTRAS if e in self.extras)
+        wanted = self._target_extras
         per = 3 + len(wanted)  # rgba, depth, instance (and each extra: 4 16-bit values a pixel) per eye
         if self._pbo_size != (size, wanted):
             for b in self._pbos:
@@ -719,8 +722,8 @@ class GLRenderer(Renderer):
         fbo.read_into(rgba, attachment=0, components=4)
         fbo.read_into(depth, attachment=1, components=1, dtype="f4")
         fbo.read_into(inst, attachment=2, components=1, dtype="i4")
-        for e, b in zip(wanted, extras):
-            fbo.read_into(b, attachment=3 + wanted.index(e), components=4, dtype="nu2")
+        for k, b in enumerate(extras, start=3):
+            fbo.read_into(b, attachment=k, components=4, dtype="nu2")
         return size, rgba, depth, inst, dict(zip(wanted, extras))
 
     @staticmethod

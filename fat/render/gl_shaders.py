@@ -264,11 +264,15 @@ def vertex_shader(box: bool = False, mask: bool = False) -> str:
     return VERTEX.replace("#version 330\n", "#version 330\n" + defines(box=box, mask=mask), 1)
 
 
+#: The extras drawn into render targets of the one pass, in the order of their targets (from 3).
+TARGET_EXTRAS = ("normals", "coordinates")
+
+
 def extra_targets(extras) -> str:
     """The output locations of the normals and coordinates targets for the extras drawn (in
     TARGET_EXTRAS order from 3; 6 and 7, locations without a target, for those not drawn)."""
-    drawn = [e for e in ("normals", "coordinates") if e in extras]
-    at = {e: 3 + drawn.index(e) if e in drawn else 6 + k for k, e in enumerate(("normals", "coordinates"))}
+    drawn = [e for e in TARGET_EXTRAS if e in extras]
+    at = {e: 3 + drawn.index(e) if e in drawn else 6 + k for k, e in enumerate(TARGET_EXTRAS)}
     return f"#define NORMAL_TARGET {at['normals']}\n#define COORD_TARGET {at['coordinates']}\n"
 
 

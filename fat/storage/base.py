@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..errors import FormatError
-from ..formats.extras import read_extra
+from ..formats.extras import DECODERS, check_planes, decode_amodal, read_raw
 from ..formats.fat import CAMERA_SETTINGS
 
 _IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
@@ -85,17 +85,22 @@ def decode_rgb(data: np.ndarray, path) -> np.ndarray:
     return img if _IMREAD_RGB is not None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def read_extra_file(path: str | Path, kind: str, size: tuple[int, int] | None = None, n_objects: int = 0):
+def read_extra_file(path: str | Path, kind: str, size: tuple[int, int] | None = None, n_objects: int = 0,
+                    raw: bool = False):
     """:func:`fat.formats.extras.read_extra` with the project's errors: a FormatError naming the file
-    when it is missing, is not what ``kind`` writes or is not ``size`` (width, height)."""
+    when it is missing, is not what ``kind`` writes, is not ``size`` (width, height) or (amodal) holds
+    fewer objects than ``n_objects``. ``raw``: the values as stored (:func:`~fat.formats.extras.read_raw`)."""
     path = Path(path)
     if not path.is_file():
         raise FormatError(path, "file is missing")
     try:
-        got = read_extra(path, kind, n_objects)
+        values = read_raw(path, kind)
+        if (values.shape[1], values.shape[0]) != tuple(size or values.shape[1::-1]):
+            raise FormatError(path, f"image is {values.shape[1]}x{values.shape[0]}, expected {size[0]}x{size[1]} "
+                                    f"({CAMERA_SETTINGS})")
+        if kind == "amodal":
+            check_planes(values, n_objects)
+            return values if raw else decode_amodal(values, n_objects)
+        return values if raw else DECODERS[kind](values)
     except ValueError as e:
         raise FormatError(path, str(e).removeprefix(f"{path}: ")) from None
-    shape = got.shape[1:] if kind == "amodal" else got[0].shape[:2]
-    if size is not None and (shape[1], shape[0]) != tuple(size):
-        raise FormatError(path, f"image is {shape[1]}x{shape[0]}, expected {size[0]}x{size[1]} ({CAMERA_SETTINGS})")
-    return got

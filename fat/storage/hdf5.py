@@ -33,13 +33,11 @@ import numpy as np
 from ..errors import ConfigError, FormatError
 from ..formats.fat import (CAMERA_SETTINGS, OBJECT_SETTINGS, decode_depth, parse_camera_settings, parse_json_text,
                            parse_object_settings, parse_view)
-from ..formats.extras import decode_amodal, decode_coordinates, decode_flow, decode_normals
+from ..formats.extras import DECODERS, decode_amodal
 from .base import FolderInfo, class_key, decode_rgb, folder_order, object_item
 
 #: The HDF5 dataset of each extra file kind (:mod:`fat.exports.hdf5` writes them).
 EXTRAS_DATASET = "extras/{}"
-#: The decoder of each extra file kind but amodal: the file's values (R, G, B order) -> (values, valid).
-_DECODERS = {"normals": decode_normals, "flow": decode_flow, "flow_back": decode_flow, "coordinates": decode_coordinates}
 
 #: The ``fat_format`` attribute of the file.
 FORMAT = "fat-hdf5-1"
@@ -226,7 +224,7 @@ class H5Storage:
                 return decode_amodal(raw, listed())
             except ValueError as e:
                 raise FormatError(f"{self.path}[{name} {r}]", str(e)) from None
-        return _DECODERS[kind](raw)
+        return DECODERS[kind](raw)
 
     def close(self) -> None:
         self.f.close()
