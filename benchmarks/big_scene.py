@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fat.gltf_write import GltfWriter
-from fat.meshes import box
+from fat.scene.gltf_write import GltfWriter
+from fat.assets.meshes import box
 
 
 def write(out: Path, cells: int) -> int:

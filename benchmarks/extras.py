@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from fat.formats.extras import EXTRAS
-from fat.plan import plan
+from fat.run.plan import plan
 from fat.settings import Settings, validate
-from fat.worker import Worker
+from fat.run.worker import Worker
 
 from generate import machine
 

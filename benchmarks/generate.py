@@ -28,12 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from fat.annotate import annotate_view
+from fat.annotate.views import annotate_view
 from fat.formats import fat as fatfmt
-from fat.plan import plan
-from fat.run import generate
+from fat.run.plan import plan
+from fat.run.driver import generate
 from fat.settings import Settings, validate
-from fat.worker import Worker
+from fat.run.worker import Worker
 
 
 def machine() -> str:

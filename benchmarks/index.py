@@ -15,7 +15,7 @@ from pathlib import Path
 import fat
 from fat import catalog
 from fat.formats.fat import EYES, SUFFIXES
-from fat.scene import scene_names
+from fat.scene.scenes import scene_names
 
 
 def build(base: Path) -> int:

@@ -57,7 +57,7 @@ def main() -> None:
     tmp = None
     root = a.dataset
     if root is None:
-        from fat.run import generate
+        from fat.run.driver import generate
         from fat.settings import Settings
 
         tmp = tempfile.TemporaryDirectory()

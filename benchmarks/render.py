@@ -17,14 +17,14 @@ import time
 from pathlib import Path
 
 from fat import catalog
-from fat.assets import load_assets
+from fat.assets.objects import load_assets
 from fat.errors import ConfigError
 from fat.geometry import FAT_INTRINSICS, right_eye_pose
-from fat.physics import TIME_STEP, Physics
+from fat.drop.physics import TIME_STEP, Physics
 from fat.frame import Frame
 from fat.render import make_renderer
-from fat.sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
-from fat.scene import CameraRanges, get_location, scene_name
+from fat.drop.sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
+from fat.scene.scenes import CameraRanges, get_location, scene_name
 
 from generate import machine
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 
 def save(out: Path, source: str | None, n_frames: int) -> None:
-    from fat.plan import plan
+    from fat.run.plan import plan
     from fat.settings import Settings, validate
-    from fat.worker import Worker
+    from fat.run.worker import Worker
 
     s = validate(Settings(scenes=("kitchen",), locations=(0,), mixed_frames=n_frames, frames_per_drop=20, seed=0,
                           renderer="tiny", object_source=source))
@@ -48,7 +48,7 @@ def save(out: Path, source: str | None, n_frames: int) -> None:
 
 
 def run(folder: Path) -> None:
-    from fat.render.gl import GLRenderer
+    from fat.render.gl.renderer import GLRenderer
 
     frames = pickle.loads((folder / "frames.pkl").read_bytes())
     r = GLRenderer(size=(960, 540))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fat.sources import SOURCES
+from fat.download.sources import SOURCES
 
 from .messages import emit
 
@@ -45,8 +45,8 @@ def download_cmd(kind: str, dest: Path, names: tuple[str, ...], resolution: str 
     A download cut short resumes when the command is run again; a damaged file is refused and
     deleted; what DEST already has is left alone (--overwrite replaces it).
     """
-    from fat.download import base_url, download, human, items, read_checksums
-    from fat.sources import is_present
+    from fat.download.fetch import base_url, download, human, items, read_checksums
+    from fat.download.sources import is_present
 
     src, todo = items(kind, names, resolution)
     base = base_url(mirror)

@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 
 from fat.errors import ConfigError
-from fat.estimate import record_rate
-from fat.plan import locations_of, plan, total_frames
+from fat.run.estimate import record_rate
+from fat.run.plan import locations_of, plan, total_frames
 from fat.render import registry
-from fat.run import check_output, generate
+from fat.run.driver import check_output, generate
 from fat import randomize
 from fat.settings import (EXTRA_KEYS, SettingError, config_key, from_values, n_locations, read_config,
                           specs, validate)
@@ -151,7 +151,7 @@ def generate_cmd(out: Path, config_file, randomize_all, randomizer, workers, das
         raise ConfigError(f"{config_file}: {key}: {e}") from None
     # what can be refused at once is refused before the progress bar is drawn (generate checks it again)
     if dask:
-        from fat.executors import check_dask_address
+        from fat.run.executors import check_dask_address
 
         check_dask_address(dask)
     mode = check_output(out, overwrite, settings)
@@ -214,7 +214,7 @@ def _n(n: int, word: str) -> str:
 
 def dry_run_report(s, folders, drops, out: Path, mode: str, workers: int) -> str:
     """What ``--dry-run`` prints: per kind folders, drops and frames; disk use; time."""
-    from fat.estimate import estimate, human_bytes, human_seconds
+    from fat.run.estimate import estimate, human_bytes, human_seconds
 
     lines = [f"{'kind':<8}{'folders':>9}{'drops':>10}{'frames':>12}"]
     total = 0
@@ -231,7 +231,7 @@ def dry_run_report(s, folders, drops, out: Path, mode: str, workers: int) -> str
     lines.append(f"locations: {', '.join(locations_of(s))} (test: location {s.test_location})")
     done = 0
     if mode == "resume":
-        from fat import manifest
+        from fat.run import manifest
 
         finished = manifest.load(out)
         done = sum(d.n_frames for d in drops if manifest.drop_id(d.folder, d.index) in finished)
@@ -240,7 +240,7 @@ def dry_run_report(s, folders, drops, out: Path, mode: str, workers: int) -> str
         lines.append(f"{out} holds another dataset of fat: --overwrite replaces it")
     renderer = s.renderer
     if renderer == registry.AUTO:
-        from fat.render.gl import available
+        from fat.render.gl.renderer import available
 
         why = available(s.renderer_options.get("gl_device"))
         renderer = "gl" if why is None else "tiny"

@@ -30,7 +30,7 @@ def _bar(total: int, desc: str, quiet: bool):
 def stats_cmd(dataset: Path, out: Path, images: bool, split: str, kind: str, quiet: bool) -> None:
     """Statistics of DATASET (ours or NVIDIA's FAT): a Markdown report with figures and stats.json."""
     from fat.dataset import Dataset
-    from fat.stats import write_report
+    from fat.study.stats import write_report
 
     total = len(Dataset(dataset, split=split, kind=kind, fields=()))
     bar = _bar(total, "stats", quiet)
@@ -50,7 +50,7 @@ def stats_cmd(dataset: Path, out: Path, images: bool, split: str, kind: str, qui
 def validate_cmd(dataset: Path, quiet: bool, max_problems: int) -> None:
     """Check every frame of DATASET; print each problem with its file; exit 1 if there is any."""
     from fat.dataset import Dataset
-    from fat.validate import validate
+    from fat.study.validate import validate
 
     total = len(Dataset(dataset, fields=()))
     bar = _bar(total, "validate", quiet)
@@ -91,7 +91,7 @@ def show_cmd(dataset: Path, frames: tuple[str, ...], out: Path, random_: int, se
     """Draw frames of DATASET (FOLDER/INDEX such as mixed/kitchen_0/12, or numbers): left and right
     images with masks, cuboids (FAT vertex numbers, front face thick), 2D boxes and labels, and depth
     in metres with a colour bar."""
-    from fat.show import show
+    from fat.study.show import show
 
     if frames and random_:
         raise click.UsageError("give FRAMES or --random, not both")

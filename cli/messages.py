@@ -11,7 +11,7 @@ import click
 
 from fat.errors import OutputError
 from fat.fileio import why
-from fat.meshes import MeshWarning
+from fat.assets.meshes import MeshWarning
 
 
 def emit(text: str) -> None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .assets import ObjectAsset
+from .assets.objects import ObjectAsset
 from .geometry import EYES, Intrinsics
 from .looks import Looks
-from .scene import Light, Location
+from .scene.scenes import Light, Location
 
 
 

@@ -15,7 +15,7 @@ RGB = tuple[float, float, float]
 
 #: Surface kinds of a :class:`Look`.
 LOOK_KINDS = ("color", "pattern", "texture")
-#: Procedural two-colour patterns a :class:`Look` may name (see :mod:`fat.patterns`).
+#: Procedural two-colour patterns a :class:`Look` may name (see :mod:`fat.scene.patterns`).
 PATTERNS = ("checker", "stripes", "dots", "grid", "noise", "waves")
 BACKGROUND_KINDS = ("environment", "image", "color")
 

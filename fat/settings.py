@@ -26,19 +26,19 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     tomllib = None
 
-from . import scene as scenes
-from .assets import DEFAULT_TEXTURE_SIZE, check_ycb_folder
+from .scene import scenes as scenes
+from .assets.objects import DEFAULT_TEXTURE_SIZE, check_ycb_folder
 from . import objectsets, randomize
 from .catalog import ObjectInfo, ObjectSet
 from .objectsets.build import ALIGNMENTS, parse_units, units_scale
 from .errors import ConfigError, did_you_mean
 from .geometry import BASELINE_M, Intrinsics
-from .plan import KINDS, count_drops, locations_of
+from .run.plan import KINDS, count_drops, locations_of
 from .render import registry
 from .formats.extras import parse_extras
 from .render.base import DRAWN_EXTRAS, OptionError
-from .sampling import bounding_radius, camera_distance, size_scale as needed_size_scale
-from .scene import CameraRanges, check_camera_clearance, get_location
+from .drop.sampling import bounding_radius, camera_distance, size_scale as needed_size_scale
+from .scene.scenes import CameraRanges, check_camera_clearance, get_location
 
 #: The settings version written in fat_dataset.json. 2: random streams keyed by names (scene,
 #: location index, object class), not by positions in lists. A folder of another version is not resumed.

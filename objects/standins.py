@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from fat.meshes import Mesh, box, convex_hull, cylinder, ellipsoid, lathe
+from fat.assets.meshes import Mesh, box, convex_hull, cylinder, ellipsoid, lathe
 
 #: Colour names -> RGB 0..255.
 PALETTE = {

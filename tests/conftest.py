@@ -53,7 +53,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory):
     """A small generated dataset: both kinds, kitchen and temple, locations 0 (train) and 4 (test)."""
-    from fat.run import generate
+    from fat.run.driver import generate
     from fat.settings import Settings
 
     out = tmp_path_factory.mktemp("small") / "ds"
@@ -115,16 +115,16 @@ def renderer_or_skip(kind: str):
 
 
 def gl_available() -> str | None:
-    from fat.render.gl import available
+    from fat.render.gl.renderer import available
 
     return available()
 
 
 @pytest.fixture
 def scenes_dir(tmp_path, monkeypatch):
-    """A scenes folder (``fat.scene.scenes_folder``) of our own: FAT's three scene files and whatever a test adds."""
+    """A scenes folder (``fat.scene.scenes.scenes_folder``) of our own: FAT's three scene files and whatever a test adds."""
     folder = tmp_path / "scenes"
-    from fat import scene
+    from fat.scene import scenes as scene
 
     shutil.copytree(scene.scenes_folder(), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     monkeypatch.setattr(scene, "scenes_folder", lambda: folder)

@@ -217,8 +217,8 @@ class DrawnTargetsLabelled:
         self.views = self.pixels = 0
 
     def install(self, monkeypatch) -> "DrawnTargetsLabelled":
-        import fat.worker
-        from fat.annotate import annotate_view
+        import fat.run.worker
+        from fat.annotate.views import annotate_view
 
         def checked(objects, T_world_cam, K, instance_render):
             view, seg, inst = annotate_view(objects, T_world_cam, K, instance_render)
@@ -234,5 +234,5 @@ class DrawnTargetsLabelled:
             self.views += 1
             return view, seg, inst
 
-        monkeypatch.setattr(fat.worker, "annotate_view", checked)
+        monkeypatch.setattr(fat.run.worker, "annotate_view", checked)
         return self

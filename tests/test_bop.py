@@ -48,7 +48,7 @@ def test_layout_and_models(bop):
         assert (bop / f"models/obj_{o.index + 1:06d}.ply").read_text().startswith("ply\nformat ascii 1.0")
 
 
-@pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")  # models of scans: a few zero-area triangles
+@pytest.mark.filterwarnings("ignore::fat.assets.meshes.MeshWarning")  # models of scans: a few zero-area triangles
 @pytest.mark.slow
 def test_the_exported_models_are_an_object_set_with_the_same_cuboids(bop):
     """Round trip: dataset -> BOP export -> ``--objects BOP/models`` gives the set's cuboids (within
@@ -156,11 +156,11 @@ def _recompute(bop, renderer="tiny"):
     its location: a renderer's float rounding depends on where in the world it draws."""
     from dataclasses import replace
 
-    from fat.assets import load_assets
+    from fat.assets.objects import load_assets
     from fat.geometry import Intrinsics, invert_pose, make_pose
     from fat.frame import Frame
     from fat.render import make_renderer
-    from fat.scene import get_location
+    from fat.scene.scenes import get_location
 
     assets = load_assets(list(catalog.fat_objects().objects))
     by_id = {o.index + 1: assets[o.name] for o in catalog.fat_objects().objects}
@@ -429,7 +429,7 @@ def own_set(tmp_path_factory):
     """A folder of three meshes (ball, block, can) and a dataset of single drops of two of them."""
     import trimesh
 
-    from fat.run import generate
+    from fat.run.driver import generate
     from fat.settings import Settings
 
     root = tmp_path_factory.mktemp("own_set")
@@ -455,7 +455,7 @@ def _export_bop(ds, out, *extra, renderer="tiny"):
     return r
 
 
-@pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")
+@pytest.mark.filterwarnings("ignore::fat.assets.meshes.MeshWarning")
 @pytest.mark.slow
 def test_models_hold_every_object_of_the_set_and_their_class_names_come_back(own_set, tmp_path):
     """The dataset's frames show block and can; its set (fat_dataset.json) is ball, block, can. The
@@ -705,7 +705,7 @@ def test_gl_render_region_is_the_whole_canvas_in_its_box(small_dataset):
     other edge pixels), a bound that cuts the silhouette, rows counted from the wrong end."""
     _gl_or_skip()
     from fat import Dataset
-    from fat.assets import load_assets
+    from fat.assets.objects import load_assets
     from fat.exports.bop import _alone, _hull, _large_intrinsics, canvas_box
     from fat.frame import Frame
     from fat.render import make_renderer
@@ -786,7 +786,7 @@ def test_a_box_that_cuts_the_silhouette_is_drawn_again_as_the_whole_canvas():
     from fat.frame import Frame
     from fat.geometry import Intrinsics
     from fat.render import RenderOutput
-    from fat.scene import get_location
+    from fat.scene.scenes import get_location
 
     K = Intrinsics(30, 20, 20.0, 20.0, 15.0, 10.0)
     inst = np.zeros((20, 30), np.int32)

@@ -88,7 +88,7 @@ def test_garbage_cache_file_is_rebuilt(capfd, tmp_path, monkeypatch):
 
 _BUILDER = """
 import sys, time
-import fat.assets as A
+import fat.assets.objects as A
 from fat.catalog import fat_objects
 
 log = sys.argv[1]

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fat import camera_effects as ce
+from fat.render import camera_effects as ce
 from fat.geometry import Intrinsics, look_at, make_pose
-from fat.run import check_output, generate
+from fat.run.driver import check_output, generate
 from fat.settings import Settings, SettingError, validate
 
 from fat_cli import error_line, run_fat

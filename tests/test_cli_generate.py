@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from fat.plan import plan, total_frames
+from fat.run.plan import plan, total_frames
 from fat.settings import validate
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))

@@ -5,8 +5,8 @@ import pytest
 from scipy.spatial import ConvexHull
 
 from fat import catalog
-from fat.assets import MAX_ADDED_VOLUME, MAX_COLLISION_PARTS, standin_assets, ycb_assets
-from fat.meshes import load_mesh, merge_convex_parts, split_closed_parts
+from fat.assets.objects import MAX_ADDED_VOLUME, MAX_COLLISION_PARTS, standin_assets, ycb_assets
+from fat.assets.meshes import load_mesh, merge_convex_parts, split_closed_parts
 
 
 def box(lo, hi):

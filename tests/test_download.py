@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 from fat import catalog
-from fat.assets import ycb_assets
-from fat.environment import load_environment
+from fat.assets.objects import ycb_assets
+from fat.scene.environment import load_environment
 from fat.render.lighting import check_environments
-from fat.texture_sets import check_texture_sets
+from fat.scene.texture_sets import check_texture_sets
 from fat_cli import error_line, run_fat
 
 
@@ -203,7 +203,7 @@ def contents(folder: Path) -> dict[str, bytes | str]:
 
 
 # ----------------------------------------------------------------------------- end to end
-@pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")
+@pytest.mark.filterwarnings("ignore::fat.assets.meshes.MeshWarning")
 def test_ycb_archive_unpacks_to_the_layout_the_ycb_reader_loads(tmp_path, mirror, capfd):
     """Catches: an archive unpacked one folder too deep or too shallow, or with its files renamed, so
     that ``--objects DEST`` does not find or cannot build the model; a staging folder or the
@@ -259,7 +259,7 @@ def test_texture_zip_becomes_a_set_the_texture_reader_reads(tmp_path, mirror, ca
 def test_the_default_list_and_a_rerun_that_downloads_nothing(tmp_path, mirror, capfd):
     """Catches: no default list, or one naming maps the source does not have under those paths; a
     rerun after a finished download that fetches again (or even asks the server)."""
-    from fat.sources import SOURCES
+    from fat.download.sources import SOURCES
 
     names = SOURCES["hdri"].defaults
     assert len(names) >= 4

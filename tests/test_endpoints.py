@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from fat import executors
+from fat.run import executors
 
 from fat_cli import error_line, run_fat
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fat import environment as env
+from fat.scene import environment as env
 from fat.errors import ConfigError
-from fat.scene import scenes_folder
+from fat.scene.scenes import scenes_folder
 
 from .conftest import SHARED
 

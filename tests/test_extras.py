@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fat import extras as extra
+from fat.annotate import extras as extra
 from fat.formats import fat as fatfmt
 from fat.formats.extras import (EXTRAS, SUFFIXES, decode_flow, encode_flow, extra_file, read_extra)
 from fat.frame import Frame
 from fat.geometry import Intrinsics, look_at, make_pose
-from fat.scene import get_location
+from fat.scene.scenes import get_location
 
 from .conftest import renderer_or_skip
 
@@ -28,7 +28,7 @@ SIZE = dict(width=320, height=180)
 
 
 def _generate(out: Path, renderer: str, extras=(), **kw) -> Path:
-    from fat.run import generate
+    from fat.run.driver import generate
     from fat.settings import Settings
 
     generate(Settings(kinds=("mixed",), scenes=("kitchen", "temple"), locations=(0,), mixed_frames=6,
@@ -84,7 +84,7 @@ def test_extras_change_none_of_fats_bytes_and_are_off_by_default(made):
 def _sphere_asset(tmp: Path):
     import trimesh
 
-    from fat.assets import load_assets
+    from fat.assets.objects import load_assets
     from fat.objectsets import load as load_set
 
     folder = tmp / "sphere"
@@ -159,7 +159,7 @@ def test_flow_follows_a_moving_object():
     wrong way: an object moved 6 cm between two views of one camera keeps its pixels valid, each
     flowing by about its centre's displacement in the image."""
     from fat import catalog
-    from fat.assets import standin_assets
+    from fat.assets.objects import standin_assets
 
     r = renderer_or_skip("gl")
     try:
@@ -274,8 +274,8 @@ def test_coordinates_drawn_by_gl_equal_those_from_its_depth():
     cuboid-aligned one, the scale of another object, distractors or scenery given coordinates): its
     values against those back-projected from its own depth through the poses, within 0.1 mm."""
     from fat import catalog
-    from fat.annotate import listed
-    from fat.assets import standin_assets
+    from fat.annotate.views import listed
+    from fat.assets.objects import standin_assets
     from fat.formats.extras import decode_coordinates
     from fat.geometry import invert_pose
 
@@ -324,7 +324,7 @@ def test_an_amodal_mask_is_the_object_drawn_alone(tmp_path):
     """Catches: the silhouette pass missing triangles (back faces culled on open meshes), drawn with
     another projection or pixel centre than the image, or its bits shifted between objects."""
     from fat import catalog
-    from fat.assets import standin_assets
+    from fat.assets.objects import standin_assets
 
     r = renderer_or_skip("gl")
     try:
@@ -372,7 +372,7 @@ def test_generated_extras_pass_validate_and_read_alike_from_the_folder_and_hdf5(
     the HDF5 export read otherwise than the files say."""
     import fat
     from fat.exports import hdf5
-    from fat.validate import validate
+    from fat.study.validate import validate
 
     root = made[kind]
     problems = list(validate(root))
@@ -410,7 +410,7 @@ def test_extras_are_the_same_bytes_whatever_the_number_of_workers(tmp_path):
     """Catches: flow made across drops or in an order that depends on the workers."""
     renderer_or_skip("gl").close()
     one = _generate(tmp_path / "one", "gl", EXTRAS)
-    from fat.run import generate
+    from fat.run.driver import generate
     from fat.settings import Settings
 
     two = tmp_path / "two"

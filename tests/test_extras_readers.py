@@ -33,7 +33,7 @@ EXTRA_ITEM_KEYS = {"normals", "normals_valid", "flow", "flow_valid", "flow_back"
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory) -> Path:
     """A small dataset without extras: one kitchen folder, two drops of two frames, at 128 x 96."""
-    from fat.run import generate
+    from fat.run.driver import generate
     from fat.settings import Settings
 
     out = tmp_path_factory.mktemp("plain") / "ds"
@@ -271,7 +271,7 @@ def test_show_draws_the_extra_panels(extras):
     unshifted (negative components clipped to black). At the image's own size: normals as (n + 1)
     / 2, object coordinates as RGB, flow black where invalid and coloured where valid, amodal masks
     black outside every mask and coloured inside, the right eye's panels from the right view."""
-    from fat.show import frame_picture
+    from fat.study.show import frame_picture
 
     root, written = extras
     ds = fat.Dataset(root, eyes="stereo", fields=("seg", "instance", "annotations") + EXTRAS)
@@ -299,7 +299,7 @@ def test_flow_colours_follow_the_middlebury_wheel():
     """Catches: a colour wheel turned or mirrored (u and v swapped, v's sign flipped), invalid flow
     coloured. Rightward flow at full length is red, no flow white, lengths past the scale darkened,
     the four directions four different hues, invalid pixels black."""
-    from fat.show import flow_colours
+    from fat.study.show import flow_colours
 
     f = np.array([[[2, 0], [0, 2], [-2, 0], [0, -2], [0, 0], [4, 0], [2, 0]]], np.float32)
     valid = np.array([[True] * 6 + [False]])
@@ -328,7 +328,7 @@ def test_an_extra_panel_without_its_file_is_a_one_line_error(plain, extras, tmp_
 
 # ------------------------------------------------------------------ fat validate
 def _problems(root: Path) -> list[str]:
-    from fat.validate import validate
+    from fat.study.validate import validate
 
     return [str(p) for p in validate(root)]
 

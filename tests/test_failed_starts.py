@@ -13,10 +13,10 @@ import warnings
 import pytest
 import trimesh
 
-import fat.worker
+import fat.run.worker
 from fat.errors import FatError
-from fat.meshes import MeshWarning
-from fat.run import generate
+from fat.assets.meshes import MeshWarning
+from fat.run.driver import generate
 from fat.settings import Settings
 
 SMALL = dict(kinds=("mixed",), scenes=("kitchen",), locations=(0,), mixed_frames=4, frames_per_drop=2, width=96,
@@ -25,7 +25,7 @@ SMALL = dict(kinds=("mixed",), scenes=("kitchen",), locations=(0,), mixed_frames
 
 def _fail_on_drop(monkeypatch, n: int):
     """Worker.run raises on its ``n``-th call (0: the first)."""
-    real, calls = fat.worker.Worker.run, []
+    real, calls = fat.run.worker.Worker.run, []
 
     def run(self, drop, root):
         calls.append(drop)
@@ -33,7 +33,7 @@ def _fail_on_drop(monkeypatch, n: int):
             raise FatError("texture.hdr: cannot be read (a damaged file)")
         return real(self, drop, root)
 
-    monkeypatch.setattr(fat.worker.Worker, "run", run)
+    monkeypatch.setattr(fat.run.worker.Worker, "run", run)
 
 
 def test_a_run_that_fails_before_its_first_drop_leaves_nothing(tmp_path, monkeypatch):

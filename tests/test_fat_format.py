@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fat import catalog
-from fat.annotations import PERMUTATION, ViewAnnotation, annotate_object
+from fat.annotate.annotations import PERMUTATION, ViewAnnotation, annotate_object
 from fat.errors import FormatError
 from fat.formats import fat as F
 from fat.geometry import (

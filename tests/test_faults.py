@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from fat import fileio, manifest
+from fat import fileio
+from fat.run import manifest
 from fat.errors import OutputError
-from fat.plan import plan
-from fat.run import generate
+from fat.run.plan import plan
+from fat.run.driver import generate
 from fat.settings import Settings, validate
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
@@ -118,12 +119,12 @@ def alive(pid: int) -> bool:
 # given, then waits to be killed, so the kill lands there whatever the load on the machine.
 HELD_RUN = r"""
 import os, sys, threading
-import fat.fileio, fat.manifest
+import fat.fileio, fat.run.manifest
 from fat.cli.main import main
 
 fd, after, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 recorded = 0
-real_add, real_write = fat.manifest.Writer.add, fat.fileio._write_in
+real_add, real_write = fat.run.manifest.Writer.add, fat.fileio._write_in
 
 def hold(what):
     os.write(fd, (what + "\n").encode())
@@ -143,7 +144,7 @@ def write(folder, name, data):  # a frame file, in the open folder ``folder``
         hold(f"writing {os.readlink(f'/proc/self/fd/{folder}')}/{name}")
     real_write(folder, name, data)
 
-fat.manifest.Writer.add, fat.fileio._write_in = add, write
+fat.run.manifest.Writer.add, fat.fileio._write_in = add, write
 main(sys.argv[4:])
 """
 
@@ -558,7 +559,7 @@ def test_a_read_only_output_during_an_export_or_stats_is_one_clear_error(tmp_pat
 
             export(reference, tmp_path / "x.json")
         else:
-            from fat.stats import write_report
+            from fat.study.stats import write_report
 
             write_report(reference, tmp_path / "st")
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -7,15 +7,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from fat import catalog, manifest
+from fat import catalog
+from fat.run import manifest
 from fat.errors import OutputError
 from fat.frame import CameraRig, Frame, FrameObject
 from fat.geometry import right_eye_pose
-from fat.plan import Drop, drop_key, locations_of, plan, split_of
-from fat.scene import scene_names
-from fat.run import check_output, generate
+from fat.run.plan import Drop, drop_key, locations_of, plan, split_of
+from fat.scene.scenes import scene_names
+from fat.run.driver import check_output, generate
 from fat.settings import FAT_PRESET, SETTINGS_VERSION, Settings, SettingError, validate
-from fat.worker import Worker
+from fat.run.worker import Worker
 
 from fat_cli import error_line, run_fat
 
@@ -50,9 +51,9 @@ def test_worker_yields_one_typed_frame_record_per_frame():
 
 
 def test_frame_helpers():
-    from fat.assets import standin_assets
+    from fat.assets.objects import standin_assets
     from fat.geometry import FAT_INTRINSICS
-    from fat.scene import get_location
+    from fat.scene.scenes import get_location
 
     assets = standin_assets([catalog.fat_objects().get("mug")])
     mug = assets[catalog.fat_objects().get("mug").name]

@@ -9,10 +9,10 @@ import pytest
 
 from fat import catalog
 from fat.formats.fat import FatFolder
-from fat.plan import plan
-from fat.run import generate
+from fat.run.plan import plan
+from fat.run.driver import generate
 from fat.settings import Settings, validate
-from fat.scene import get_location
+from fat.scene.scenes import get_location
 
 import geometry_checks as gc
 

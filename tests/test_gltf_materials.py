@@ -32,16 +32,16 @@ import pytest
 
 from conftest import renderer_or_skip
 from fat import objectsets
-from fat.assets import load_assets
-from fat.environment import uniform_environment
+from fat.assets.objects import load_assets
+from fat.scene.environment import uniform_environment
 from fat.errors import ConfigError
 from fat.frame import Frame
 from fat.geometry import Intrinsics, look_at, make_pose
-from fat.gltf_materials import srgb_encode, texture_transform
-from fat.mesh_reading import read_mesh_file
-from fat.meshes import MeshWarning
+from fat.scene.gltf_materials import srgb_encode, texture_transform
+from fat.assets.mesh_reading import read_mesh_file
+from fat.assets.meshes import MeshWarning
 from fat.render.lighting import Lighting
-from fat.scene import get_location
+from fat.scene.scenes import get_location
 
 K = Intrinsics.from_fov(320, 240, 40.0)
 #: The texture's quadrants (RGB): top left, top right, bottom left, bottom right.

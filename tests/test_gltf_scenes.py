@@ -1,7 +1,7 @@
 """glTF 2.0 scenes as locations: reading a scene file into the world, drop points, cameras that see
 the drop point, objects at rest on the scene's triangles, datasets at the shipped patio.
 
-The scenes here are written with :mod:`fat.gltf_write` in glTF's Y-up axes: a 6 x 6 m floor slab, a
+The scenes here are written with :mod:`fat.scene.gltf_write` in glTF's Y-up axes: a 6 x 6 m floor slab, a
 table (top at 0.75 m) and a wall, each a node of its own under a root turning Z-up into Y-up."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fat import scene as scenes
+from fat.scene import scenes as scenes
 from fat.errors import ConfigError
-from fat.gltf_scene import load_gltf_scene
-from fat.gltf_write import UINT16, UINT32, GltfWriter
-from fat.meshes import box
-from fat.sightlines import find_drop_points, views_clear
+from fat.scene.gltf_scene import load_gltf_scene
+from fat.scene.gltf_write import UINT16, UINT32, GltfWriter
+from fat.assets.meshes import box
+from fat.scene.sightlines import find_drop_points, views_clear
 
 #: Z-up (the world) -> glTF's Y-up: (x, y, z) -> (x, z, -y), the root node's turn.
 TO_Y_UP = [-math.sqrt(0.5), 0.0, 0.0, math.sqrt(0.5)]  # -90 degrees about x
@@ -129,7 +129,7 @@ def test_datasets_at_the_patio_pass_the_geometric_checks_and_every_camera_sees_t
     """Catches: masks, depth, segmentation or stereo wrong at a glTF scene; a camera behind a wall,
     a bench or the table (its line of sight to the drop point crosses a triangle before the objects)."""
     from fat.formats.fat import FatFolder
-    from fat.run import generate
+    from fat.run.driver import generate
     from fat.settings import Settings
     from geometry_checks import camera_in_ranges, check_dataset
 
@@ -160,10 +160,10 @@ def test_objects_at_rest_touch_the_scenes_triangles():
     """Catches: scene collision shapes standing off the drawn surface (objects floating above the
     table) or objects sinking into it: contact distance within 2 mm."""
     from fat._pybullet import pb
-    from fat.assets import load_assets
+    from fat.assets.objects import load_assets
     from fat.objectsets import load as load_set
-    from fat.physics import Physics
-    from fat.sampling import drop_rng, sample_start_poses
+    from fat.drop.physics import Physics
+    from fat.drop.sampling import drop_rng, sample_start_poses
 
     objects = load_set(None)
     infos = [objects.get(n) for n in ("003_cracker_box", "005_tomato_soup_can", "061_foam_brick")]
@@ -191,7 +191,7 @@ def test_objects_at_rest_touch_the_scenes_triangles():
 
 def test_cameras_drawn_at_a_gltf_location_see_the_drop_point():
     """Catches: camera sampling at a glTF scene ignoring its geometry (a camera inside the wall)."""
-    from fat.sampling import drop_rng, sample_camera
+    from fat.drop.sampling import drop_rng, sample_camera
 
     loc = scenes.get_location("patio_1")  # on a wall: half the cameras around it are behind the wall
     g = load_gltf_scene(loc.asset)
@@ -254,8 +254,8 @@ def test_a_mesh_larger_than_one_pybullet_shape_holds_is_split_and_still_collides
     """Catches: one glTF mesh of more triangles than PyBullet takes in one shape (131,072 vertices)
     failing to load, or a part of it left out of the ray tests and the physics."""
     from fat._pybullet import MESH_TRIANGLES, pb
-    from fat.physics import Physics
-    from fat.sightlines import sightlines
+    from fat.drop.physics import Physics
+    from fat.scene.sightlines import sightlines
 
     n = 260
     xs = np.linspace(-3, 3, n + 1)

@@ -1,4 +1,4 @@
-"""The glTF writer (fat.gltf_write) read back by the project's own reader (fat.gltf, fat.gltf_materials).
+"""The glTF writer (fat.scene.gltf_write) read back by the project's own reader (fat.scene.gltf, fat.scene.gltf_materials).
 
 The file written: a root node (translated, turned 90 degrees about y, scaled 2) whose child holds a
 mesh of two primitives: a textured square with normals and texture coordinates (uint16 indices,
@@ -16,9 +16,9 @@ import struct
 import numpy as np
 import pytest
 
-from fat.gltf import read_gltf
-from fat.gltf_materials import CLAMP_TO_EDGE, REPEAT, Images, materials
-from fat.gltf_write import UINT16, UINT32, GltfWriter
+from fat.scene.gltf import read_gltf
+from fat.scene.gltf_materials import CLAMP_TO_EDGE, REPEAT, Images, materials
+from fat.scene.gltf_write import UINT16, UINT32, GltfWriter
 
 SQUARE = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], float)
 SQUARE_FACES = np.array([[0, 1, 2], [0, 2, 3]])

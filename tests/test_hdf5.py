@@ -79,7 +79,7 @@ def test_corrupt_frames_fail_or_are_skipped(tmp_path, small_dataset):
 def three_kinds(tmp_path_factory):
     """A small dataset of every kind (``fat generate --kind both --kind dr``) and its HDF5 export."""
     from fat.exports.hdf5 import export
-    from fat.run import generate
+    from fat.run.driver import generate
     from fat.settings import Settings
 
     root = tmp_path_factory.mktemp("kinds")

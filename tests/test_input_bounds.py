@@ -127,7 +127,7 @@ def test_a_16k_environment_map_is_read_in_bounded_memory(tmp_path):
     6.95 GB and 80 s at the peak before) instead of in strips averaged down as they come."""
     big = tmp_path / "big.hdr"
     want = constant_hdr(big, 16384, 8192)
-    code = ("import sys; from fat.environment import load_environment; e = load_environment(sys.argv[1]); "
+    code = ("import sys; from fat.scene.environment import load_environment; e = load_environment(sys.argv[1]); "
             "r = e.radiance.reshape(-1, 3); print(e.radiance.shape, *r.min(0), *r.max(0))")
     rc, out, err, peak, _ = measured([sys.executable, "-c", code, big], env={"FAT_CACHE_DIR": str(tmp_path / "cache")})
     assert rc == 0, err
@@ -143,7 +143,7 @@ def test_a_huge_jpeg_texture_is_decoded_at_reduced_scale(tmp_path):
     copies made for upload) instead of at 1/8 scale by the JPEG decoder."""
     huge = tmp_path / "huge.jpg"
     constant_jpeg(huge, 16384)
-    code = ("import sys; from fat.texture_sets import read_image; img = read_image(sys.argv[1]); "
+    code = ("import sys; from fat.scene.texture_sets import read_image; img = read_image(sys.argv[1]); "
             "print(*img.shape, img.min(), img.max())")
     rc, out, err, peak, _ = measured([sys.executable, "-c", code, huge])
     assert rc == 0, err
@@ -178,7 +178,7 @@ import sys, tempfile
 from pathlib import Path
 import numpy as np
 from fat.assets import _vhacd
-from fat.meshes import Mesh
+from fat.assets.meshes import Mesh
 n = 400
 x, y = np.meshgrid(np.linspace(0, 0.2, n + 1), np.linspace(0, 0.2, n + 1))
 z = 0.005 * np.sin(x * 90) * np.cos(y * 70)
@@ -364,7 +364,7 @@ def test_a_zero_symmetry_axis_is_refused(tmp_path):
 def test_a_map_is_walked_once_and_again_when_it_changes(tmp_path, monkeypatch):
     """Catches: every start walking every map's data again (seconds for each large map of a folder),
     or a map changed since its check trusted from the record of the check."""
-    from fat import environment
+    from fat.scene import environment
 
     monkeypatch.setenv("FAT_CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "sky.hdr"
@@ -387,7 +387,7 @@ def test_texture_checks_read_headers_and_ends_only(tmp_path, monkeypatch):
     """Catches: the check of a folder of texture sets decoding every map (a 2K JPEG takes 6 ms even at
     1/8 scale: a start-up of 30 s for BlenderProc's 1,500 sets of 4 maps) instead of reading its
     header and its end."""
-    from fat.texture_sets import check_texture_sets, probe_image
+    from fat.scene.texture_sets import check_texture_sets, probe_image
 
     root = tmp_path / "sets"
     for k in range(40):
@@ -411,7 +411,7 @@ def test_maps_of_many_sets_are_kept_smaller(tmp_path):
     """Catches: a folder of many texture sets kept at full size: a renderer keeps every set its
     locations' surfaces use (up to 410), 13 MB a set at 1024 texels: 60 sets of 2048 x 2048 maps
     took 1.8 GB at one location and grew with each, where 256 texels for 300 sets keep them under 1 GB."""
-    from fat.texture_sets import map_side, read_image
+    from fat.scene.texture_sets import map_side, read_image
 
     ok, jpg = cv2.imencode(".jpg", np.full((2048, 2048, 3), 100, np.uint8))
     sides = {}

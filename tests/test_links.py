@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 
 import fat
-from fat import fileio, manifest
+from fat import fileio
+from fat.run import manifest
 from fat.errors import FormatError, OutputError
-from fat.run import generate
+from fat.run.driver import generate
 from fat.settings import Settings
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))

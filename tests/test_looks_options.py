@@ -13,7 +13,7 @@ import pytest
 
 from conftest import gl_available
 from fat.errors import ConfigError
-from fat.texture_sets import read_set, surface_set, texture_sets
+from fat.scene.texture_sets import read_set, surface_set, texture_sets
 
 REPO = Path(__file__).resolve().parents[1]
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))

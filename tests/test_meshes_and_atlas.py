@@ -5,8 +5,8 @@ import re
 import cv2
 import numpy as np
 
-from fat.atlas import chart_mask, fill_background, prepare_atlas
-from fat.meshes import Mesh, load_mesh
+from fat.assets.atlas import chart_mask, fill_background, prepare_atlas
+from fat.assets.meshes import Mesh, load_mesh
 
 # A square of two triangles whose diagonal is a texture seam: the two corners on it have one
 # position each but a different texture coordinate on either side.
@@ -127,9 +127,9 @@ def test_welded_normals_keep_edges_sharper_than_the_crease():
 
 
 def test_packed_rectangles_do_not_overlap_and_fit():
-    """Catches: an atlas layout (fat.atlas.pack, glTF parts' regions) that puts two regions on the same
+    """Catches: an atlas layout (fat.assets.atlas.pack, glTF parts' regions) that puts two regions on the same
     texels or one outside the image."""
-    from fat.atlas import pack
+    from fat.assets.atlas import pack
 
     rng = np.random.default_rng(3)
     sizes = [tuple(int(x) for x in rng.integers(4, 200, 2)) for _ in range(40)]
@@ -145,7 +145,7 @@ def test_packed_rectangles_do_not_overlap_and_fit():
 def test_texel_triangles_give_each_texel_its_triangle_and_weights():
     """Catches: per-texel interpolation (glTF vertex colours or a second set of texture coordinates
     baked into a region) reading the wrong triangle or wrong barycentric weights."""
-    from fat.atlas import texel_triangles
+    from fat.assets.atlas import texel_triangles
 
     px = np.array([[0.0, 0.0], [16.0, 0.0], [16.0, 16.0], [0.0, 16.0]])  # a 16 x 16 square, two triangles
     faces = np.array([[0, 1, 2], [0, 2, 3]])

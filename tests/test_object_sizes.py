@@ -15,12 +15,12 @@ from fat.catalog import fat_objects
 from fat.errors import FatError
 from fat.formats.fat import FatFolder
 from fat.geometry import Intrinsics, make_pose, right_eye_pose
-from fat.meshes import MeshWarning
-from fat.run import generate
+from fat.assets.meshes import MeshWarning
+from fat.run.driver import generate
 from fat.objectsets.build import LARGEST, SMALLEST
-from fat.sampling import (CAMERA_CLEARANCE, REFERENCE_RADIUS, bounding_radius, clear_camera, drop_rng, sample_camera,
+from fat.drop.sampling import (CAMERA_CLEARANCE, REFERENCE_RADIUS, bounding_radius, clear_camera, drop_rng, sample_camera,
                           straddles)
-from fat.scene import CameraRanges, get_location
+from fat.scene.scenes import CameraRanges, get_location
 from fat.settings import Settings, SettingError, validate
 from fat_cli import error_line, run_fat
 
@@ -133,7 +133,7 @@ def test_an_object_over_40_cm_is_warned_about_before_the_output_folder_exists(tm
     other units, such as pybullet_data's at 1 m per unit) read without a word until the run fails,
     or warned about without its size and a unit to try, or only after the output folder is made;
     and a 30 cm object (FAT-sized) warned about."""
-    import fat.run
+    import fat.run.driver
 
     assert LARGEST == pytest.approx(0.4) and LARGEST == 2 * REFERENCE_RADIUS and SMALLEST == 0.005
     folder = tmp_path / "meshes"
@@ -145,9 +145,9 @@ def test_an_object_over_40_cm_is_warned_about_before_the_output_folder_exists(tm
     def locked_folder(root):  # the first thing to make the output folder (its lock): what was said before it
         seen["exists"] = Path(root).exists()
         seen["err"] = capfd.readouterr().err
-        raise fat.run.OutputError("stopped here")
+        raise fat.run.driver.OutputError("stopped here")
 
-    monkeypatch.setattr(fat.run, "locked_folder", locked_folder)
+    monkeypatch.setattr(fat.run.driver, "locked_folder", locked_folder)
     rc, _, _ = run_fat(capfd, "generate", tmp_path / "out", "--objects", folder, "--scene", "kitchen",
                        "--location", "1", "--frames", "1", "--frames-per-drop", "1", "--width", "64", "--height", "48",
                        "--renderer", "tiny", "--quiet")
@@ -162,10 +162,10 @@ def test_a_start_no_lift_frees_names_the_size_of_a_large_object(tmp_path):
     """Catches: "no free start position" for an object larger than FAT's drop is made for (a mesh in
     other units, most likely) without a word about its size, and a size hint for FAT-sized objects
     (whose starts a prop blocks)."""
-    from fat.assets import load_assets
+    from fat.assets.objects import load_assets
     from fat.objectsets import load
-    from fat.physics import MAX_LIFT, Physics
-    from fat.sampling import sample_start_poses
+    from fat.drop.physics import MAX_LIFT, Physics
+    from fat.drop.sampling import sample_start_poses
 
     folder = tmp_path / "meshes"
     folder.mkdir()

@@ -28,13 +28,13 @@ import geometry_checks as gc
 from fat import Dataset, objectsets
 from fat.errors import ConfigError
 from fat.formats.fat import FatFolder
-from fat.meshes import MeshWarning
-from fat.run import generate
+from fat.assets.meshes import MeshWarning
+from fat.run.driver import generate
 from fat.settings import Settings, validate
 
 PB = Path(pybullet_data.getDataPath())
 # pybullet_data's meshes are open or colourless: each test that is about a warning asks for it
-pytestmark = pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::fat.assets.meshes.MeshWarning")
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
 YCB_WORDS = re.compile(r"master_chef|cracker|banana|mustard|_16k", re.I)
 
@@ -344,7 +344,7 @@ def test_meshes_that_are_not_closed_or_lack_uvs_work_with_a_warning(sources):
 
 
 def test_collision_is_the_hull_of_a_convex_mesh_and_vhacd_parts_of_a_concave_one(sources, tmp_path):
-    from fat.assets import load_assets
+    from fat.assets.objects import load_assets
 
     box = trimesh.creation.box([0.1, 0.05, 0.04])
     box.export(tmp_path / "brick.stl")
@@ -419,7 +419,7 @@ def test_bop_export_writes_the_sets_own_models_and_they_read_back(datasets, sour
         assert np.abs(back.get(f"obj_{o.index + 1:06d}").dimensions - o.dimensions).max() < 0.001
     # the models carry the objects' colours (vertex colours sampled from their textures): the ball is
     # black and white (its texture), the stone red at the top and blue at the bottom (its vertex colours)
-    from fat.mesh_reading import read_mesh_file
+    from fat.assets.mesh_reading import read_mesh_file
 
     def vertex_colours(name: str) -> np.ndarray:  # (N, 3) BGR
         mf = read_mesh_file(bop / "models" / f"obj_{ds.objects.get(name).index + 1:06d}.ply")
@@ -509,7 +509,7 @@ def test_a_package_adds_an_object_source_through_an_entry_point(tmp_path):
 
 def test_a_ply_with_a_texture_file_reads_its_texture(sources, tmp_path):
     """BOP's textured models: ``comment TextureFile`` and per-vertex ``texture_u``/``texture_v``."""
-    from fat.mesh_reading import read_mesh_file
+    from fat.assets.mesh_reading import read_mesh_file
 
     m = trimesh.load(str(sources["meshes"] / "ball" / "soccerball.obj"), force="mesh", process=False)
     shutil.copy(sources["meshes"] / "ball" / "colors16.png", tmp_path / "tex.png")

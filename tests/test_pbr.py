@@ -19,13 +19,13 @@ import trimesh
 
 from conftest import renderer_or_skip
 from fat import objectsets
-from fat.assets import load_assets
-from fat.environment import Environment, direction_to_uv, load_environment, uniform_environment
+from fat.assets.objects import load_assets
+from fat.scene.environment import Environment, direction_to_uv, load_environment, uniform_environment
 from fat.frame import Frame
 from fat.geometry import Intrinsics, look_at, make_pose
 from fat.render.lighting import Lighting
 from fat.render.tonemap import aces, aces_inverse, from_srgb8, srgb_decode, srgb_encode
-from fat.scene import get_location
+from fat.scene.scenes import get_location
 
 K = Intrinsics.from_fov(160, 120, 40.0)
 HDRI = Path(__file__).resolve().parents[1] / "scenes" / "environments"

@@ -18,19 +18,19 @@ import pytest
 
 from conftest import renderer_or_skip
 from fat import catalog
-from fat.annotate import annotate_view
-from fat.assets import standin_assets
+from fat.annotate.views import annotate_view
+from fat.assets.objects import standin_assets
 from fat.frame import CameraRig, Frame, FrameObject
 from fat.geometry import Intrinsics, invert_pose, look_at, make_pose, transform_points, ue4_point_to_world
-from fat.plan import plan
+from fat.run.plan import plan
 from fat.randomize import Draft, Randomization, check_table, names
 from fat.randomize.distractors import _asset, primitive_file
 from fat.randomize.draw import temperature_rgb
-from fat.run import generate
-from fat.sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
-from fat.scene import CameraRanges, get_location
+from fat.run.driver import generate
+from fat.drop.sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
+from fat.scene.scenes import CameraRanges, get_location
 from fat.settings import Settings, validate
-from fat.worker import Worker
+from fat.run.worker import Worker
 from geometry_checks import check_dataset
 
 MANY_DISTRACTORS = {"distractors": {"count": [3, 5]}}
@@ -296,7 +296,7 @@ from dataclasses import dataclass
 
 from fat.geometry import look_at, orbit_position
 from fat.randomize import Options, Randomizer, param
-from fat.sampling import CameraSample
+from fat.drop.sampling import CameraSample
 
 
 @dataclass(frozen=True)
@@ -362,7 +362,7 @@ def test_randomized_lights_add_up_and_light_a_white_surface_as_lambert_says(tmp_
     code's width after the tone curve is undone, plus 3 % (the sphere's facets)."""
     import trimesh
 
-    from fat.environment import uniform_environment
+    from fat.scene.environment import uniform_environment
     from fat.looks import LightSource, Looks
     from fat.render.tonemap import from_srgb8
     from test_pbr import _lighting, _object
@@ -434,7 +434,7 @@ def test_what_randomized_frames_bring_stays_within_the_renderers_cache(tmp_path)
 def test_fats_preset_with_a_dr_kind_adds_2000_randomized_frames_per_location():
     """--preset fat --kind both --kind dr: FAT's 61,500 stereo frames and a dr/ folder of 2,000 at
     each of the 15 locations, split by FAT's held-out location like the others."""
-    from fat.plan import split_of, total_frames
+    from fat.run.plan import split_of, total_frames
     from fat.settings import from_values
 
     s = validate(from_values({"preset": "fat", "kind": ["both", "dr"]}))
@@ -451,7 +451,7 @@ def test_patterns_are_two_tone_images_that_tile():
     """Catches: a pattern outside 0..1 (colours beyond the two chosen), a flat pattern (no second
     colour) and one with a seam where it wraps around (a visible line on every tiled surface)."""
     from fat.looks import PATTERNS
-    from fat.patterns import pattern
+    from fat.scene.patterns import pattern
 
     for name in PATTERNS:
         g = pattern(name, 64)

@@ -238,10 +238,10 @@ if part == "masks":
               if item["index"] == 0 for m in masks]
     out = {"seen": len(shapes), "shapes": sorted(set(map(str, shapes)))}
 elif part == "validate":
-    from fat.validate import check_view
+    from fat.study.validate import check_view
     out = {"problems": [str(q) for q in check_view(F.FatFolder(root / "mixed/kitchen_0"), 0, "left")]}
 else:
-    from fat.show import annotate_image
+    from fat.study.show import annotate_image
     img = annotate_image(fat.Dataset(root, fields=("rgb", "seg", "instance", "annotations"))[0])
     out = {"shape": list(img.shape)}
 out["growth"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from fat import catalog
-from fat.annotate import annotate_view
-from fat.assets import standin_assets
+from fat.annotate.views import annotate_view
+from fat.assets.objects import standin_assets
 from fat.errors import ConfigError
 from fat.geometry import FAT_INTRINSICS, Intrinsics, invert_pose, look_at, make_pose, transform_points
 from fat.frame import Frame, FrameObject
 from fat.render import make_renderer
-from fat.scene import get_location
+from fat.scene.scenes import get_location
 
 K = FAT_INTRINSICS
 
@@ -118,8 +118,8 @@ def test_masks_cover_every_pixel_where_the_object_is_in_front(kind, assets):
     Catches masks that are too small or holed: objects drawn smaller than their mesh, faces culled
     that should be seen, masks eroded or given to the wrong object by the annotator."""
     import geometry_checks as gc
-    from fat.meshes import load_mesh
-    from fat.scene import Prop, Surface
+    from fat.assets.meshes import load_mesh
+    from fat.scene.scenes import Prop, Surface
 
     base = get_location("kitchen_1")
     cam = _rolled_camera(base, 10)
@@ -187,7 +187,7 @@ def test_egl_and_tiny_agree_on_geometry(assets):
 def test_near_plane_clips_nothing_of_the_props():
     """Every point the near plane cuts away lies closer to the camera than props may come."""
     from fat.render.pybullet import NEAR
-    from fat.scene import CAMERA_MARGIN
+    from fat.scene.scenes import CAMERA_MARGIN
 
     corner = np.array([K.cx / K.fx, K.cy / K.fy, 1.0])  # the frustum's widest ray, per unit depth
     assert NEAR * np.linalg.norm(corner) < CAMERA_MARGIN
@@ -225,7 +225,7 @@ def _signed_volume(v, f):
 
 
 def test_which_faces_may_be_culled():
-    from fat.meshes import Mesh, box, concatenate, grid, split_for_culling
+    from fat.assets.meshes import Mesh, box, concatenate, grid, split_for_culling
 
     b = box((0.1, 0.2, 0.3))  # 4 vertices per side: closed only once welded by position
     culled, two = split_for_culling(b)
@@ -249,8 +249,8 @@ def test_which_faces_may_be_culled():
 def test_gl_culling_leaves_no_holes_in_the_scans(ycb_dir):
     """gl culls the back faces of closed surfaces: the same images as drawing every face from both
     sides, and the same masks as TinyRenderer (which draws every face)."""
-    from fat.assets import ycb_assets
-    from fat.render.gl import GLRenderer
+    from fat.assets.objects import ycb_assets
+    from fat.render.gl.renderer import GLRenderer
 
     renderer_or_skip("gl").close()
     names = ["mug", "bowl", "power_drill", "tomato_soup_can", "large_clamp"]  # hollow, thin, a few flipped faces
@@ -291,12 +291,12 @@ def test_gl_device_errors_and_auto_fallback(monkeypatch):
 
 def test_gl_draws_the_scenery_nearest_first_and_the_order_changes_no_pixel(monkeypatch):
     """gl draws the scenery nearest first so that hidden fragments fail the depth test before they are
-    shaded (fat.render.gl._nearest_first). The order must not change the picture: the same frame drawn
+    shaded (fat.render.gl.renderer._nearest_first). The order must not change the picture: the same frame drawn
     farthest first gives the same RGB, depth and instances; and drawn nearest first, the fragments that
     pass the depth test (OpenGL's samples-passed count, which counts each shaded fragment) are about the
     pixels of the image. Breakage caught: a sort that loses or repeats a surface, a key that puts the
     floor before the counter standing on it (which shades most of the image twice: the count fails)."""
-    from fat.render import gl
+    from fat.render.gl import renderer as gl
 
     renderer = renderer_or_skip("gl")
     try:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fat import manifest
-from fat.run import generate
+from fat.run import manifest
+from fat.run.driver import generate
 from fat.settings import Settings
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))

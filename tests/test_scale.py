@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fat import manifest
+from fat.run import manifest
 from fat.errors import ConfigError, OutputError
-from fat.plan import plan
-from fat.run import generate
+from fat.run.plan import plan
+from fat.run.driver import generate
 from fat.settings import Settings, validate
-from fat.worker import Worker
+from fat.run.worker import Worker
 
 S = Settings(scenes=("kitchen", "temple"), locations=(0,), mixed_frames=4, frames_per_drop=2, width=320, height=180,
              renderer="tiny", seed=3)

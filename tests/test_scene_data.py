@@ -1,5 +1,5 @@
 """Scenes and prop shapes are data: a scene is a file with its own number of locations, a prop shape
-is one entry of ``fat.props.PROP_SHAPES`` that the scene reader, the camera clearance check, the
+is one entry of ``fat.scene.props.PROP_SHAPES`` that the scene reader, the camera clearance check, the
 renderers' scenery and the physics all use."""
 
 from __future__ import annotations
@@ -10,16 +10,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from fat import catalog, scene
-from fat.assets import standin_assets
+from fat import catalog
+from fat.scene import scenes as scene
+from fat.assets.objects import standin_assets
 from fat.errors import ConfigError
 from fat.geometry import make_pose
-from fat.meshes import ellipsoid
-from fat.physics import TIME_STEP, Physics
-from fat.props import PROP_SHAPES, Collision, PropShape
+from fat.assets.meshes import ellipsoid
+from fat.drop.physics import TIME_STEP, Physics
+from fat.scene.props import PROP_SHAPES, Collision, PropShape
 from fat.render.scenery import location_meshes
-from fat.sampling import drop_rng, sample_start_poses
-from fat.scene import CameraRanges, check_camera_clearance, get_location
+from fat.drop.sampling import drop_rng, sample_start_poses
+from fat.scene.scenes import CameraRanges, check_camera_clearance, get_location
 
 
 def test_fat_scenes_are_found_from_their_files():

@@ -9,16 +9,16 @@ import math
 import numpy as np
 import pytest
 
-from fat import scene as scenes
-from fat.gltf_scene import load_gltf_scene
-from fat.gltf_write import GltfWriter
+from fat.scene import scenes as scenes
+from fat.scene.gltf_scene import load_gltf_scene
+from fat.scene.gltf_write import GltfWriter
 
 TO_Y_UP = [-math.sqrt(0.5), 0.0, 0.0, math.sqrt(0.5)]  # the root node's turn: Z-up world -> glTF's Y-up
 
 
 def _plain_inside(s, points):
     """``Sightlines.inside`` without its index: every triangle tried for every point."""
-    from fat.sightlines import _up_hits
+    from fat.scene.sightlines import _up_hits
 
     out = []
     for p in points:
@@ -32,7 +32,7 @@ def _plain_inside(s, points):
 def test_the_indexed_inside_test_answers_as_trying_every_triangle():
     """Catches: the plan grid losing a triangle that spans cells (a point under a table top called
     outside), or a point beyond the grid's edge answered from a clamped cell."""
-    from fat.sightlines import sightlines
+    from fat.scene.sightlines import sightlines
 
     g = load_gltf_scene(scenes.get_location("patio_0").asset)
     s = sightlines(g)
@@ -63,7 +63,7 @@ def _lawn(path, n=120, side=6.0):
 def test_scene_collision_keeps_every_triangle_within_reach_once_with_its_corners_joined(tmp_path):
     """Catches: a triangle near the drop point left out of the physics (an object falling through
     the lawn), far triangles kept (slow drops), or a flat-shaded mesh's split corners left split."""
-    from fat.physics import SCENE_REACH, scene_collision
+    from fat.drop.physics import SCENE_REACH, scene_collision
 
     (loc,) = scenes.load_scene(scenes.scene_name(str(_lawn(tmp_path / "bumpy_lawn.glb"))))
     tris = np.concatenate([p.vertices[p.faces] for p in load_gltf_scene(loc.asset).pieces])  # as read: float32
@@ -92,7 +92,7 @@ def test_shadow_map_with_the_scenery_drawn_once_equals_one_drawn_whole(location)
     from fat import catalog
     from fat.frame import Frame
     from fat.geometry import Intrinsics, look_at, make_pose
-    from fat.assets import standin_assets
+    from fat.assets.objects import standin_assets
 
     r = renderer_or_skip("gl")
     try:

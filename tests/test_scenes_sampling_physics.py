@@ -7,19 +7,19 @@ import numpy as np
 import pytest
 
 from fat import catalog
-from fat.annotate import annotate_view
-from fat.assets import standin_assets
+from fat.annotate.views import annotate_view
+from fat.assets.objects import standin_assets
 from fat.errors import ConfigError
 from fat.geometry import FAT_INTRINSICS, look_at, make_pose, orbit_angles
-from fat.physics import TIME_STEP, Physics
+from fat.drop.physics import TIME_STEP, Physics
 from fat.frame import Frame, FrameObject
 from fat.render import make_renderer
-from fat.sampling import drop_rng, random_rotation, sample_camera, sample_objects, sample_start_poses
-from fat.scene import CameraRanges, Prop, Surface, all_locations, check_camera_clearance, get_location, load_scene, scene_names
+from fat.drop.sampling import drop_rng, random_rotation, sample_camera, sample_objects, sample_start_poses
+from fat.scene.scenes import CameraRanges, Prop, Surface, all_locations, check_camera_clearance, get_location, load_scene, scene_names
 
 
 def test_three_scenes_five_locations_each():
-    from fat.scene import FAT_SCENES
+    from fat.scene.scenes import FAT_SCENES
 
     assert set(FAT_SCENES) < set(scene_names())  # FAT's three, and the glTF patio beside them
     locs = [loc for s in FAT_SCENES for loc in load_scene(s)]
@@ -101,7 +101,7 @@ def assets():
 
 
 class _ReleaseWatch:
-    """Stands in for ``fat.physics``'s pybullet module: at each release (a body with mass made), it
+    """Stands in for ``fat.drop.physics``'s pybullet module: at each release (a body with mass made), it
     measures PyBullet's closest distance between the new body's collision shape and every other body
     of that world (ground, props, objects already falling), as the simulation holds them at that
     moment. Negative distances are interpenetration depths."""
@@ -131,10 +131,10 @@ OVERLAP_TOL = 1e-3  # metres of interpenetration tolerated at a release (none is
 
 
 def _drop(assets, loc, names, seed, monkeypatch):
-    import fat.physics
+    import fat.drop.physics
 
-    watch = _ReleaseWatch(fat.physics.pb)
-    monkeypatch.setattr(fat.physics, "pb", watch)
+    watch = _ReleaseWatch(fat.drop.physics.pb)
+    monkeypatch.setattr(fat.drop.physics, "pb", watch)
     phys = Physics()
     infos = [catalog.fat_objects().get(n) for n in names]
     starts = sample_start_poses(drop_rng(seed, (0,)), loc, len(infos))

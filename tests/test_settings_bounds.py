@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from fat import run
+from fat.run import driver as run
 from fat.errors import ConfigError
 from fat.settings import MAX_DROPS, MAX_IMAGE_SIDE, MAX_MIXED_COUNT, Settings, SettingError, validate
 
@@ -57,7 +57,7 @@ def test_image_larger_than_the_renderers_can_allocate_is_refused(capfd, tmp_path
 def test_gl_renderer_refuses_a_size_beyond_its_render_targets():
     """An OpenGL implementation with smaller render targets than the documented bound refuses the
     size in one line when it starts, not with a moderngl error at the first frame."""
-    from fat.render.gl import GLRenderer
+    from fat.render.gl.renderer import GLRenderer
 
     try:
         r = GLRenderer()

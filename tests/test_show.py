@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import fat
-from fat.overlay import TextStyle, annotate_image, colours, object_label, place_labels, text_height
-from fat.show import DEPTH_RANGE, depth_colours, frame_picture
+from fat.study.overlay import TextStyle, annotate_image, colours, object_label, place_labels, text_height
+from fat.study.show import DEPTH_RANGE, depth_colours, frame_picture
 
 from fat_cli import error_line, run_fat
 
@@ -228,7 +228,7 @@ def test_stats_figures_are_titled_with_whole_number_count_ticks(tiny):
     """Catches untitled figures and count axes ticking at 0.5 (matplotlib's default for small counts,
     such as the two frames here): every figure has a title, and every count axis (the y axes, and the
     x axis of the number of objects in a frame) shows whole numbers only."""
-    from fat.stats import compute, make_figures
+    from fat.study.stats import compute, make_figures
 
     figs = make_figures(compute(tiny, images=True))
     assert set(figs) == {"classes.png", "objects_per_frame.png", "visibility.png", "camera.png", "boxes.png",

@@ -10,8 +10,8 @@ import pytest
 
 import fat.settings
 from fat.errors import ConfigError
-from fat.plan import plan
-from fat.scene import CAMERA_MARGIN, CameraRanges, all_locations, camera_region_samples, check_camera_clearance
+from fat.run.plan import plan
+from fat.scene.scenes import CAMERA_MARGIN, CameraRanges, all_locations, camera_region_samples, check_camera_clearance
 from fat.settings import Settings, validate
 from fat_cli import run_fat
 

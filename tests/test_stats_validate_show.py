@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from fat import catalog
-from fat.stats import _heading, fixation_point
+from fat.study.stats import _heading, fixation_point
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
 

@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 from fat.geometry import camera_pose_to_ue4, look_at, make_pose, quat_to_matrix
-from fat.ue4 import matrix_to_rotator, pose_to_ue4, rotator_to_matrix, ue4_to_pose
+from fat.render.ue4 import matrix_to_rotator, pose_to_ue4, rotator_to_matrix, ue4_to_pose
 
 angles = st.floats(-179, 179)
 

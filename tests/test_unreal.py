@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from fat import catalog
-from fat.assets import standin_assets
-from fat.run import generate
+from fat.assets.objects import standin_assets
+from fat.run.driver import generate
 from fat.settings import Settings
 from fat.render.unreal import UnrealConfig, UnrealCVRenderer, UnrealError, mask_colour, parse_endpoint
-from fat.scene import get_location
+from fat.scene.scenes import get_location
 
 import geometry_checks as gc
 from unrealcv_test_server import Fault, UnrealCVTestServer

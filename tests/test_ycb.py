@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from fat import catalog, objectsets
-from fat.assets import align_to_fat, check_ycb_folder, ycb_assets
+from fat.assets.objects import align_to_fat, check_ycb_folder, ycb_assets
 from fat.errors import ConfigError
-from fat.meshes import load_mesh
-from fat.run import generate
+from fat.assets.meshes import load_mesh
+from fat.run.driver import generate
 from fat.settings import Settings
 
 import geometry_checks as gc
@@ -86,7 +86,7 @@ def test_a_mesh_that_is_not_the_object_is_refused(tmp_path, ycb_dir):
         ycb_assets(tmp_path, [catalog.fat_objects().get("banana")])
 
 
-@pytest.mark.filterwarnings("ignore::fat.meshes.MeshWarning")  # models of scans: a few zero-area triangles
+@pytest.mark.filterwarnings("ignore::fat.assets.meshes.MeshWarning")  # models of scans: a few zero-area triangles
 @pytest.mark.slow
 def test_generate_with_real_models(tmp_path, ycb_dir):
     """A dataset of five real scans from a folder that holds only those five, then its BOP export.

@@ -12,7 +12,7 @@ at a time, and answers the commands the fat driver uses:
     vget /camera/0/lit png | depth npy | object_mask png
 
 Poses are UE4's: centimetres, left-handed, FRotator in degrees; they are turned back into the
-project's frames here with UE4's FRotationMatrix written out again (not with fat.ue4), so a driver
+project's frames here with UE4's FRotationMatrix written out again (not with fat.render.ue4), so a driver
 that converts wrongly renders the wrong picture. Failures can be injected: slow answers, a dropped
 connection or silence at the n-th matching command, a restart that forgets spawned actors, and
 mask colours that cannot be changed.
@@ -71,7 +71,7 @@ def ue4_pose(location_cm, rotator) -> np.ndarray:
 
 @dataclass
 class Actor:
-    asset: object | None  # fat.assets.ObjectAsset, or None for the level's own actors
+    asset: object | None  # fat.assets.objects.ObjectAsset, or None for the level's own actors
     color: tuple = (0, 0, 0)
     location: tuple = (0.0, 0.0, 0.0)
     rotation: tuple = (0.0, 0.0, 0.0)

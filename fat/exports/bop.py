@@ -27,7 +27,7 @@ silhouette whose rendered distance is at most :data:`DELTA_MM` behind the scene'
 the depth has no value), boxes as ``misc.calc_2d_bbox`` (width = x_max - x_min).
 
 Only the object's box of that canvas is drawn where the renderer can draw a part of its image alone
-(``gl``: :meth:`fat.render.gl.GLRenderer.render_region`, a scissor rectangle in the whole canvas's
+(``gl``: :meth:`fat.render.gl.renderer.GLRenderer.render_region`, a scissor rectangle in the whole canvas's
 projection and viewport, so the pixels are the whole canvas's, bit for bit). The box is the
 projection of the model's convex hull at the object's pose, rounded out (:func:`canvas_box`): no
 pixel of the silhouette lies outside it, and one on its edge has the whole canvas drawn instead
@@ -54,15 +54,15 @@ import cv2
 import numpy as np
 
 from ..catalog import ObjectInfo, ObjectSet
-from ..assets import load_assets
+from ..assets.objects import load_assets
 from ..errors import ConfigError
 from ..formats.fat import DEPTH_UNITS_PER_M, frame_file
 from ..geometry import Intrinsics
-from ..meshes import load_mesh
+from ..assets.meshes import load_mesh
 from ..objectsets.bop import MAPPING_FILE as CLASS_NAMES_FILE
 from ..frame import Frame
 from ..render import RenderOutput, make_renderer, registry
-from ..scene import get_location
+from ..scene.scenes import get_location
 from . import Export, Result
 from .common import Progress, folder_output, open_dataset, skipped, views_with_masks
 
@@ -248,7 +248,7 @@ def dataset_models(ds, objects_dir: Path | None) -> list[Model]:
                               "(fat_dataset.json)")
         chosen[i + 1] = (cls, src)
     if source_set.meshes not in ("standins", "files"):  # a YCB folder may hold only the objects a dataset uses
-        from ..assets import find_ycb
+        from ..assets.objects import find_ycb
 
         for i in [i for i, (_, src) in chosen.items() if find_ycb(Path(source_set.meshes), src) is None]:
             del chosen[i]  # no mesh: left out of models/ (an image that shows it is refused in _export)
@@ -508,7 +508,7 @@ def canvas_box(points: np.ndarray, T_co: np.ndarray, K: Intrinsics) -> tuple[int
 
 def _silhouette(render_region, frame: Frame, box) -> tuple:
     """(render output of ``box``, ``box``) of the object of ``frame`` alone: ``render_region`` (the
-    renderer's, :meth:`fat.render.gl.GLRenderer.render_region`) draws only the box of the canvas,
+    renderer's, :meth:`fat.render.gl.renderer.GLRenderer.render_region`) draws only the box of the canvas,
     with the canvas's own projection, so its pixels are the canvas's. A box with the silhouette on
     an edge that is not the canvas's (which the bound of :func:`canvas_box` rules out) is drawn
     again as the whole canvas."""

@@ -3,7 +3,7 @@
 Everything FAT-specific lives here: centimetres, the UE4 world frame of ``camera_data``, bounding
 boxes in (y, x) order, ``pose_transform_permuted``, 4-decimal float32 quantisation, the UE4 JSON text
 style, and the image encodings (JPEG RGB, 16-bit depth in 0.1 mm, 8-bit class segmentation). The rest
-of the project sees :class:`~fat.annotations.ViewAnnotation` values in metres.
+of the project sees :class:`~fat.annotate.annotations.ViewAnnotation` values in metres.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
-from ..annotations import ObjectAnnotation, ViewAnnotation
+from ..annotate.annotations import ObjectAnnotation, ViewAnnotation
 from ..catalog import SINGLE_SEGMENTATION_ID, ObjectInfo
 from ..errors import FormatError
 from ..fileio import write_files, write_text_atomic

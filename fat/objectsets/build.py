@@ -21,8 +21,8 @@ import numpy as np
 
 from ..catalog import ObjectInfo, ObjectSet
 from ..errors import ConfigError
-from ..mesh_reading import METRE_SUFFIXES, mesh_warning, probe_mesh, read_mesh_file, warn_quality
-from ..sampling import REFERENCE_RADIUS
+from ..assets.mesh_reading import METRE_SUFFIXES, mesh_warning, probe_mesh, read_mesh_file, warn_quality
+from ..drop.sampling import REFERENCE_RADIUS
 
 #: Metres per unit of each ``--units`` name; ``--units`` also takes a positive number of metres per unit.
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
@@ -35,7 +35,7 @@ DEFAULT_DENSITY = 500.0
 MAX_OBJECTS = 255
 #: A mesh longer than this (metres, its longest side) is warned about while the set is read, naming
 #: its size and a smaller unit to try: FAT's drop and cameras are made for objects up to about this
-#: size (twice :data:`fat.sampling.REFERENCE_RADIUS`, the bounding radius up to which they stay
+#: size (twice :data:`fat.drop.sampling.REFERENCE_RADIUS`, the bounding radius up to which they stay
 #: FAT's); a larger one makes the drop and the camera distances grow with it, and is often a mesh in
 #: other units.
 LARGEST = 2 * REFERENCE_RADIUS

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..catalog import ObjectSet
 from ..errors import ConfigError
-from ..mesh_reading import MESH_SUFFIXES
+from ..assets.mesh_reading import MESH_SUFFIXES
 from .build import Entry, make_set, quality_warnings, units_scale
 
 #: Stems of a sub-folder's collision mesh.

@@ -14,7 +14,7 @@ class YcbFolder:
     help = "a folder of YCB models (FAT's 21 objects)"
 
     def claims(self, path: Path) -> bool:
-        from ..assets import find_ycb
+        from ..assets.objects import find_ycb
 
         return path.is_dir() and any(find_ycb(path, o) is not None for o in fat_objects())
 

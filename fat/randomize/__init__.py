@@ -155,10 +155,10 @@ class Draft:
     the drop's own stream; ``looks`` has one dict per frame (keys: :class:`fat.looks.Looks`'s fields);
     ``distractors`` holds (asset, start pose) pairs."""
 
-    location: Any  # fat.scene.Location
+    location: Any  # fat.scene.scenes.Location
     targets: list  # ObjectInfo of each target
     starts: list  # 4x4 start pose of each target
-    cameras: list  # fat.sampling.CameraSample per frame
+    cameras: list  # fat.drop.sampling.CameraSample per frame
     n_surfaces: int  # ground and prop surfaces of the location, in the scenery's order
     textures: str | None  # the user's --textures folder (gl), the default texture sets otherwise
     distractors: list = field(default_factory=list)

@@ -45,7 +45,7 @@ class Backgrounds(Randomizer):
 
     @classmethod
     def check(cls, options) -> None:
-        from ..environment import probe_environment
+        from ..scene.environment import probe_environment
         from ..errors import ConfigError
 
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..geometry import Intrinsics, look_at, orbit_position
-from ..sampling import CameraSample
+from ..drop.sampling import CameraSample
 from . import Draft, Options, RandomizeError, Randomizer, param
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..looks import LOOK_KINDS
-from ..sampling import random_rotation
+from ..drop.sampling import random_rotation
 from ..geometry import make_pose
 from . import Draft, Options, RandomizeError, Randomizer, draw, param
 from .surfaces import set_folders
@@ -45,7 +45,7 @@ class DistractorOptions(Options):
 def mesh_files(folder: str) -> list[Path]:
     """The meshes of ``folder``: its top-level mesh files and one per sub-folder (not collision
     meshes), sorted; listed, not read."""
-    from ..mesh_reading import MESH_SUFFIXES
+    from ..assets.mesh_reading import MESH_SUFFIXES
 
     root = Path(folder)
     if not root.is_dir():
@@ -70,7 +70,7 @@ def primitive_file(shape: str) -> Path:
     """An OBJ of a primitive about 1 m across, written once into the cache."""
     import trimesh
 
-    from ..cache import cache_dir
+    from ..assets.cache import cache_dir
     from ..fileio import writing
 
     path = cache_dir() / "distractors" / "v1" / f"{shape}.obj"
@@ -93,8 +93,8 @@ def primitive_file(shape: str) -> Path:
 @functools.lru_cache(maxsize=4096)
 def _asset(path: str, size: float):
     """The asset of the mesh ``path`` scaled to ``size`` metres at its longest side."""
-    from ..assets import file_assets
-    from ..mesh_reading import read_mesh_file
+    from ..assets.objects import file_assets
+    from ..assets.mesh_reading import read_mesh_file
     from ..objectsets.build import Entry, make_set
 
     mesh = read_mesh_file(Path(path)).mesh

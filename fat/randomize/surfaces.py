@@ -22,7 +22,7 @@ def set_folders(folder: str | None, key: str, check: bool = False) -> list[str]:
     """The texture sets' folders of ``folder`` (None: the shipped sets); ``check``: every map checked
     (header, size, complete file) so that a bad one is refused before anything is written."""
     from ..errors import ConfigError
-    from ..texture_sets import check_texture_sets, shipped_folder, texture_sets
+    from ..scene.texture_sets import check_texture_sets, shipped_folder, texture_sets
 
     try:
         sets = (check_texture_sets if check else texture_sets)(str(folder or shipped_folder()))

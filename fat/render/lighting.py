@@ -1,7 +1,7 @@
 """The light of a location for the physically based renderer: its environment map (image-based
 light and background), the sun that casts the shadows, and the exposure.
 
-A map with a sun (:func:`fat.environment.find_sun`) is turned about the vertical so that its sun
+A map with a sun (:func:`fat.scene.environment.find_sun`) is turned about the vertical so that its sun
 lies in the azimuth the location was designed for; that sun, at the map's elevation and with the
 map's irradiance, is the light that casts the shadows, and the image-based light comes from the rest
 of the map (the sun is not counted twice). A map without a sun (an interior, an overcast sky)
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..environment import LUMINANCE, Environment, load_environment, probe_environment, uniform_environment
+from ..scene.environment import LUMINANCE, Environment, load_environment, probe_environment, uniform_environment
 from ..errors import ConfigError
-from ..scene import Location, scenes_folder
+from ..scene.scenes import Location, scenes_folder
 
 #: Where the shipped environment maps are: ``scenes/environments/<name>.hdr``.
 ENVIRONMENTS = "environments"
@@ -68,7 +68,7 @@ def environment_files(path: str | Path) -> list[Path]:
 
 
 def check_environments(path: str | Path) -> list[Path]:
-    """:func:`environment_files` of ``path``, each map checked (:func:`fat.environment.probe_environment`:
+    """:func:`environment_files` of ``path``, each map checked (:func:`fat.scene.environment.probe_environment`:
     header, size, data to the end) so that a bad one is refused before anything is written."""
     files = environment_files(path)
     for f in files:

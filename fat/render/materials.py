@@ -26,7 +26,7 @@ OBJECT_MATERIALS = (
 )
 DEFAULT_OBJECT = Material(0.5)
 
-#: By the scenery texture kind (fat.textures); with a PBR texture set, the least roughness of its map.
+#: By the scenery texture kind (fat.scene.textures); with a PBR texture set, the least roughness of its map.
 SURFACE_MATERIALS = {
     "tiles": Material(0.3), "marble": Material(0.45), "stone": Material(0.6), "wood": Material(0.55),
     "plaster": Material(0.9), "plain": Material(0.5), "rock": Material(0.8), "bark": Material(0.9),

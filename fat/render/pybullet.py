@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 from .._pybullet import pb
 
-from ..cache import cache_dir
+from ..assets.cache import cache_dir
 from ..fileio import writing
 from ..errors import ConfigError
 from ..geometry import Intrinsics, invert_pose, matrix_to_quat
-from ..meshes import Mesh, write_obj
-from ..scene import Location, Surface
-from ..textures import texture_file
+from ..assets.meshes import Mesh, write_obj
+from ..scene.scenes import Location, Surface
+from ..scene.textures import texture_file
 from ..frame import Frame
 from . import CV_TO_GL, RenderOutput, opengl_projection, tonemap
 from .base import Capabilities, Renderer
@@ -30,7 +30,7 @@ from .scenery import location_meshes
 
 # Near plane. EGL's depth precision goes as 1/near (median 0.1 mm at 3 cm, 0.3 mm at 1 cm). A point
 # the near plane clips lies within NEAR / cos(angle of the frustum corner) of the camera, under 4 cm
-# for FAT's camera, and props keep at least fat.scene.CAMERA_MARGIN = 4 cm from every camera.
+# for FAT's camera, and props keep at least fat.scene.scenes.CAMERA_MARGIN = 4 cm from every camera.
 NEAR, FAR = 0.03, 50.0
 
 

@@ -20,7 +20,7 @@ GROUP = "fat.renderers"
 AUTO = "auto"
 #: ours, as pyproject.toml registers them; also found when fat runs from a checkout not installed
 BUILTIN = {
-    "gl": "fat.render.gl:GLRenderer",
+    "gl": "fat.render.gl.renderer:GLRenderer",
     "tiny": "fat.render.pybullet:TinyRenderer",
     "egl": "fat.render.pybullet:EGLRenderer",
     "unrealcv": "fat.render.unreal:UnrealCVRenderer",

@@ -7,9 +7,9 @@ import functools
 
 import numpy as np
 
-from ..meshes import Mesh, grid, planar_uvs
-from ..props import PROP_SHAPES
-from ..scene import Location, Surface
+from ..assets.meshes import Mesh, grid, planar_uvs
+from ..scene.props import PROP_SHAPES
+from ..scene.scenes import Location, Surface
 
 GROUND_HALF_EXTENT = 9.0
 
@@ -35,8 +35,8 @@ def location_meshes(loc: Location) -> tuple[tuple[Mesh, Surface], ...]:
 @functools.lru_cache(maxsize=2)
 def _gltf_meshes(path: str) -> tuple[tuple[Mesh, Surface], ...]:
     """A glTF scene's batches, each with its material's mean base colour as a plain surface (what
-    renderers without glTF materials draw; ``gl`` draws the materials: :mod:`fat.render.gl_scene`)."""
-    from ..gltf_scene import load_gltf_scene
+    renderers without glTF materials draw; ``gl`` draws the materials: :mod:`fat.render.gl.scene`)."""
+    from ..scene.gltf_scene import load_gltf_scene
 
     g = load_gltf_scene(path)
     return tuple((Mesh(b.vertices, b.faces, b.uvs, b.normals), Surface("plain", (base_colour(g, b),)))
@@ -45,7 +45,7 @@ def _gltf_meshes(path: str) -> tuple[tuple[Mesh, Surface], ...]:
 
 def base_colour(g, batch) -> tuple[int, int, int]:
     """A batch's mean base colour, sRGB 0-255: the factor times its texture's mean (linear)."""
-    from ..gltf_materials import Images, srgb_decode, srgb_encode
+    from ..scene.gltf_materials import Images, srgb_decode, srgb_encode
 
     m = g.material(batch.material)
     c = np.asarray(m.base[:3], dtype=np.float64)

@@ -32,8 +32,8 @@ import numpy as np
 from ..catalog import ObjectInfo, ObjectSet, fat_objects
 from ..errors import ConfigError, FatError
 from ..geometry import Intrinsics, invert_pose, make_pose
-from ..scene import Location
-from ..ue4 import format_vector, pose_to_ue4
+from ..scene.scenes import Location
+from .ue4 import format_vector, pose_to_ue4
 from ..frame import Frame
 from . import RenderOutput
 from .base import Capabilities, OptionError, Renderer, option

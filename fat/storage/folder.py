@@ -200,7 +200,7 @@ class _Index:
     def _location(base: Path) -> Path:
         if os.access(base, os.W_OK):
             return base / INDEX_FILE
-        from ..cache import cache_dir
+        from ..assets.cache import cache_dir
 
         key = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:16]
         return cache_dir() / "index" / f"{key}.json"

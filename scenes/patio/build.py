@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fat.gltf_write import CLAMP_TO_EDGE, REPEAT, GltfWriter  # noqa: E402
+from fat.scene.gltf_write import CLAMP_TO_EDGE, REPEAT, GltfWriter  # noqa: E402
 
 TEXTURES = ROOT / "scenes" / "textures"
 OUT = HERE / "patio.glb"

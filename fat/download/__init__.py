@@ -1,0 +1,1 @@
+"""fat download: the sources it fetches and the fetching."""

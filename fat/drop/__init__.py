@@ -1,0 +1,1 @@
+"""One drop: its random choices (objects, start poses, cameras) and its PyBullet physics."""

@@ -1,0 +1,1 @@
+"""Looking at a dataset: statistics reports (fat stats), checks (fat validate), contact sheets (fat show)."""
