@@ -20,7 +20,8 @@ from pathlib import Path
 
 from fat.formats.extras import EXTRAS
 from fat.run.plan import plan
-from fat.settings import Settings, validate
+from fat.settings import Settings
+from fat.run.resolve import object_set, resolve
 from fat.run.worker import Worker
 
 from generate import machine
@@ -33,10 +34,10 @@ def seconds_per_frame(out: Path, frames: int, extras: tuple[str, ...], objects: 
     """Seconds per stereo frame of making drops in one worker (simulating, drawing, annotating,
     encoding, writing), after a first drop that uploads the objects; and of the renderer's drawing of
     both eyes in them."""
-    s = validate(Settings(kinds=("mixed",), locations=(0,), scenes=("kitchen",), mixed_frames=frames + 10,
+    s = resolve(Settings(kinds=("mixed",), locations=(0,), scenes=("kitchen",), mixed_frames=frames + 10,
                           frames_per_drop=10, object_source=objects, renderer=renderer, extras=extras))
     shutil.rmtree(out, ignore_errors=True)
-    _, drops = plan(s)
+    _, drops = plan(s, object_set(s))
     for d in drops:
         (out / d.folder).mkdir(parents=True, exist_ok=True)
     worker = Worker(s)

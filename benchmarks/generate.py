@@ -32,7 +32,8 @@ from fat.annotate.views import annotate_view
 from fat.formats import fat as fatfmt
 from fat.run.plan import plan
 from fat.run.driver import generate
-from fat.settings import Settings, validate
+from fat.settings import Settings
+from fat.run.resolve import object_set, resolve
 from fat.run.worker import Worker
 
 
@@ -70,7 +71,7 @@ def main() -> None:
     if ycb is None and not a.standins and shared.is_dir():
         ycb = str(shared)
     scene, _, loc = a.location.rpartition("_")
-    s = validate(Settings(scenes=(scene,), locations=(int(loc),), mixed_frames=a.frames, renderer=a.renderer,
+    s = resolve(Settings(scenes=(scene,), locations=(int(loc),), mixed_frames=a.frames, renderer=a.renderer,
                           object_source=ycb, width=a.width, height=a.height,
                           randomize={"all": True} if a.randomize else {}))
 
@@ -85,7 +86,7 @@ def main() -> None:
     views = 0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        for drop in plan(s)[1]:
+        for drop in plan(s, object_set(s))[1]:
             (root / drop.folder).mkdir(parents=True, exist_ok=True)
             frames = worker.scenes(drop)
             while True:

@@ -26,13 +26,14 @@ from pathlib import Path
 
 def save(out: Path, source: str | None, n_frames: int) -> None:
     from fat.run.plan import plan
-    from fat.settings import Settings, validate
+    from fat.settings import Settings
+    from fat.run.resolve import object_set, resolve
     from fat.run.worker import Worker
 
-    s = validate(Settings(scenes=("kitchen",), locations=(0,), mixed_frames=n_frames, frames_per_drop=20, seed=0,
+    s = resolve(Settings(scenes=("kitchen",), locations=(0,), mixed_frames=n_frames, frames_per_drop=20, seed=0,
                           renderer="tiny", object_source=source))
     w = Worker(s)
-    frames = [f for d in plan(s)[1] for f in w.scenes(d)]
+    frames = [f for d in plan(s, object_set(s))[1] for f in w.scenes(d)]
     w.close()
     moved = {}
     for f in frames:

@@ -3,6 +3,7 @@ under the entry-point group ``fat.exports`` (:mod:`fat.exports`), ours and other
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import click
 
 from fat import exports
 from fat.errors import ConfigError
+
+from .options import click_options
 
 skip_bad_option = click.Option(["--skip-bad"], is_flag=True,
                                help="Leave out frames whose files are missing or corrupt (listed on stderr).")
@@ -41,17 +44,29 @@ def _run(plugin, dataset: Path, out: Path, skip_bad: bool, quiet: bool, overwrit
         click.echo(line)
 
 
+def _plugin_options(plugin) -> tuple[list[click.Parameter], bool]:
+    """(click options of the plugin's own options, whether they come from the schema): an Options
+    dataclass (:mod:`fat.options`), or, from plugins written before it, a tuple of click options."""
+    opts = getattr(plugin, "options", ())
+    if isinstance(opts, type) and dataclasses.is_dataclass(opts):
+        return click_options(opts, with_defaults=True), True
+    return list(opts or ()), False
+
+
 def _command(name: str, plugin) -> click.Command:
     """``fat export NAME DATASET OUT`` of one plugin."""
     output = getattr(plugin, "output", "file")
+    own, schema = _plugin_options(plugin)
 
     def callback(dataset: Path, out: Path, skip_bad: bool, quiet: bool, overwrite: bool, **options) -> None:
+        if schema:  # checked by the plugin's fields and its Options' check(), by field name
+            options = exports.options(plugin, options)
         _run(plugin, dataset, out, skip_bad, quiet, overwrite, options)
 
     params = [click.Argument(["dataset"], type=click.Path(path_type=Path)),
               click.Argument(["out"], type=click.Path(dir_okay=output != "file", file_okay=output != "folder",
                                                       path_type=Path)),
-              *getattr(plugin, "options", ()), skip_bad_option, quiet_option, overwrite_option]
+              *own, skip_bad_option, quiet_option, overwrite_option]
     return click.Command(name, params=params, callback=callback, short_help=plugin.help,
                          help=getattr(plugin, "description", "") or plugin.help)
 

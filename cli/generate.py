@@ -11,31 +11,20 @@ from pathlib import Path
 import click
 
 from fat.errors import ConfigError
+from fat.options import Field
 from fat.run.estimate import record_rate
 from fat.run.plan import locations_of, plan, total_frames
 from fat.render import registry
 from fat.run.driver import check_output, generate
 from fat import randomize
+from fat.run.resolve import object_infos, object_set, resolve
 from fat.settings import (EXTRA_KEYS, SettingError, config_key, from_values, n_locations, read_config,
-                          specs, validate)
+                          specs)
 
 from . import START
 from .help import SectionedCommand
 from .messages import emit
-
-
-def _click_type(spec):
-    if spec.type == "int":
-        return int
-    if spec.type == "float":
-        return float
-    if spec.type == "path":
-        return click.Path(path_type=Path)
-    if spec.type == "choice":
-        return click.Choice(list(spec.choices()))
-    if spec.type == "range":
-        return click.IntRange(*spec.bounds())
-    return None
+from .options import attach, click_option
 
 
 def _renderer_help() -> str:
@@ -52,28 +41,19 @@ def _renderer_help() -> str:
 
 def setting_options(command):
     """The options of every setting with a flag (from the Settings schema) and of every registered
-    renderer (from the registry), each stored under its config-file key."""
+    renderer (from the registry), each stored under its config-file key (:func:`.options.click_option`);
+    not given: None, so a config file's value stands."""
     last = n_locations() - 1
     options = []
     for name, spec in specs():
         if spec.flag is None:
             continue
-        if spec.type == "flag":  # --x / --no-x; not given: None, so a config file's value stands
-            options.append(click.option(f"{spec.flag}/--no-{spec.flag[2:]}", spec.key, default=None,
-                                        help=spec.help.format(last=last)))
-            continue
-        options.append(click.option(spec.flag, spec.key, type=_click_type(spec), multiple=spec.multiple,
-                                    metavar=spec.metavar, help=_renderer_help() if name == "renderer" else
-                                    spec.help.format(last=last)))
+        options.append(click_option(spec, help=_renderer_help() if name == "renderer" else spec.help.format(last=last)))
         if name == "renderer":
-            for _, _, o in registry.option_table():
-                kind = click.Path(dir_okay=False, path_type=Path) if o.file else None
-                options.append(click.option(o.flag, o.key, type=kind, metavar=o.metavar, help=o.help))
+            options += [click_option(o) for _, _, o in registry.option_table()]
         if name == "class_names":
-            options.append(click.option("--frames", "frames", type=int, help=EXTRA_KEYS["frames"]))
-    for option in reversed(options):
-        command = option(command)
-    return command
+            options.append(click_option(Field("frames", "--frames", EXTRA_KEYS["frames"], type="int")))
+    return attach(command, options)
 
 
 def _given(values: dict) -> dict:
@@ -143,7 +123,7 @@ def generate_cmd(out: Path, config_file, randomize_all, randomizer, workers, das
     if "preset" in from_file and values["preset"] not in (None, "fat"):
         raise ConfigError(f"{config_file}: preset: unknown preset {values['preset']!r}; known: fat")
     try:
-        settings = validate(from_values(values))
+        settings = resolve(from_values(values))
     except SettingError as e:
         key = config_key(e.setting, values, from_file)
         if key is None:
@@ -155,7 +135,7 @@ def generate_cmd(out: Path, config_file, randomize_all, randomizer, workers, das
 
         check_dask_address(dask)
     mode = check_output(out, overwrite, settings)
-    folders, drops = plan(settings)
+    folders, drops = plan(settings, object_set(settings))
     emit(f"plan: {plan_line(settings, folders, drops)}; renderer {settings.renderer}"
          f"{f', {workers} workers' if workers > 1 else ''} -> {out}\n")  # standard output: errors stay one line
     if dry_run:
@@ -205,7 +185,7 @@ def plan_line(s, folders, drops) -> str:
     kinds = ", ".join(f"{kind} {n}" for kind, n in Counter(f.kind for f in folders).items())
     frames = sum(d.n_frames for d in drops)
     return (f"{_n(len(folders), 'folder')} ({kinds}), {_n(len(drops), 'drop')}, {_n(frames, 'stereo frame')} at "
-            f"{s.width}x{s.height}, {_n(len(s.object_infos()), 'object')}, {_n(len(locations_of(s)), 'location')}")
+            f"{s.width}x{s.height}, {_n(len(object_infos(s)), 'object')}, {_n(len(locations_of(s)), 'location')}")
 
 
 def _n(n: int, word: str) -> str:
@@ -226,7 +206,7 @@ def dry_run_report(s, folders, drops, out: Path, mode: str, workers: int) -> str
         lines.append(f"{kind:<8}{len(fk):>9,}{len(dk):>10,}{n:>12,}")
     lines.append(f"{'total':<8}{len(folders):>9,}{len(drops):>10,}{total:>12,}  stereo frames "
                  f"({2 * total:,} images of {s.width}x{s.height})")
-    names = [o.name for o in s.object_infos()]
+    names = [o.name for o in object_infos(s)]
     lines.append(f"objects: {len(names)} ({', '.join(names[:6])}{', ...' if len(names) > 6 else ''})")
     lines.append(f"locations: {', '.join(locations_of(s))} (test: location {s.test_location})")
     done = 0
@@ -256,7 +236,7 @@ def dry_run_report(s, folders, drops, out: Path, mode: str, workers: int) -> str
 
 
 def _objects_note(s) -> str:
-    objects = s.object_set()
+    objects = object_set(s)
     if objects.meshes == "standins":
         return "stand-in objects"
     return "YCB models" if objects.meshes != "files" else f"{len(s.objects)} objects of {objects.name}"

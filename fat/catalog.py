@@ -17,6 +17,8 @@ import numpy as np
 
 from .errors import ConfigError
 
+#: Largest texture side kept for real YCB models (their scans carry 4096 px textures).
+DEFAULT_TEXTURE_SIZE = 1024
 #: Segmentation value of the object in every single-object folder.
 SINGLE_SEGMENTATION_ID = 255
 

@@ -1,8 +1,9 @@
 """The settings of a dataset: one schema, its checks, its bounds.
 
-Each :class:`Settings` field carries a :class:`Spec` in its metadata: the config-file key, the
-command-line flag (or none: config file only), the help text, how a value given on the command line
-or in a file becomes the field's value (``parse``) and how it is checked (``check``). ``fat
+Each :class:`Settings` field carries a :class:`Spec` (:class:`fat.options.Field`, the schema every
+option of fat uses) in its metadata: the config-file key, the command-line flag (or none: config
+file only), the help text, how a value given on the command line or in a file becomes the field's
+value (``parse``) and how it is checked (``check``). ``fat
 generate``'s options and the config file's keys are made from it; renderer options come from the
 renderer registry (:mod:`fat.render.registry`) and live in ``renderer_options``.
 """
@@ -10,14 +11,12 @@ renderer registry (:mod:`fat.render.registry`) and live in ``renderer_options``.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import numbers
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 
@@ -27,18 +26,18 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     tomllib = None
 
 from .scene import scenes as scenes
-from .assets.objects import DEFAULT_TEXTURE_SIZE, check_ycb_folder
 from . import objectsets, randomize
-from .catalog import ObjectInfo, ObjectSet
+from .catalog import DEFAULT_TEXTURE_SIZE
 from .objectsets.build import ALIGNMENTS, parse_units, units_scale
 from .errors import ConfigError, did_you_mean
+from .options import Field, fields, option
 from .geometry import BASELINE_M, Intrinsics
-from .run.plan import KINDS, count_drops, locations_of
 from .render import registry
 from .formats.extras import parse_extras
-from .render.base import DRAWN_EXTRAS, OptionError
-from .drop.sampling import bounding_radius, camera_distance, size_scale as needed_size_scale
-from .scene.scenes import CameraRanges, check_camera_clearance, get_location
+from .scene.scenes import CameraRanges
+
+#: single: one object; mixed: 2-10 objects; dr: mixed drops, domain-randomized (fat.randomize)
+KINDS = ("single", "mixed", "dr")
 
 #: The settings version written in fat_dataset.json. 2: random streams keyed by names (scene,
 #: location index, object class), not by positions in lists. A folder of another version is not resumed.
@@ -61,7 +60,7 @@ MAX_SEED = 2**63 - 1
 
 def n_locations() -> int:
     """Locations of the scene with the most (FAT's: 5): the command line's range of location indices.
-    Each chosen scene must have every chosen location (:func:`validate`)."""
+    Each chosen scene must have every chosen location (:func:`check`)."""
     return max(scenes.n_locations(sc) for sc in scenes.scene_names())
 
 
@@ -177,7 +176,7 @@ def _check_units(k, v):
 
 
 def _check_objects(k, v):
-    return _names(k, "object", v)  # validate() looks them up in the object set; none: all of it
+    return _names(k, "object", v)  # fat.run.resolve looks them up in the object set; none: all of it
 
 
 def _flag(k, label, v) -> bool:
@@ -190,19 +189,6 @@ def _choice(k, label, v, choices):
     if v not in choices:
         raise SettingError(k, f"{label} must be one of {', '.join(choices)}, got {v!r}")
     return v
-
-
-def _object_set(source, units, align, class_names) -> ObjectSet:
-    try:
-        mtime = Path(source).expanduser().stat().st_mtime_ns if source else 0
-    except OSError:
-        mtime = -1
-    return _object_set_cached(source, units, align, class_names, mtime)
-
-
-@functools.lru_cache(maxsize=16)
-def _object_set_cached(source, units, align, class_names, mtime) -> ObjectSet:
-    return objectsets.load(source, objectsets.Options(units, align, class_names))
 
 
 def _frames(label):
@@ -269,7 +255,7 @@ def _kinds(v):
     if isinstance(v, str):
         v = [v]
     if not isinstance(v, (list, tuple)):
-        return v  # validate() names the wrong type
+        return v  # check() names the wrong type
     out = []
     for k in v:
         out += ["single", "mixed"] if k == "both" else [k]
@@ -277,7 +263,7 @@ def _kinds(v):
 
 
 def _listed(v):
-    """A list of values as a tuple, one value as a 1-tuple; anything else as it is, for validate()."""
+    """A list of values as a tuple, one value as a 1-tuple; anything else as it is, for check()."""
     if isinstance(v, (list, tuple)):
         return tuple(v)
     return (v,) if isinstance(v, str) else v
@@ -301,27 +287,15 @@ def _folder(v):
     return str(Path(v).expanduser()) if isinstance(v, (str, Path)) else v
 
 
-@dataclass(frozen=True)
-class Spec:
-    """One setting's schema: where it comes from and how it is checked."""
-
-    key: str  # config-file key
-    flag: str | None = None  # command-line option; None: config file only
-    help: str = ""  # "{last}" stands for the last location index
-    type: str = "text"  # command-line type: text, int, float, path, choice, range, flag (--x/--no-x)
-    choices: Callable[[], tuple] | None = None  # type choice: the values offered
-    bounds: Callable[[], tuple[int, int]] | None = None  # type range: inclusive integer bounds
-    multiple: bool = False  # the flag may be repeated
-    metavar: str | None = None
-    parse: Callable[[Any], Any] | None = None  # given value -> field value (checked later by ``check``)
-    check: Callable[[str, Any], Any] | None = None  # (field, value) -> normalised value, or SettingError
-    #: left out of the settings record at its default: a setting added later leaves the record (and
-    #: so ``fat_dataset.json``) of a dataset made without it as it was
-    omit_default: bool = False
+#: One setting's schema (:class:`fat.options.Field`): config key, flag, help, command-line type,
+#: parse, check, omit_default; ``help`` may hold "{last}", the last location index.
+Spec = Field
 
 
 def setting(default=dataclasses.MISSING, *, default_factory=dataclasses.MISSING, **spec):
-    return dataclasses.field(default=default, default_factory=default_factory, metadata={"fat": Spec(**spec)})
+    """A :class:`Settings` field with its schema (:func:`fat.options.option`); ``check`` is called
+    with the field's name and the value, and raises :class:`SettingError`."""
+    return option(default, default_factory=default_factory, **spec)
 
 
 def _location_bounds():
@@ -416,7 +390,7 @@ class Settings:
                                              help="Camera elevation range, degrees.")
     distance: tuple[float, float] = setting((0.5, 1.5), key="distance", check=_camera,
                                             help="Camera distance range, metres.")
-    #: grows the drop cylinder, start heights and lift for objects larger than FAT's (validate() sets it
+    #: grows the drop cylinder, start heights and lift for objects larger than FAT's (fat.run.resolve sets it
     #: from the largest object; None: 1, FAT's)
     size_scale: float | None = setting(None, key="size_scale", check=_check_size_scale, omit_default=True,
                                        help="Scale of the drop cylinder and start heights, at least what the largest "
@@ -445,16 +419,6 @@ class Settings:
     @property
     def intrinsics(self) -> Intrinsics:
         return Intrinsics.from_fov(self.width, self.height, self.fov)
-
-    def object_set(self) -> ObjectSet:
-        """The object set the dataset draws from (:mod:`fat.objectsets`): FAT's 21 objects without
-        ``object_source``."""
-        return _object_set(self.object_source, self.units, self.align, self.class_names)
-
-    def object_infos(self) -> tuple[ObjectInfo, ...]:
-        """The chosen objects, as the object set describes them (none chosen: all of the set)."""
-        objects = self.object_set()
-        return objects.subset(self.objects) if self.objects else objects.objects
 
     def to_json(self) -> dict:
         """The settings record (``fat_dataset.json``): every field, less those of ``omit_default``
@@ -485,8 +449,8 @@ class Settings:
 
 
 def specs() -> list[tuple[str, Spec]]:
-    """(field, spec) of every setting with a schema, in field order."""
-    return [(f.name, f.metadata["fat"]) for f in dataclasses.fields(Settings) if "fat" in f.metadata]
+    """(field, spec) of every setting with a schema, in field order (:func:`fat.options.fields`)."""
+    return fields(Settings, implicit=False)
 
 
 #: config-file keys that are not one field: ``frames`` sets mixed and single frames, ``preset`` a plan
@@ -517,7 +481,7 @@ def unknown_setting(key) -> str:
 
 def from_values(values: dict) -> Settings:
     """Settings from config-file keys and values (a config file merged with command-line values,
-    None for not given). Values are passed on as given: :func:`validate` checks them."""
+    None for not given). Values are passed on as given: :func:`check` checks them."""
     fields, options = {}, {}
     if values.get("preset") == "fat":
         fields.update(FAT_PRESET)
@@ -574,10 +538,11 @@ def read_config(path: str | Path) -> dict:
 
 def load_config(path: str | Path) -> Settings:
     """The settings of a config file, as ``fat generate --config FILE`` reads them, checked
-    (:func:`validate`); a bad value's error names the file and its key."""
+    (:func:`check`; a run checks the rest, :func:`fat.run.resolve.resolve`); a bad value's error names
+    the file and its key."""
     values = read_config(path)
     try:
-        return validate(from_values(values))
+        return check(from_values(values))
     except SettingError as e:
         key = config_key(e.setting, values, set(values))
         raise ConfigError(f"{path}: {key}: {e}" if key else f"{path}: {e}") from None
@@ -596,105 +561,22 @@ def config_key(setting: str, values: dict, from_file: set[str]) -> str | None:
     return None
 
 
-# ----------------------------------------------------------------------------- validate
-@functools.lru_cache(maxsize=64)
-def _check_clearance(location: str, ranges: CameraRanges) -> None:
-    """check_camera_clearance, once per process for a location and ranges (it samples the whole
-    camera region: seconds per location, and validate() runs again in generate())."""
-    check_camera_clearance(get_location(location), ranges)
-
-
-def _describe(o: ObjectInfo) -> str:
-    return f"{o.name} ({2 * bounding_radius(o):.2f} m across its cuboid's diagonal)"
-
-
-def _too_large(o: ObjectInfo, ranges: CameraRanges, location: str, e: ConfigError) -> str:
-    """Why the largest object cannot be dropped at ``location``, and what to do."""
-    room = []
-    for loc in (loc for sc in scenes.FAT_SCENES for loc in scenes.load_scene(sc)):
-        try:
-            _check_clearance(loc.name, ranges)
-            room.append(loc.name)
-        except ConfigError:
-            pass
-    where = f"locations with room: {', '.join(room)}" if room else "no location has room"
-    d0, d1 = ranges.distance
-    return (f"{_describe(o)} needs the camera {d0:g}-{d1:g} m from the drop point to stay whole in front of it, "
-            f"but at {e}; leave the object out "
-            f"(--object for the others), scale its mesh down (--units, or units in an object-set file) or choose "
-            f"other locations ({where})")
-
-
-def validate(s: Settings) -> Settings:
-    """Check every setting's type and value; raise :class:`SettingError` (a ConfigError naming the
-    setting) for the first bad one, before anything is planned or written. Returns normalised settings."""
+# ----------------------------------------------------------------------------- check
+def check(s: Settings) -> Settings:
+    """Check every setting's type and value alone and against the others (camera ranges, each
+    chosen scene's locations); raise :class:`SettingError` naming the setting for the first bad
+    one. Returns normalised settings. What needs the object set, the renderer or the scenes'
+    room for the camera is checked by :func:`fat.run.resolve.resolve`, before a run plans."""
     checked = {name: spec.check(name, getattr(s, name)) for name, spec in specs()}
-    given = s.renderer_options
-    if not isinstance(given, dict):
-        raise SettingError("renderer_options", f"renderer options must be a table, got {given!r}")
-    try:
-        objects = _object_set(checked["object_source"], checked["units"], checked["align"], checked["class_names"])
-    except ConfigError as e:  # named as given: the recorded absolute path only where it was given so
-        message = str(e)
-        for k in ("object_source", "class_names"):
-            given = getattr(s, k)
-            if isinstance(given, (str, os.PathLike)) and checked[k] and not os.path.isabs(os.fspath(given)):
-                message = message.replace(checked[k], os.fspath(given))
-        raise SettingError("object_source", message) from None
-    try:
-        options = registry.check_options(checked["renderer"], given, objects)
-    except OptionError as e:
-        raise SettingError(e.key, str(e)) from None
+    if not isinstance(s.renderer_options, dict):
+        raise SettingError("renderer_options", f"renderer options must be a table, got {s.renderer_options!r}")
     try:
         CameraRanges(checked["azimuth"], checked["elevation"], checked["distance"])  # raises on empty ranges
     except ConfigError as e:
         raise SettingError(next(n for n in ("azimuth", "elevation", "distance") if n in str(e)), str(e)) from None
-    try:
-        chosen = objects.subset(checked["objects"]) if checked["objects"] else objects.objects
-        checked["objects"] = tuple(dict.fromkeys(o.name for o in chosen))
-    except ConfigError as e:
-        raise SettingError("objects", str(e)) from None
-    need = needed_size_scale(chosen)
-    if checked["size_scale"] is None:
-        checked["size_scale"] = need if need > 1 else None
-    elif checked["size_scale"] < need:
-        raise SettingError("size_scale", f"size scale {checked['size_scale']} is below {need}, what "
-                           f"{_describe(max(chosen, key=bounding_radius))} needs")
-    given_distance = checked["distance"]
-    checked["distance"] = camera_distance(given_distance, chosen)
-    ranges = CameraRanges(checked["azimuth"], checked["elevation"], checked["distance"])
     for sc in checked["scenes"]:  # each scene has its own number of locations
         n = scenes.n_locations(sc)
         bad = [i for i in checked["locations"] if i >= n]
         if bad:
             raise SettingError("locations", f"scene {sc} has locations 0..{n - 1}, got location {bad[0]}")
-    s = replace(s, **checked, renderer_options=options)
-    drawn = registry.renderer_class(s.renderer).capabilities.extras
-    for e in s.extras:
-        if e in DRAWN_EXTRAS and e not in drawn:
-            raise SettingError("extras", f"renderer {s.renderer} cannot draw {e} (--extras {e}); use gl")
-    if s.randomizes and not registry.renderer_class(s.renderer).capabilities.randomization:
-        raise SettingError("kinds" if "dr" in s.kinds else "randomize",
-                           f"renderer {s.renderer} cannot draw domain-randomized frames (distractors); use gl or tiny")
-    drops = count_drops(s)
-    if drops > MAX_DROPS:
-        raise SettingError("frames_per_drop", f"the plan would hold {drops:,} drops, more than {MAX_DROPS:,}; "
-                           "use more --frames-per-drop or fewer frames, locations or objects")
-    for loc in locations_of(s):
-        try:
-            _check_clearance(loc, ranges)
-        except ConfigError as e:
-            if s.distance == tuple(given_distance):
-                raise
-            raise SettingError("objects", _too_large(max(chosen, key=bounding_radius), ranges, loc, e)) from None
-    camera = s.randomize.get("camera", {}) if s.randomizes else {}
-    if any(camera.get(k) for k in ("azimuth", "elevation", "distance")):
-        wider = CameraRanges(*(tuple(camera.get(k) or getattr(ranges, k)) for k in ("azimuth", "elevation", "distance")))
-        for loc in locations_of(s):
-            try:
-                _check_clearance(loc, wider)
-            except ConfigError as e:
-                raise SettingError("randomize", f"randomize.camera: {e}") from None
-    if objects.meshes not in ("standins", "files"):  # a folder of YCB models: every chosen object in it
-        check_ycb_folder(Path(objects.meshes), s.object_infos())
-    return s
+    return replace(s, **checked)

@@ -750,7 +750,7 @@ def test_gt_info_in_a_box_is_the_whole_canvas_computation():
     fraction), for silhouettes inside the image, across each border, wholly outside it and empty,
     with boxes tight or loose. Catches: pixel coordinates of the box taken from the box's corner
     instead of the canvas's (distances of other rays), the image's part of the box off by one."""
-    from fat.exports.bop import dist_image, gt_info_in_box, gt_info_of
+    from fat.exports.bop_truth import dist_image, gt_info_in_box, gt_info_of
 
     rng = np.random.default_rng(5)
     W, H = 64, 48

@@ -13,7 +13,8 @@ import pytest
 from fat.render import camera_effects as ce
 from fat.geometry import Intrinsics, look_at, make_pose
 from fat.run.driver import check_output, generate
-from fat.settings import Settings, SettingError, validate
+from fat.settings import Settings, SettingError
+from fat.run.resolve import resolve
 
 from fat_cli import error_line, run_fat
 
@@ -91,17 +92,17 @@ def test_a_rerun_with_the_effects_switched_is_refused(datasets, tmp_path):
     for name, data in datasets["off"].items():
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(data)
-    assert check_output(out, False, validate(Settings(**SMALL))) == "resume"
+    assert check_output(out, False, resolve(Settings(**SMALL))) == "resume"
     with pytest.raises(OutputError, match="camera_effects None -> True"):
-        check_output(out, False, validate(Settings(**SMALL, camera_effects=True)))
+        check_output(out, False, resolve(Settings(**SMALL, camera_effects=True)))
 
 
 # ----------------------------------------------------------------------------- the setting
 def test_the_setting_is_a_boolean():
-    assert Settings().camera_effects is False and validate(Settings(camera_effects=True)).camera_effects is True
+    assert Settings().camera_effects is False and resolve(Settings(camera_effects=True)).camera_effects is True
     for bad in (1, "true", None):
         with pytest.raises(SettingError, match="camera effects must be true or false") as e:
-            validate(Settings(camera_effects=bad))
+            resolve(Settings(camera_effects=bad))
         assert e.value.setting == "camera_effects"
     assert Settings.from_json(Settings(camera_effects=True).to_json()).camera_effects is True
     assert "camera_effects" not in Settings().to_json()

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from fat.run.plan import plan, total_frames
-from fat.settings import validate
+from fat.run.resolve import object_set, resolve
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
 SMALL = ["--frames", "2", "--frames-per-drop", "2", "--width", "320", "--height", "180", "--quiet"]
@@ -62,8 +62,8 @@ def test_config_file_and_overrides(tmp_path):
 def test_fat_preset_plan():
     from fat.settings import from_values
 
-    s = validate(from_values({"preset": "fat"}))
-    folders, drops = plan(s)
+    s = resolve(from_values({"preset": "fat"}))
+    folders, drops = plan(s, object_set(s))
     assert total_frames(s) == 61_500 and len(folders) == 330
     assert sum(f.n_frames for f in folders if f.kind == "mixed") == 30_000
     assert {f.n_frames for f in folders if f.kind == "single"} == {100}

@@ -195,9 +195,12 @@ def test_disparity_matches_the_right_image(small_dataset):
 
 
 def test_only_asked_fields_are_decoded(small_dataset, monkeypatch):
-    import fat.formats.fat as F
+    import fat.formats.fat_images as F
+    import fat.storage.folder as S
 
-    monkeypatch.setattr(F, "_decode", lambda *a: (_ for _ in ()).throw(AssertionError("decoded an image")))
+    refuse = lambda *a: (_ for _ in ()).throw(AssertionError("decoded an image"))  # noqa: E731
+    monkeypatch.setattr(F, "decode_file", refuse)
+    monkeypatch.setattr(S, "decode_file", refuse)
     item = fat.Dataset(small_dataset, fields=("annotations",))[0]
     assert "rgb" not in item and "objects" in item
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fat.scene import environment as env
+from fat.scene import environment as env, map_files
 from fat.errors import ConfigError
 from fat.scene.scenes import scenes_folder
 
@@ -311,7 +311,7 @@ def test_maps_read_in_strips_equal_a_whole_decode(tmp_path, monkeypatch, size, c
     whole = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., ::-1]
     if w > max_width:
         whole = cv2.resize(np.ascontiguousarray(whole), (max_width, max_width // 2), interpolation=cv2.INTER_AREA)
-    monkeypatch.setattr(env, "STRIP_BYTES", 12 * w * 7)
+    monkeypatch.setattr(map_files, "STRIP_BYTES", 12 * w * 7)
     monkeypatch.setenv("FAT_CACHE_DIR", str(tmp_path / "cache"))
     got = env.read_map(env.probe_environment(path), max_width)
     assert got.shape == whole.shape

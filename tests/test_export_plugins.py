@@ -11,20 +11,31 @@ import pytest
 
 PLUGIN = '''
 """A third-party export: one line per view, the folder, frame, eye and number of objects."""
+from dataclasses import dataclass
 from pathlib import Path
-
-import click
 
 from fat.exports import Export, Result
 from fat.exports.common import file_output, open_dataset, skipped, views_with_masks
 from fat.fileio import write_text_atomic
+from fat.options import OptionError, option
+
+
+def _separator(key, value):
+    if not value or "\\n" in value:
+        raise OptionError(key, f"--sep must be one or more characters on one line, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ListingOptions:
+    sep: str = option(",", flag="--sep", show_default=True, check=_separator, help="Field separator.")
 
 
 class Listing(Export):
     name = "listing"
     help = "One line per view: folder, frame, eye, objects."
     output = "file"
-    options = (click.Option(["--sep"], default=",", show_default=True, help="Field separator."),)
+    options = ListingOptions
 
     def run(self, dataset, out, *, overwrite=False, skip_bad=False, progress=None, sep=","):
         out = Path(out)
@@ -72,6 +83,8 @@ def test_a_third_party_export_plugin_runs_from_the_cli(plugin_path, small_datase
         assert f"  {name} " in help_, help_
     assert "One line per view" in help_ and "cannot be loaded" in help_
     assert "--sep" in fat(plugin_path, "export", "listing", "--help").stdout
+    r = fat(plugin_path, "export", "listing", small_dataset, tmp_path / "other.txt", "--sep", "", "--quiet")
+    assert r.returncode == 1 and r.stderr.strip() == "fat: error: --sep must be one or more characters on one line, got ''"
 
 
 def test_a_broken_or_unknown_plugin_is_one_line(plugin_path, small_dataset, tmp_path):

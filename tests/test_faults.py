@@ -27,7 +27,8 @@ from fat.run import manifest
 from fat.errors import OutputError
 from fat.run.plan import plan
 from fat.run.driver import generate
-from fat.settings import Settings, validate
+from fat.settings import Settings
+from fat.run.resolve import plan_of
 
 FAT = shutil.which("fat") or str(Path(sys.executable).with_name("fat"))
 S = Settings(scenes=("kitchen", "temple"), locations=(0,), mixed_frames=4, frames_per_drop=2, width=320, height=180,
@@ -275,7 +276,7 @@ def test_a_full_disk_at_the_manifest_append_leaves_no_partial_line(tmp_path, ref
     assert text.endswith(b"\n") and text.count(b"\n") == 2
     monkeypatch.setattr(manifest, "_append", real)
     generate(S, out)
-    _, drops = plan(validate(S))
+    _, drops = plan_of((S))
     assert len(manifest.load(out)) == len(drops) == len((out / manifest.MANIFEST).read_bytes().splitlines())
     assert digest(out) == digest(reference)
 

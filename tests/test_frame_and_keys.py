@@ -15,7 +15,8 @@ from fat.geometry import right_eye_pose
 from fat.run.plan import Drop, drop_key, locations_of, plan, split_of
 from fat.scene.scenes import scene_names
 from fat.run.driver import check_output, generate
-from fat.settings import FAT_PRESET, SETTINGS_VERSION, Settings, SettingError, validate
+from fat.settings import FAT_PRESET, SETTINGS_VERSION, Settings, SettingError
+from fat.run.resolve import object_set, plan_of, resolve
 from fat.run.worker import Worker
 
 from fat_cli import error_line, run_fat
@@ -25,10 +26,10 @@ S = Settings(kinds=("mixed", "single"), scenes=("kitchen",), objects=("banana", 
 
 
 def test_worker_yields_one_typed_frame_record_per_frame():
-    s = validate(S)
+    s = resolve(S)
     worker = Worker(s)
     try:
-        _, drops = plan(s)
+        _, drops = plan(s, object_set(s))
         for drop in drops:
             frames = list(worker.scenes(drop))
             assert [f.index for f in frames] == list(range(drop.first_frame, drop.first_frame + drop.n_frames))
@@ -73,27 +74,27 @@ def test_a_drops_key_is_made_of_names():
     mug = catalog.fat_objects().get("mug").class_name
     d = Drop("single", "temple_3", "025_mug", 4, f"single/{mug}/temple_3", 80, 20, mug)
     assert d.key == drop_key("single", "temple", 3, mug, 4)
-    planned = plan(validate(Settings(kinds=("single",), scenes=("temple",), locations=(3,), objects=("mug",),
+    planned = plan_of((Settings(kinds=("single",), scenes=("temple",), locations=(3,), objects=("mug",),
                                      single_frames=100)))[1]
     assert planned[4] == d  # the plan names the drop's class
     assert len(d.key) == 8 and all(0 <= k < 2**32 for k in d.key)
     assert Drop("mixed", "temple_3", None, 4, "mixed/temple_3", 80, 20).key == drop_key("mixed", "temple", 3, None, 4)
     # no two drops of FAT's full plan share a key
-    keys = [d.key for d in plan(Settings(**FAT_PRESET))[1]]
+    keys = [d.key for d in plan(Settings(**FAT_PRESET), catalog.fat_objects())[1]]
     assert len(set(keys)) == len(keys) == 3075
 
 
 def test_other_scenes_and_objects_in_the_plan_change_no_drops_key(scenes_dir):
-    small = validate(replace(S, scenes=("temple",), objects=("mug",)))
-    big = validate(replace(S, scenes=("kitchen", "kitedemo", "temple"), objects=("banana", "mug", "bowl")))
-    keys = {(d.folder, d.index): d.key for d in plan(small)[1]}
-    big_keys = {(d.folder, d.index): d.key for d in plan(big)[1]}
+    small = resolve(replace(S, scenes=("temple",), objects=("mug",)))
+    big = resolve(replace(S, scenes=("kitchen", "kitedemo", "temple"), objects=("banana", "mug", "bowl")))
+    keys = {(d.folder, d.index): d.key for d in plan(small, object_set(small))[1]}
+    big_keys = {(d.folder, d.index): d.key for d in plan(big, object_set(big))[1]}
     assert keys and all(big_keys[k] == v for k, v in keys.items())
     # a scene file added, first of the scenes by name: the same keys
     (scenes_dir / "attic.json").write_text((scenes_dir / "kitchen.json").read_text())
     scene_names.cache_clear()  # the scenes are found once per process
     assert scene_names()[0] == "attic"
-    assert {(d.folder, d.index): d.key for d in plan(small)[1]} == keys
+    assert {(d.folder, d.index): d.key for d in plan(small, object_set(small))[1]} == keys
 
 
 @pytest.mark.slow
@@ -110,7 +111,7 @@ def test_a_drops_files_do_not_depend_on_the_rest_of_the_plan(tmp_path):
 
 # ----------------------------------------------------------------------------- settings version
 def test_a_folder_of_another_settings_version_is_not_resumed(capfd, tmp_path):
-    s = validate(S)
+    s = resolve(S)
     root = tmp_path / "old"
     root.mkdir()
     (root / "fat_dataset.json").write_text(json.dumps({"fat_version": "0.1.0", "renderer": "tiny",
@@ -125,10 +126,10 @@ def test_a_folder_of_another_settings_version_is_not_resumed(capfd, tmp_path):
 
 
 def test_settings_of_version_1_are_read():
-    old = {**validate(S).to_json(), "gl_device": "0", "unrealcv": None, "unreal_config": None}
+    old = {**resolve(S).to_json(), "gl_device": "0", "unrealcv": None, "unreal_config": None}
     del old["renderer_options"]
     s = Settings.from_json(old)
-    assert s.renderer_options == {"gl_device": "0"} and s.objects == validate(S).objects
+    assert s.renderer_options == {"gl_device": "0"} and s.objects == resolve(S).objects
 
 
 def test_each_scene_has_the_locations_of_its_file(scenes_dir):
@@ -136,11 +137,11 @@ def test_each_scene_has_the_locations_of_its_file(scenes_dir):
     doc["locations"] = doc["locations"][:3]
     (scenes_dir / "garage.json").write_text(json.dumps(doc))
     with pytest.raises(SettingError, match="scene garage has locations 0..2, got location 3"):
-        validate(Settings(scenes=("kitchen", "garage"), locations=(0, 3)))
-    s = validate(Settings(scenes=("kitchen", "garage"), locations=(0, 2), test_location=2))
+        resolve(Settings(scenes=("kitchen", "garage"), locations=(0, 3)))
+    s = resolve(Settings(scenes=("kitchen", "garage"), locations=(0, 2), test_location=2))
     assert locations_of(s) == ["kitchen_0", "kitchen_2", "garage_0", "garage_2"]
-    s4 = validate(Settings(scenes=("kitchen", "garage"), locations=(0,)))  # test location 4: garage has none
-    assert "garage_4" not in split_of(s4, plan(s4)[0])["test_locations"]
-    assert split_of(s4, plan(s4)[0])["test_locations"][-3:] == ["kitchen_4", "kitedemo_4", "temple_4"]
+    s4 = resolve(Settings(scenes=("kitchen", "garage"), locations=(0,)))  # test location 4: garage has none
+    assert "garage_4" not in split_of(s4, plan(s4, object_set(s4))[0])["test_locations"]
+    assert split_of(s4, plan(s4, object_set(s4))[0])["test_locations"][-3:] == ["kitchen_4", "kitedemo_4", "temple_4"]
     with pytest.raises(SettingError, match="location must be at most 4, got 5"):
-        validate(Settings(locations=(5,)))
+        resolve(Settings(locations=(5,)))

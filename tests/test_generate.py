@@ -11,7 +11,8 @@ from fat import catalog
 from fat.formats.fat import FatFolder
 from fat.run.plan import plan
 from fat.run.driver import generate
-from fat.settings import Settings, validate
+from fat.settings import Settings
+from fat.run.resolve import plan_of, resolve
 from fat.scene.scenes import get_location
 
 import geometry_checks as gc
@@ -45,14 +46,14 @@ def _views(out: Path):
 @pytest.mark.slow
 def test_layout_and_settings_files(dataset):
     out, summary = dataset
-    folders, drops = plan(validate(SMALL))
+    folders, drops = plan_of((SMALL))
     assert summary["frames"] == 2 * 4 * 2 + 6 * 4 * 2 == sum(d.n_frames for d in drops)
     expect = {f"mixed/{loc}" for loc in ("kitchen_0", "kitchen_4", "temple_0", "temple_4")} | {
         f"single/{catalog.fat_objects().get(o).class_name}/{loc}" for o in SMALL.objects for loc in ("kitchen_0", "kitchen_4", "temple_0", "temple_4")}
     assert {str(p.parent.relative_to(out)) for p in out.rglob("_object_settings.json")} == expect
     mixed = FatFolder(out / "mixed/kitchen_0")
     assert mixed.frame_indices() == [0, 1, 2, 3]
-    assert [o.segmentation_id for o in mixed.objects] == [catalog.fat_objects().get(n).segmentation_id for n in validate(SMALL).objects]
+    assert [o.segmentation_id for o in mixed.objects] == [catalog.fat_objects().get(n).segmentation_id for n in resolve(SMALL).objects]
     single = FatFolder(out / "single/025_mug_16k/temple_4")
     assert [(o.class_name, o.segmentation_id) for o in single.objects] == [("025_mug_16k", 255)]
     names = sorted(p.name for p in (out / "single/025_mug_16k/temple_4").iterdir())

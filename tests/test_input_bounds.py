@@ -364,7 +364,7 @@ def test_a_zero_symmetry_axis_is_refused(tmp_path):
 def test_a_map_is_walked_once_and_again_when_it_changes(tmp_path, monkeypatch):
     """Catches: every start walking every map's data again (seconds for each large map of a folder),
     or a map changed since its check trusted from the record of the check."""
-    from fat.scene import environment
+    from fat.scene import map_files as environment
 
     monkeypatch.setenv("FAT_CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "sky.hdr"

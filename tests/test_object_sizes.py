@@ -21,7 +21,8 @@ from fat.objectsets.build import LARGEST, SMALLEST
 from fat.drop.sampling import (CAMERA_CLEARANCE, REFERENCE_RADIUS, bounding_radius, clear_camera, drop_rng, sample_camera,
                           straddles)
 from fat.scene.scenes import CameraRanges, get_location
-from fat.settings import Settings, SettingError, validate
+from fat.settings import Settings, SettingError
+from fat.run.resolve import resolve
 from fat_cli import error_line, run_fat
 
 SIZES = {"grain": (0.005, 0.004, 0.003), "block": (0.1, 0.06, 0.04), "beam": (1.5, 0.2, 0.2), "truck": (5.0, 2.0, 2.0)}
@@ -49,7 +50,7 @@ def test_fats_objects_keep_fats_drop_and_camera():
     every byte) stay FAT's. Catches a scale or camera rule that moves FAT's 0.5-1.5 m cameras."""
     assert max(bounding_radius(o) for o in fat_objects().objects) < REFERENCE_RADIUS
     assert 2 * REFERENCE_RADIUS + CAMERA_CLEARANCE <= 0.5
-    s = validate(Settings(scenes=("kitchen",)))
+    s = resolve(Settings(scenes=("kitchen",)))
     assert s.size_scale is None and s.distance == (0.5, 1.5)
     assert "size_scale" not in s.to_json()
 
@@ -58,15 +59,15 @@ def test_large_objects_scale_the_drop_and_move_the_camera_out(meshes):
     """The largest object's bounding radius sets the drop's scale and the camera's near end (twice
     the radius plus the clearance), recorded in the settings. Catches large objects dropped with
     FAT's 5 cm cylinder and 0.5 m cameras (a camera inside a 1.5 m object)."""
-    s = validate(_settings(meshes))
+    s = resolve(_settings(meshes))
     r = 0.5 * np.linalg.norm(SIZES["beam"])
     assert s.size_scale == pytest.approx(r / REFERENCE_RADIUS, abs=0.01) and s.size_scale >= r / REFERENCE_RADIUS
     assert s.distance[0] >= 2 * r + CAMERA_CLEARANCE and s.distance[1] - s.distance[0] == pytest.approx(1.0)
     assert s.to_json()["size_scale"] == s.size_scale and s.to_json()["distance"] == list(s.distance)
-    assert validate(s) == s  # validated twice (command and run): the same settings
+    assert resolve(s) == s  # validated twice (command and run): the same settings
     with pytest.raises(SettingError, match=r"size scale 2 is below 3\.8"):
-        validate(_settings(meshes, size_scale=2))
-    assert validate(_settings(meshes, size_scale=5.0)).size_scale == 5.0
+        resolve(_settings(meshes, size_scale=2))
+    assert resolve(_settings(meshes, size_scale=5.0)).size_scale == 5.0
 
 
 def test_a_set_with_an_object_no_location_can_hold_is_refused_before_anything_is_written(meshes, tmp_path, capfd):

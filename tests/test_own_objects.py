@@ -30,7 +30,8 @@ from fat.errors import ConfigError
 from fat.formats.fat import FatFolder
 from fat.assets.meshes import MeshWarning
 from fat.run.driver import generate
-from fat.settings import Settings, validate
+from fat.settings import Settings
+from fat.run.resolve import object_infos, resolve
 
 PB = Path(pybullet_data.getDataPath())
 # pybullet_data's meshes are open or colourless: each test that is about a warning asks for it
@@ -363,11 +364,11 @@ def test_collision_is_the_hull_of_a_convex_mesh_and_vhacd_parts_of_a_concave_one
 
 
 def test_object_picks_from_the_set_and_unknown_names_are_refused(sources):
-    s = validate(_settings(str(sources["meshes"]), objects=("stone", "ball")))
+    s = resolve(_settings(str(sources["meshes"]), objects=("stone", "ball")))
     assert s.objects == ("stone", "ball")
     with pytest.raises(ConfigError, match=r"unknown object 'banana' in object set meshes; known: ball, lego"):
-        validate(_settings(str(sources["meshes"]), objects=("banana",)))
-    assert validate(_settings(str(sources["meshes"]))).objects == ("ball", "lego", "mug", "stone", "teddy", "torus")
+        resolve(_settings(str(sources["meshes"]), objects=("banana",)))
+    assert resolve(_settings(str(sources["meshes"]))).objects == ("ball", "lego", "mug", "stone", "teddy", "torus")
 
 
 def test_set_file_errors_name_the_file_and_field(sources, tmp_path):
@@ -615,9 +616,9 @@ def test_units_as_a_number_scale_a_mesh_exactly(sources, tmp_path):
         assert t.mass * 1000 == pytest.approx(o.mass, rel=1e-9), o.name
     assert np.array_equal(objectsets.load(sources["meshes"], objectsets.Options(units=0.1)).get("ball").dimensions,
                           tenth.get("ball").dimensions)
-    s = validate(_settings(str(sources["meshes"]), units="0.1", objects=("ball",)))
+    s = resolve(_settings(str(sources["meshes"]), units="0.1", objects=("ball",)))
     assert s.units == 0.1 and s.to_json()["units"] == 0.1
-    assert np.array_equal(s.object_infos()[0].dimensions, tenth.get("ball").dimensions)
+    assert np.array_equal(object_infos(s)[0].dimensions, tenth.get("ball").dimensions)
     r = _fat("objects", "--objects", sources["meshes"], "--units", "0.1", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert re.search(r"^1\s+ball\s+42\s+1\.00\s+1\.00\s+1\.01\s", r.stdout, re.M), r.stdout

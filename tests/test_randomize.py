@@ -29,7 +29,8 @@ from fat.randomize.draw import temperature_rgb
 from fat.run.driver import generate
 from fat.drop.sampling import drop_rng, sample_camera, sample_objects, sample_start_poses
 from fat.scene.scenes import CameraRanges, get_location
-from fat.settings import Settings, validate
+from fat.settings import Settings
+from fat.run.resolve import object_set, plan_of, resolve
 from fat.run.worker import Worker
 from geometry_checks import check_dataset
 
@@ -64,10 +65,10 @@ def test_randomized_frames_pass_the_geometric_checks(tmp_path, renderer):
 def test_distractors_are_drawn_and_hide_targets_but_are_never_annotated(tmp_path):
     """The renderer's instance map holds distractor pixels (ids past the targets'); the written
     segmentation and instance maps are background there, and every annotated object is a target."""
-    s = validate(_settings(renderer="tiny"))
+    s = resolve(_settings(renderer="tiny"))
     w = Worker(s)
     try:
-        _, drops = plan(s)
+        _, drops = plan(s, object_set(s))
         seen = 0
         for drop in drops:
             for frame in w.scenes(drop):
@@ -211,17 +212,17 @@ def test_a_looks_only_randomizer_off_changes_the_pictures_only(tmp_path):
 
 
 def test_randomize_all_randomizes_every_kind_and_is_recorded(tmp_path):
-    s = validate(_settings(kinds=("single", "mixed"), objects=("banana",), single_frames=2, mixed_frames=2,
+    s = resolve(_settings(kinds=("single", "mixed"), objects=("banana",), single_frames=2, mixed_frames=2,
                            randomize={"all": True, **MANY_DISTRACTORS}))
     assert s.randomized("single") and s.randomized("mixed") and s.to_json()["randomize"]["all"] is True
     w = Worker(s)
     try:
-        for drop in plan(s)[1]:
+        for drop in plan(s, object_set(s))[1]:
             frames = list(w.scenes(drop))
             assert all(f.looks is not None and len(f.distractors) >= 3 for f in frames)
     finally:
         w.close()
-    plain = validate(_settings(kinds=("mixed",), mixed_frames=2, randomize={}))
+    plain = resolve(_settings(kinds=("mixed",), mixed_frames=2, randomize={}))
     assert "randomize" not in plain.to_json() and not plain.randomizes  # a photoreal record is as before
 
 
@@ -236,7 +237,7 @@ def test_bad_randomize_settings_are_one_line_errors_naming_the_option(tmp_path):
                          ({"surfaces": {"kinds": {"wood": 1}}}, "unknown name 'wood'"),
                          ({"camera": {"distance": [0.05, 0.3]}}, "randomize.camera")):
         with pytest.raises(ConfigError) as e:
-            validate(_settings(randomize=table))
+            resolve(_settings(randomize=table))
         assert words in str(e.value) and "\n" not in str(e.value), str(e.value)
 
 
@@ -270,9 +271,9 @@ def test_background_images_and_random_urdfs_meshes(tmp_path):
         s = _settings("gl", scenes=("kitedemo",), dr_frames=2, randomize=table)
         generate(s, out)
         assert check_dataset(out) > 100
-        w = Worker(validate(s))
+        w = Worker(resolve(s))
         try:
-            frame = next(w.scenes(plan(validate(s))[1][0]))
+            frame = next(w.scenes(plan_of((s))[1][0]))
             assert frame.distractors and all(Path(o.asset.info.mesh).is_relative_to(urdfs) for o in frame.distractors)
             assert frame.looks.background.path == str(images / "red.png")
         finally:
@@ -344,12 +345,12 @@ def test_a_package_adds_a_randomizer_by_an_entry_point(tmp_path):
 
 def test_the_guide_lists_every_option_of_every_randomizer():
     """docs/randomization.md's table names each option of ours (a new option without a line fails)."""
-    from fat.randomize import BUILTIN, option_help
+    from fat.randomize import REGISTRY, option_help
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "randomization.md").read_text()
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     for name, option, _, _ in option_help():
-        if name not in BUILTIN or option in ("enabled", "probability"):
+        if name not in REGISTRY.ours() or option in ("enabled", "probability"):
             continue
         assert any(line.startswith(f"| `{name}` | ") and f"`{option}`" in line.split("|")[2] for line in rows), (name, option)
 
@@ -437,14 +438,14 @@ def test_fats_preset_with_a_dr_kind_adds_2000_randomized_frames_per_location():
     from fat.run.plan import split_of, total_frames
     from fat.settings import from_values
 
-    s = validate(from_values({"preset": "fat", "kind": ["both", "dr"]}))
+    s = resolve(from_values({"preset": "fat", "kind": ["both", "dr"]}))
     assert s.kinds == ("single", "mixed", "dr") and total_frames(s) == 61_500 + 15 * 2000
-    folders = plan(s)[0]
+    folders = plan(s, object_set(s))[0]
     dr = [f for f in folders if f.kind == "dr"]
     assert len(dr) == 15 and all(f.n_frames == 2000 and f.path == f"dr/{f.location}" for f in dr)
     split = split_of(s, folders)
     assert sorted(split["kinds"]["dr"]["test"]) == ["dr/kitchen_4", "dr/kitedemo_4", "dr/temple_4"]
-    assert total_frames(validate(from_values({"preset": "fat"}))) == 61_500  # FAT's plan unchanged
+    assert total_frames(resolve(from_values({"preset": "fat"}))) == 61_500  # FAT's plan unchanged
 
 
 def test_patterns_are_two_tone_images_that_tile():

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -14,54 +15,9 @@ from fat.errors import ConfigError
 from fat.render import registry
 from fat.render.base import Capabilities, Renderer, option_specs
 
-PLUGIN = '''
-from dataclasses import dataclass
-
-import numpy as np
-
-from fat.render.base import Capabilities, OptionError, Renderer, option
-from fat.render.pybullet import TinyRenderer
-
-
-@dataclass(frozen=True)
-class DimOptions:
-    gain: float | None = option("dim_gain", "--dim-gain", metavar="X", help="Brightness factor of the images.")
-
-
-class DimRenderer(Renderer):
-    """TinyRenderer's images, dimmed (a plugin's example)."""
-
-    name = "dim"
-    capabilities = Capabilities(instance_ids=True, shadows=True)
-    Options = DimOptions
-
-    @classmethod
-    def check_options(cls, options, objects):
-        gain = 1.0 if options.gain is None else options.gain
-        try:
-            gain = float(gain)
-        except (TypeError, ValueError):
-            raise OptionError("dim_gain", f"dim gain must be a number, got {options.gain!r}") from None
-        if not 0 < gain <= 1:
-            raise OptionError("dim_gain", f"dim gain must be in (0, 1], got {gain}")
-        return DimOptions(gain)
-
-    @classmethod
-    def create(cls, options, intrinsics, objects):
-        return cls(options.gain)
-
-    def __init__(self, gain=1.0):
-        self.gain = gain
-        self.inner = TinyRenderer()
-
-    def render(self, frame, eye="left"):
-        out = self.inner.render(frame, eye)
-        out.rgb = (out.rgb * self.gain).astype(np.uint8)
-        return out
-
-    def close(self):
-        self.inner.close()
-'''
+#: the plugin of docs/renderers.md ("Writing a renderer plugin"), exactly: its first Python block
+_GUIDE = (Path(__file__).resolve().parents[1] / "docs" / "renderers.md").read_text()
+PLUGIN = _GUIDE.split("```python\n# fat_dim_renderer.py\n", 1)[1].split("```", 1)[0]
 
 
 @pytest.fixture(scope="module")

@@ -291,12 +291,12 @@ def test_gl_device_errors_and_auto_fallback(monkeypatch):
 
 def test_gl_draws_the_scenery_nearest_first_and_the_order_changes_no_pixel(monkeypatch):
     """gl draws the scenery nearest first so that hidden fragments fail the depth test before they are
-    shaded (fat.render.gl.renderer._nearest_first). The order must not change the picture: the same frame drawn
+    shaded (fat.render.gl.looks._nearest_first). The order must not change the picture: the same frame drawn
     farthest first gives the same RGB, depth and instances; and drawn nearest first, the fragments that
     pass the depth test (OpenGL's samples-passed count, which counts each shaded fragment) are about the
     pixels of the image. Breakage caught: a sort that loses or repeats a surface, a key that puts the
     floor before the counter standing on it (which shades most of the image twice: the count fails)."""
-    from fat.render.gl import renderer as gl
+    from fat.render.gl import looks as gl
 
     renderer = renderer_or_skip("gl")
     try:

@@ -13,7 +13,8 @@ from fat.run import manifest
 from fat.errors import ConfigError, OutputError
 from fat.run.plan import plan
 from fat.run.driver import generate
-from fat.settings import Settings, validate
+from fat.settings import Settings
+from fat.run.resolve import object_set, plan_of, resolve
 from fat.run.worker import Worker
 
 S = Settings(scenes=("kitchen", "temple"), locations=(0,), mixed_frames=4, frames_per_drop=2, width=320, height=180,
@@ -36,7 +37,7 @@ def reference(tmp_path_factory):
 @pytest.mark.slow
 def test_manifest_lists_every_drop_with_its_files(reference):
     done = manifest.load(reference)
-    _, drops = plan(validate(S))
+    _, drops = plan_of((S))
     assert set(done) == {manifest.drop_id(d.folder, d.index) for d in drops}
     files = {f: h for e in done.values() for f, h in e["files"].items()}
     d = digest(reference)
@@ -76,8 +77,8 @@ def test_memory_does_not_grow_with_the_frames_made(tmp_path):
         malloc_trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         pytest.skip("needs glibc's malloc_trim to measure memory in use")
-    s = validate(replace(S, scenes=("kitedemo",), mixed_frames=300, frames_per_drop=20, width=160, height=90))
-    _, drops = plan(s)
+    s = resolve(replace(S, scenes=("kitedemo",), mixed_frames=300, frames_per_drop=20, width=160, height=90))
+    _, drops = plan(s, object_set(s))
     worker = Worker(s)
 
     def rss_kb():

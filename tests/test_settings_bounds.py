@@ -7,7 +7,8 @@ import pytest
 
 from fat.run import driver as run
 from fat.errors import ConfigError
-from fat.settings import MAX_DROPS, MAX_IMAGE_SIDE, MAX_MIXED_COUNT, Settings, SettingError, validate
+from fat.settings import MAX_DROPS, MAX_IMAGE_SIDE, MAX_MIXED_COUNT, Settings, SettingError
+from fat.run.resolve import resolve
 
 from fat_cli import error_line, run_fat
 
@@ -17,7 +18,7 @@ SMALL = ["--scene", "kitchen", "--frames", "1", "--width", "64", "--height", "48
 @pytest.fixture
 def no_planning(monkeypatch):
     """Make planning fail loudly: a refusal must come before the plan is made."""
-    def plan(s):
+    def plan(s, objects, K=None):
         raise AssertionError("plan() was called before the settings were refused")
 
     monkeypatch.setattr(run, "plan", plan)
@@ -137,27 +138,30 @@ def test_command_line_wins_over_a_bad_config_value(capfd, tmp_path):
     ("texture_size", 10**6, "texture size must be at most"),
 ])
 def test_validate_checks_types_and_bounds_for_api_callers(field, value, message):
-    """``fat.settings.validate`` is the one check: Python callers get the same refusals, as a
+    """``fat.run.resolve.resolve`` (after ``fat.settings.check``) is the one check: Python callers get the same refusals, as a
     SettingError naming the field, instead of a TypeError deep in the pipeline."""
     with pytest.raises(SettingError, match=message.replace("[", r"\[").replace("(", r"\(")) as e:
-        validate(Settings(**{field: value}))
+        resolve(Settings(**{field: value}))
     assert e.value.setting == field
-    assert validate(Settings(mixed_frames=4.0)).mixed_frames == 4 and type(validate(Settings(mixed_frames=4.0)).mixed_frames) is int
+    assert resolve(Settings(mixed_frames=4.0)).mixed_frames == 4 and type(resolve(Settings(mixed_frames=4.0)).mixed_frames) is int
 
 
 def test_load_config_gives_the_settings_the_command_line_reads_from_the_file(tmp_path):
     """Catches: library users' config reading drifting from ``fat generate --config`` (another key
     spelling, ``frames`` not setting every kind's count, a bad value not named with its file and key)."""
     from fat.errors import ConfigError
-    from fat.settings import Settings, load_config, validate
+    from fat.settings import Settings, check, load_config
 
     cfg = tmp_path / "c.toml"
     cfg.write_text('kind = "both"\nscene = ["kitchen", "temple"]\nframes = 4\nseed = 3\njpeg-quality = 80\n'
                    'extras = ["flow"]\nrenderer = "tiny"\n')
     got = load_config(cfg)
-    assert got == validate(Settings(kinds=("single", "mixed"), scenes=("kitchen", "temple"), mixed_frames=4,
+    assert got == check(Settings(kinds=("single", "mixed"), scenes=("kitchen", "temple"), mixed_frames=4,
                                     single_frames=4, dr_frames=4, seed=3, jpeg_quality=80, extras=("flow",),
                                     renderer="tiny"))
+    assert resolve(got) == resolve(Settings(kinds=("single", "mixed"), scenes=("kitchen", "temple"), mixed_frames=4,
+                                            single_frames=4, dr_frames=4, seed=3, jpeg_quality=80, extras=("flow",),
+                                            renderer="tiny"))
     cfg.write_text("frames = 4.7\n")
     with pytest.raises(ConfigError, match=r"c\.toml: frames: mixed frames must be an integer, got 4\.7"):
         load_config(cfg)

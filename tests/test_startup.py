@@ -8,11 +8,12 @@ import json
 import numpy as np
 import pytest
 
-import fat.settings
+import fat.run.resolve
 from fat.errors import ConfigError
 from fat.run.plan import plan
 from fat.scene.scenes import CAMERA_MARGIN, CameraRanges, all_locations, camera_region_samples, check_camera_clearance
-from fat.settings import Settings, validate
+from fat.settings import Settings
+from fat.run.resolve import object_set, resolve
 from fat_cli import run_fat
 
 
@@ -56,13 +57,13 @@ def test_the_settings_check_does_no_clearance_work_the_second_time(monkeypatch):
     """Catches a clearance check repeated for every validation of unchanged settings (the command
     and the run each validate)."""
     calls = []
-    real = fat.settings.check_camera_clearance
-    monkeypatch.setattr(fat.settings, "check_camera_clearance", lambda loc, r: calls.append(loc.name) or real(loc, r))
-    fat.settings._check_clearance.cache_clear()
-    s = validate(Settings(scenes=("kitchen", "temple"), locations=(0, 1)))
+    real = fat.run.resolve.check_camera_clearance
+    monkeypatch.setattr(fat.run.resolve, "check_camera_clearance", lambda loc, r: calls.append(loc.name) or real(loc, r))
+    fat.run.resolve._check_clearance.cache_clear()
+    s = resolve(Settings(scenes=("kitchen", "temple"), locations=(0, 1)))
     assert sorted(calls) == ["kitchen_0", "kitchen_1", "temple_0", "temple_1"]
-    validate(s)
-    validate(Settings(scenes=("kitchen", "temple"), locations=(0, 1)))
+    resolve(s)
+    resolve(Settings(scenes=("kitchen", "temple"), locations=(0, 1)))
     assert len(calls) == 4
 
 
@@ -74,9 +75,9 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capfd):
                                  "--location", "0", "--location", "4", "--frames", "30", "--frames-per-drop", "20",
                                  "--dry-run", "--renderer", "tiny")
     assert rc == 0 and not out.exists()
-    s = validate(Settings(kinds=("single", "mixed", "dr"), scenes=("kitchen",), locations=(0, 4), mixed_frames=30,
+    s = resolve(Settings(kinds=("single", "mixed", "dr"), scenes=("kitchen",), locations=(0, 4), mixed_frames=30,
                           single_frames=30, dr_frames=30, frames_per_drop=20, renderer="tiny"))
-    folders, drops = plan(s)
+    folders, drops = plan(s, object_set(s))
     rows = {line.split()[0]: [int(x.replace(",", "")) for x in line.split()[1:4]] for line in stdout.splitlines()
             if line.split() and line.split()[0] in ("single", "mixed", "dr", "total")}
     for kind in ("single", "mixed", "dr"):

@@ -250,10 +250,10 @@ def test_unknown_actor_and_unkept_colours(tmp_path, assets):
 
 def test_settings_and_config_errors(tmp_path):
     from fat.errors import ConfigError
-    from fat.settings import validate
+    from fat.run.resolve import resolve
 
     with pytest.raises(ConfigError, match="needs --unrealcv HOST:PORT"):
-        validate(Settings(renderer="unrealcv"))
+        resolve(Settings(renderer="unrealcv"))
     with pytest.raises(ConfigError, match="expected HOST:PORT"):
         parse_endpoint("localhost")
     assert parse_endpoint("[::1]:9000") == ("::1", 9000)
@@ -261,7 +261,7 @@ def test_settings_and_config_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"c\.json: classes: unknown object 'teapot'"):
         UnrealConfig.load(tmp_path / "c.json")
     with pytest.raises(ConfigError, match="go with --renderer unrealcv"):
-        validate(Settings(renderer_options={"unrealcv": "localhost:9000"}))
+        resolve(Settings(renderer_options={"unrealcv": "localhost:9000"}))
 
 
 @pytest.mark.slow

@@ -40,7 +40,7 @@ import numpy as np
 
 from .atlas import chart_mask, prepare_atlas, prepare_maps
 from .cache import cache_dir
-from ..catalog import ObjectInfo
+from ..catalog import DEFAULT_TEXTURE_SIZE, ObjectInfo
 from ..errors import ConfigError
 from ..fileio import commit_folder, discard, locked, temp_folder
 from .mesh_reading import MESH_SUFFIXES, OBJECT_TEXTURE_SIDE, probe_mesh
@@ -52,8 +52,6 @@ ASSET_VERSION = "3"
 #: Beside a glTF object's texture: its material map (RGBA: G roughness, B metalness, A coverage, as
 #: fat.scene.gltf_bake makes it), its emission map (sRGB, only when something emits) and what they hold.
 MATERIAL_MAP, EMISSION_MAP, MATERIAL_FILE = "material.png", "emission.png", "material.json"
-#: Largest texture side kept for real YCB models (their scans carry 4096 px textures).
-DEFAULT_TEXTURE_SIZE = 1024
 #: Largest difference (metres) allowed between a real mesh's box and the FAT cuboid.
 ALIGN_TOLERANCE = 0.002
 #: Convex parts given to the physics: at most this many ...

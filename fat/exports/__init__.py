@@ -3,8 +3,8 @@
 An export is a plugin: an object with the attributes and the method of :class:`Export`, registered
 under the entry-point group :data:`GROUP` (``fat.exports``). ``fat export NAME DATASET OUT`` is
 built from the registry: the entry point's name is the subcommand, the plugin's ``help`` its line in
-``fat export --help``, its ``options`` (click options) its own flags beside the common
-``--overwrite``, ``--skip-bad`` and ``--quiet``. A package adds one in its ``pyproject.toml``:
+``fat export --help``, its ``options`` (a dataclass of :func:`fat.options.option` fields) its own
+flags beside the common ``--overwrite``, ``--skip-bad`` and ``--quiet``. A package adds one in its ``pyproject.toml``:
 
 ```toml
 [project.entry-points."fat.exports"]
@@ -18,12 +18,13 @@ shared helpers of :mod:`fat.exports.common` (atomic output, the lock, skipped vi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
+from .. import options as schema
 from ..errors import ConfigError
-from ..plugins import registered
+from ..options import NoOptions, option
+from ..plugins import Registry
 
 #: The entry-point group of export plugins.
 GROUP = "fat.exports"
@@ -45,8 +46,10 @@ class Export:
     ``name``: the subcommand (the entry point's name is used on the command line). ``help``: one
     line. ``description``: the longer text of ``fat export NAME --help`` (default: ``help``).
     ``output``: ``"file"`` or ``"folder"``, what OUT is. ``unit``: what the progress bar counts (the
-    dataset's views, both eyes). ``options``: ``click.Option`` objects; their values reach ``run`` as
-    keyword arguments named by the options.
+    dataset's views, both eyes). ``options``: a dataclass of :func:`fat.options.option` fields
+    (``flag``, ``type``, ``help``, ``check``...; :class:`fat.options.NoOptions` by default), from
+    which ``fat export NAME`` makes its flags; their checked values (:func:`options`) reach ``run``
+    as keyword arguments named by the fields.
     """
 
     name: ClassVar[str] = ""
@@ -54,7 +57,7 @@ class Export:
     description: ClassVar[str] = ""
     output: ClassVar[str] = "file"
     unit: ClassVar[str] = "view"
-    options: ClassVar[tuple] = ()
+    options: ClassVar[type] = NoOptions
 
     def run(self, dataset: Path, out: Path, *, overwrite: bool = False, skip_bad: bool = False,
             progress: Callable[[int], None] | None = None, **options: Any) -> Result:
@@ -65,32 +68,31 @@ class Export:
         raise NotImplementedError
 
 
-#: the project's own exports (also registered as entry points in pyproject.toml)
-BUILTIN = {"coco": "fat.exports.coco:Coco", "bop": "fat.exports.bop:Bop", "hdf5": "fat.exports.hdf5:Hdf5"}
-
-
-def _entry_points() -> dict[str, EntryPoint]:
-    return registered(GROUP, BUILTIN)
+#: the exports found: ours (pyproject.toml's), then other packages'
+REGISTRY = Registry(GROUP, "export plugin", needs=("help", "run"), calls=("run",),
+                    cannot_load="{what} {name} ({value}) cannot be loaded: {error}",
+                    not_plugin="{what} {name} ({value}) is not an export: it lacks {lacks}")
 
 
 def names() -> list[str]:
     """The names of the registered exports, sorted."""
-    return sorted(_entry_points())
+    return sorted(REGISTRY.found())
 
 
 def load(name: str) -> Export:
     """The export plugin registered as ``name``; a ConfigError in one line when there is none or it
     cannot be loaded."""
-    eps = _entry_points()
-    if name not in eps:
-        raise ConfigError(f"no export named {name!r}; known: {', '.join(sorted(eps)) or 'none'}")
-    ep = eps[name]
-    try:
-        obj = ep.load()
-        plugin = obj() if isinstance(obj, type) else obj
-    except Exception as e:  # a plugin's import may fail in any way
-        raise ConfigError(f"export plugin {name} ({ep.value}) cannot be loaded: {type(e).__name__}: {e}") from None
-    missing = [a for a in ("help", "run") if not hasattr(plugin, a)]
-    if missing or not callable(plugin.run):
-        raise ConfigError(f"export plugin {name} ({ep.value}) is not an export: it lacks {', '.join(missing) or 'run()'}")
-    return plugin
+    if name not in REGISTRY.found():
+        raise ConfigError(f"no export named {name!r}; known: {', '.join(names()) or 'none'}")
+    return REGISTRY.load(name)
+
+
+def options(plugin, given: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``plugin.run`` from ``given`` (the options' keys -> values, None: not
+    given, the default): each checked by its field, then by the Options dataclass's own ``check()``
+    (:func:`fat.options.build`); a bad one is a ConfigError in one line naming the option."""
+    opts = schema.build(getattr(plugin, "options", NoOptions), given)
+    return schema.values(opts, by="name")
+
+
+__all__ = ["GROUP", "REGISTRY", "Export", "Result", "NoOptions", "option", "names", "load", "options"]

@@ -49,7 +49,6 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import click
 import cv2
 import numpy as np
 
@@ -63,11 +62,10 @@ from ..objectsets.bop import MAPPING_FILE as CLASS_NAMES_FILE
 from ..frame import Frame
 from ..render import RenderOutput, make_renderer, registry
 from ..scene.scenes import get_location
-from . import Export, Result
+from . import Export, Result, option
+from .bop_truth import dist_image, gt_info_in_box, mask_bbox, rle_uncompressed
 from .common import Progress, folder_output, open_dataset, skipped, views_with_masks
 
-#: Visibility tolerance (mm) of bop_toolkit's calc_gt_info.py and calc_gt_masks.py (5 only for ITODD).
-DELTA_MM = 15.0
 #: calc_gt_coco.py flags ground truth less visible than this ``ignore``.
 IGNORE_BELOW = 0.1
 #: ``depth_scale`` of the exported depth: FAT counts 0.1 mm.
@@ -274,15 +272,7 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
             if not item["objects"]:  # no mask to write: bop_toolkit cannot load such an image (module docstring)
                 n_empty += 1
                 continue
-            key = (item["folder"], item["eye"])
-            if key not in scenes:
-                sid = counters.get((item["split"], item["eye"]), 0) + 1
-                counters[(item["split"], item["eye"])] = sid
-                scenes[key] = (f"{item['split']}_{item['eye']}", sid)
-            split_dir, sid = scenes[key]
-            sdir = out / split_dir / f"{sid:06d}"
-            for sub in ("rgb", "depth", "mask", "mask_visib"):
-                (sdir / sub).mkdir(parents=True, exist_ok=True)
+            sdir = _scene_folder(out, item, scenes, counters)
             im = item["index"]
             src = ds.base / item["folder"]
             shutil.copyfile(frame_file(src, im, item["eye"], "rgb"), sdir / "rgb" / f"{im:06d}.jpg")
@@ -303,33 +293,13 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
                        "date_captured": "", "license": 1, "coco_url": "", "flickr_url": ""}
             anns_amodal, anns_modal = [], []
             for k, o in enumerate(item["objects"]):
-                obj = ds.objects.get(o["class"])
-                if obj.index + 1 not in by_id:
-                    raise ConfigError(f"{src / frame_file(src, im, item['eye'], 'annotation').name}: shows "
-                                      f"{o['class']}, whose mesh the object folder lacks")
-                gts.append({"cam_R_m2c": o["pose"][:3, :3].reshape(-1).tolist(), "cam_t_m2c": (o["location"] * 1000).tolist(),
-                            "obj_id": obj.index + 1})
-                model = by_id[obj.index + 1]
-                frame = Frame.view(loc, [(model.asset, item["camera_pose"] @ o["pose"])], item["camera_pose"], big)
-                if region is None:  # the whole canvas
-                    out_, box = r.render(frame), (0, 0, big.width, big.height)
-                else:
-                    if model.obj_id not in hulls:
-                        hulls[model.obj_id] = _hull(model.asset)
-                    out_, box = _silhouette(region, frame, canvas_box(hulls[model.obj_id], o["pose"], big))
-                depth_gt_box = np.where(out_.instance == 1, out_.depth.astype(np.float64) * 1000.0, 0.0)
-                full, vis, info_k = gt_info_in_box(depth_gt_box, box, dist_im, K)
-                if "amodal_masks" in item:  # the frame's own full silhouettes
-                    full, info_k = with_amodal(item["amodal_masks"][k], full, info_k, depth_mm)
+                view = (item, k, o, src, im, sdir, loc, big, dist_im, depth_mm)
+                gt, info_k, anns = _object_truth(ds, view, by_id, r, region, hulls, writer)
+                gts.append(gt)
                 gt_info.append(info_k)
-                writer.write(sdir / "mask" / f"{im:06d}_{k:06d}.png", full.astype(np.uint8) * 255)
-                writer.write(sdir / "mask_visib" / f"{im:06d}_{k:06d}.png", vis.astype(np.uint8) * 255)
-                if vis.any() and full.any():  # calc_gt_coco.py: no annotation without visible pixels
-                    ann = {"image_id": im, "category_id": obj.index + 1, "iscrowd": 0, "area": int(vis.sum()),
-                           "segmentation": rle_uncompressed(vis), "width": item["width"], "height": item["height"],
-                           "ignore": info_k["visib_fract"] < IGNORE_BELOW}
-                    anns_amodal.append({**ann, "bbox": mask_bbox(full)})
-                    anns_modal.append({**ann, "bbox": mask_bbox(vis)})
+                if anns:
+                    anns_amodal.append(anns[0])
+                    anns_modal.append(anns[1])
             d = per_scene.setdefault(sdir, ({}, {}, {}, [], [], []))
             d[0][str(im)], d[1][str(im)], d[2][str(im)] = cam, gts, gt_info
             d[3].append(coco_im)
@@ -345,6 +315,54 @@ def _export(ds, out, objects_dir, renderer, progress) -> dict:
                                                 indent=1))
     return {"images": n_images, "scenes": len(scenes), "empty": n_empty, "skipped": skipped(ds),
             "without_mesh": sum(1 for o in ds.objects if o.index + 1 not in by_id)}
+
+
+def _scene_folder(out: Path, item, scenes: dict, counters: dict) -> Path:
+    """The scene folder of ``item``'s leaf folder and eye (numbered per split and eye as they come),
+    with its image folders."""
+    key = (item["folder"], item["eye"])
+    if key not in scenes:
+        sid = counters.get((item["split"], item["eye"]), 0) + 1
+        counters[(item["split"], item["eye"])] = sid
+        scenes[key] = (f"{item['split']}_{item['eye']}", sid)
+    split_dir, sid = scenes[key]
+    sdir = out / split_dir / f"{sid:06d}"
+    for sub in ("rgb", "depth", "mask", "mask_visib"):
+        (sdir / sub).mkdir(parents=True, exist_ok=True)
+    return sdir
+
+
+def _object_truth(ds, view, by_id: dict, r, region, hulls: dict, writer) -> tuple[dict, dict, tuple | None]:
+    """(scene_gt entry, scene_gt_info entry, (amodal, modal) COCO annotations or None) of object
+    ``k`` of a view, its masks written; the object rendered alone on the 3x canvas."""
+    item, k, o, src, im, sdir, loc, big, dist_im, depth_mm = view
+    K = item["K"]
+    obj = ds.objects.get(o["class"])
+    if obj.index + 1 not in by_id:
+        raise ConfigError(f"{src / frame_file(src, im, item['eye'], 'annotation').name}: shows "
+                          f"{o['class']}, whose mesh the object folder lacks")
+    gt = {"cam_R_m2c": o["pose"][:3, :3].reshape(-1).tolist(), "cam_t_m2c": (o["location"] * 1000).tolist(),
+          "obj_id": obj.index + 1}
+    model = by_id[obj.index + 1]
+    frame = Frame.view(loc, [(model.asset, item["camera_pose"] @ o["pose"])], item["camera_pose"], big)
+    if region is None:  # the whole canvas
+        out_, box = r.render(frame), (0, 0, big.width, big.height)
+    else:
+        if model.obj_id not in hulls:
+            hulls[model.obj_id] = _hull(model.asset)
+        out_, box = _silhouette(region, frame, canvas_box(hulls[model.obj_id], o["pose"], big))
+    depth_gt_box = np.where(out_.instance == 1, out_.depth.astype(np.float64) * 1000.0, 0.0)
+    full, vis, info_k = gt_info_in_box(depth_gt_box, box, dist_im, K)
+    if "amodal_masks" in item:  # the frame's own full silhouettes
+        full, info_k = with_amodal(item["amodal_masks"][k], full, info_k, depth_mm)
+    writer.write(sdir / "mask" / f"{im:06d}_{k:06d}.png", full.astype(np.uint8) * 255)
+    writer.write(sdir / "mask_visib" / f"{im:06d}_{k:06d}.png", vis.astype(np.uint8) * 255)
+    if vis.any() and full.any():  # calc_gt_coco.py: no annotation without visible pixels
+        ann = {"image_id": im, "category_id": obj.index + 1, "iscrowd": 0, "area": int(vis.sum()),
+               "segmentation": rle_uncompressed(vis), "width": item["width"], "height": item["height"],
+               "ignore": info_k["visib_fract"] < IGNORE_BELOW}
+        return gt, info_k, ({**ann, "bbox": mask_bbox(full)}, {**ann, "bbox": mask_bbox(vis)})
+    return gt, info_k, None
 
 
 def _write_models(folder: Path, models: list[Model]) -> None:
@@ -379,83 +397,6 @@ def _write_scenes(per_scene: dict, models: list[Model]) -> int:
         n += len(cam)
     per_scene.clear()
     return n
-
-
-def calc_2d_bbox(xs: np.ndarray, ys: np.ndarray) -> list[int]:
-    """bop_toolkit's ``misc.calc_2d_bbox``, unclipped: [x_min, y_min, x_max - x_min, y_max - y_min] (a
-    one-pixel object has width 0)."""
-    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())]
-
-
-def mask_bbox(m: np.ndarray) -> list[int]:
-    """bop_toolkit's ``pycoco_utils.bbox_from_binary_mask`` (the COCO box): [x, y, w, h] with
-    w = x_max - x_min + 1."""
-    ys, xs = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))  # the rows and columns it holds
-    return [int(xs[0]), int(ys[0]), int(xs[-1] - xs[0] + 1), int(ys[-1] - ys[0] + 1)]
-
-
-def rle_uncompressed(m: np.ndarray) -> dict:
-    """bop_toolkit's ``pycoco_utils.binary_mask_to_rle``: run lengths over the column-major pixels,
-    starting with a run of zeros (0 when the first pixel is set)."""
-    flat = m.ravel(order="F").astype(bool)
-    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    counts = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
-    return {"counts": ([0] if flat[0] else []) + counts, "size": list(m.shape)}
-
-
-def dist_image(depth: np.ndarray, K: np.ndarray, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """bop_toolkit's ``misc.depth_im_to_dist_im_fast``: distance from the camera centre of the point
-    each pixel sees (pixel (x, y) taken at x, y), 0 where the depth is 0. ``origin``: the image
-    pixel of ``depth``'s first one (a part of the image). The toolkit's arithmetic, pixel for
-    pixel; a row of x and a column of y stand for its grids of coordinates (the same numbers)."""
-    h, w = depth.shape
-    xs, ys = np.arange(origin[0], origin[0] + w), np.arange(origin[1], origin[1] + h)[:, None]
-    px = (xs - K[0, 2]) / np.float64(K[0, 0])
-    py = (ys - K[1, 2]) / np.float64(K[1, 1])
-    return np.sqrt((px * depth) ** 2 + (py * depth) ** 2 + depth.astype(np.float64) ** 2)
-
-
-def gt_info_of(depth_gt_large: np.ndarray, depth_mm: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(mask, mask_visib, scene_gt_info entry) of one object as calc_gt_info.py and calc_gt_masks.py
-    compute them: ``depth_gt_large`` the object's depth (mm) rendered alone on a canvas three times
-    the image size, principal point moved by the image size; ``depth_mm`` the scene's depth."""
-    h, w = depth_mm.shape
-    return gt_info_in_box(depth_gt_large, (0, 0, 3 * w, 3 * h), dist_image(depth_mm, K), K)
-
-
-def gt_info_in_box(depth_gt_box: np.ndarray, box: tuple[int, int, int, int], dist_im: np.ndarray,
-                   K: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
-    """:func:`gt_info_of` from the part ``box`` (x, y, width, height on the 3x canvas) of the
-    object's depth on the canvas, all of it where the canvas has any, and the scene's distance image
-    ``dist_im`` (:func:`dist_image` of its depth in mm). The same numbers, pixel for pixel: the
-    toolkit's arithmetic on the box's pixels, whose coordinates keep their place on the canvas."""
-    h, w = dist_im.shape
-    bx, by = box[:2]
-    bh, bw = depth_gt_box.shape
-    large = depth_gt_box > 0
-    n_all = int(large.sum())
-    mask, visib = np.zeros((h, w), bool), np.zeros((h, w), bool)
-    x0, x1 = max(bx, w), min(bx + bw, 2 * w)  # the image's part of the box, canvas coordinates
-    y0, y1 = max(by, h), min(by + bh, 2 * h)
-    n_visib, n_valid, bbox_obj, bbox_visib = 0, 0, [-1, -1, -1, -1], [-1, -1, -1, -1]
-    if n_all and x0 < x1 and y0 < y1:
-        depth_gt = depth_gt_box[y0 - by:y1 - by, x0 - bx:x1 - bx]
-        sub = np.s_[y0 - h:y1 - h, x0 - w:x1 - w]  # the same pixels in the image
-        dist_gt = dist_image(depth_gt, K, (x0 - w, y0 - h))
-        im = dist_im[sub]
-        diff = dist_gt.astype(np.float32) - im.astype(np.float32)
-        m = dist_gt > 0
-        v = ((diff <= DELTA_MM) | (im == 0)) & m  # visibility "bop19"
-        mask[sub], visib[sub] = m, v
-        n_visib, n_valid = int(v.sum()), int((im[m] > 0).sum())
-        if n_visib:  # as calc_gt_info.py: both boxes only for an object with visible pixels
-            ys, xs = np.nonzero(large)
-            bbox_obj = calc_2d_bbox(xs + (bx - w), ys + (by - h))
-            ys, xs = np.nonzero(v)
-            bbox_visib = calc_2d_bbox(xs + (x0 - w), ys + (y0 - h))
-    info = {"px_count_all": n_all, "px_count_valid": n_valid, "px_count_visib": n_visib,
-            "visib_fract": n_visib / float(n_all) if n_all else 0.0, "bbox_obj": bbox_obj, "bbox_visib": bbox_visib}
-    return mask, visib, info
 
 
 def with_amodal(amodal: np.ndarray, rendered: np.ndarray, info: dict, depth_mm: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -548,6 +489,19 @@ def _stage(name: str):
         return get_location("kitchen_0")
 
 
+@dataclass(frozen=True)
+class BopOptions:
+    """``fat export bop``'s own options (keyword arguments of :meth:`Bop.run`)."""
+
+    objects_dir: Path | None = option(None, flag="--objects", type="path",
+                                      help="The object set the dataset was made with.  [default: the one its "
+                                           "fat_dataset.json names, else the stand-ins]")
+    renderer: str = option("auto", flag="--renderer", type="choice", choices=registry.names, show_default=True,
+                           check=lambda key, name: check_renderer(name) or name,
+                           help="Renders each object alone for BOP's masks and scene_gt_info (bop_toolkit's 3x "
+                                "canvas).")
+
+
 class Bop(Export):
     """``fat export bop``."""
 
@@ -558,13 +512,7 @@ class Bop(Export):
                    "type per eye.")
     output = "folder"
     unit = "image"
-    options = (
-        click.Option(["--objects", "objects_dir"], type=click.Path(path_type=Path),
-                     help="The object set the dataset was made with.  [default: the one its fat_dataset.json "
-                          "names, else the stand-ins]"),
-        click.Option(["--renderer"], type=click.Choice(registry.names()), default="auto", show_default=True,
-                     help="Renders each object alone for BOP's masks and scene_gt_info (bop_toolkit's 3x canvas)."),
-    )
+    options = BopOptions
 
     def run(self, dataset: Path, out: Path, *, overwrite: bool = False, skip_bad: bool = False,
             progress: Progress | None = None, objects_dir: Path | None = None, renderer: str = "auto") -> Result:

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from ..fileio import write_files
+from .fat_images import encode_image
 
 #: The extras, in the order ``--extras`` lists them.
 EXTRAS = ("normals", "flow", "coordinates", "amodal")
@@ -68,13 +69,6 @@ def parse_extras(value) -> tuple[str, ...]:
     return tuple(e for e in EXTRAS if e in out)
 
 
-def _png(image: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", image)
-    if not ok:
-        raise ValueError(f"OpenCV could not encode a PNG of shape {image.shape}")
-    return buf.tobytes()
-
-
 def _unit16(x: np.ndarray) -> np.ndarray:
     """Values in [0, 1] -> 1..65535 (x * 65534 rounded, plus one)."""
     y = np.clip(np.asarray(x, dtype=np.float32), 0.0, 1.0)
@@ -88,7 +82,7 @@ def _from_unit16(raw: np.ndarray) -> np.ndarray:
 
 
 def _rgb(raw_rgb: np.ndarray) -> bytes:
-    return _png(cv2.cvtColor(raw_rgb, cv2.COLOR_RGB2BGR))  # OpenCV writes BGR
+    return encode_image(".png", cv2.cvtColor(raw_rgb, cv2.COLOR_RGB2BGR))  # OpenCV writes BGR
 
 
 def _read_rgb16(path: str | Path) -> np.ndarray:
@@ -136,7 +130,7 @@ def encode_flow(flow: np.ndarray, valid: np.ndarray) -> bytes:
     bgr[..., 1] = v
     bgr[..., 0] = ok
     bgr[..., 1:][~ok] = int(FLOW_ZERO)
-    return _png(bgr)
+    return encode_image(".png", bgr)
 
 
 def decode_flow(raw_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -183,8 +177,8 @@ def encode_amodal(masks: np.ndarray) -> bytes:
         for i in range(n):
             part[..., i // 16] |= masks[i][box].astype(np.uint16) << np.uint16(i % 16)
     if channels == 1:
-        return _png(raw[..., 0])
-    return _png(raw[..., [2, 1, 0, 3]])  # OpenCV writes BGRA
+        return encode_image(".png", raw[..., 0])
+    return encode_image(".png", raw[..., [2, 1, 0, 3]])  # OpenCV writes BGRA
 
 
 def check_planes(raw: np.ndarray, n: int) -> None:

@@ -27,18 +27,33 @@ from pathlib import Path
 
 from ..catalog import ObjectSet, fat_objects
 from ..errors import ConfigError
-from ..plugins import registered, warn_unloadable
-from .build import parse_units, units_scale
+from ..options import option
+from ..plugins import Registry
+from .build import ALIGNMENTS, parse_units, units_scale
 
 #: The entry-point group of object sources.
 GROUP = "fat.object_sources"
-_FIRST = {"setfile": "fat.objectsets.setfile:SetFile", "bop": "fat.objectsets.bop:BopModels",
-          "ycb": "fat.objectsets.ycb:YcbFolder"}
-_LAST = {"meshes": "fat.objectsets.folder:MeshFolder"}
+#: The sources found: ours (pyproject.toml's: setfile, bop, ycb), other packages', then ours of
+#: ``last``: meshes, which claims any mesh file or folder of meshes.
+REGISTRY = Registry(GROUP, "object source", needs=("claims", "load"), calls=("claims", "load"), last=("meshes",),
+                    cannot_load="{what} {name} ({value}) cannot be loaded ({error})",
+                    not_plugin="{what} {name} ({value}) is not an object source: it lacks {lacks}")
 #: The object sets that ship with fat, by name: each a folder of meshes in the ``fat.objects`` package
 #: (``objects/`` of the source tree). ``sample``: six pybullet_data meshes of about 10 cm, one per
 #: file format (see its SOURCE.md).
 SHIPPED = {"sample": "sample"}
+
+
+def _check_units(key, v):
+    v = parse_units(v)
+    units_scale(v, "--units")
+    return v
+
+
+def _check_align(key, v):
+    if v not in ALIGNMENTS:
+        raise ConfigError(f"--align must be one of {', '.join(ALIGNMENTS)}, got {v!r}")
+    return v
 
 
 @dataclass(frozen=True)
@@ -46,27 +61,22 @@ class Options:
     """How a source reads meshes that do not say: ``units`` (mm, cm, m or metres per unit, a number
     or its text: ``0.1``) of files without a unit,
     ``align`` (aabb, obb) for the FAT-aligned frame, ``class_names`` a JSON file mapping BOP
-    object ids to class names."""
+    object ids to class names. The same keys as the settings' (``fat generate --units``...)."""
 
-    units: str | float = "m"
-    align: str = "aabb"
-    class_names: str | None = None
+    units: str | float = option("m", key="units", flag="--units", metavar="mm|cm|m|NUMBER", check=_check_units,
+                                help="Units of mesh files that do not say (OBJ, PLY, STL): mm, cm, m or metres "
+                                     "per unit (0.1: a unit of 10 cm). [m]")
+    align: str = option("aabb", key="align", flag="--align", type="choice", choices=ALIGNMENTS, check=_check_align,
+                        help="The objects' cuboids: aabb, each mesh's own axis-aligned box (NDDS), or obb, "
+                             "its smallest oriented box. [aabb]")
+    class_names: str | None = option(None, key="class_names", flag="--class-names", type="file",
+                                     help="JSON file naming a BOP models folder's objects by id (1: ape, ...).")
 
 
 def sources() -> list[tuple[str, object]]:
-    """(name, source) in the order they are asked to claim a path."""
-    found = registered(GROUP, {**_FIRST, **_LAST})
-    order = list(_FIRST) + [n for n in found if n not in _FIRST and n not in _LAST] + list(_LAST)
-    out = []
-    for name in order:
-        try:
-            obj = found[name].load()
-            out.append((name, obj() if isinstance(obj, type) else obj))
-        except Exception as e:  # a plugin that does not import: the others still read their paths
-            if name in _FIRST or name in _LAST:
-                raise ConfigError(f"object source {name} ({found[name].value}) cannot be loaded: {e}") from None
-            warn_unloadable(f"object source {name} ({found[name].value}) cannot be loaded ({type(e).__name__}: {e})")
-    return out
+    """(name, source) in the order they are asked to claim a path: ours, other packages' (one that
+    cannot be loaded is left out with a warning), meshes last."""
+    return REGISTRY.load_all()
 
 
 def shipped_set(name: str) -> Path | None:

@@ -8,19 +8,14 @@ fall with the targets, the camera, the targets' own materials. Randomizer ``name
 leaves every other randomizer's draws as they were.
 
 Randomizers are plugins (entry point group ``fat.randomizers``, ``name = "module:Class"``, the
-class a :class:`Randomizer`); ours are listed in :data:`BUILTIN`. docs/randomization.md says how
-to write one.
+class a :class:`Randomizer`; :data:`REGISTRY`, ours those of pyproject.toml in the order they run);
+their options are :mod:`fat.options` fields (:func:`param`). docs/randomization.md says how to write one.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import hashlib
 import json
-import math
-import numbers
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -30,18 +25,10 @@ import numpy as np
 from ..errors import ConfigError, did_you_mean
 from ..geometry import Intrinsics
 from ..looks import Looks
-from ..plugins import load_class, registered, warn_unloadable
+from .. import options as schema
+from ..plugins import Registry, warn_unloadable
 
 GROUP = "fat.randomizers"
-#: ours, in the order they run; also found when fat runs from a checkout not installed
-BUILTIN = {
-    "background": "fat.randomize.background:Backgrounds",
-    "surfaces": "fat.randomize.surfaces:Surfaces",
-    "lights": "fat.randomize.lights:Lights",
-    "distractors": "fat.randomize.distractors:Distractors",
-    "camera": "fat.randomize.camera:Camera",
-    "targets": "fat.randomize.targets:Targets",
-}
 #: The ``randomize`` table's own key (``--randomize``): randomize the frames of every kind, not only ``dr/``.
 ALL = "all"
 
@@ -55,25 +42,17 @@ class RandomizeError(ConfigError):
 
 
 # ----------------------------------------------------------------------------- options
-@dataclass(frozen=True)
-class Param:
-    """How one option of a randomizer is checked: ``kind`` is one of probability, number, count
-    (integer >= 0), range (two numbers, min <= max), count_range, angle_range (degrees), path (a
-    file or folder), paths (a folder or a list of files), weights (name -> number >= 0), flag."""
-
-    kind: str
-    help: str = ""
-    low: float | None = None  # bounds of numbers and ranges
-    high: float | None = None
-    names: tuple[str, ...] = ()  # weights: the names it may hold
+#: How one option of a randomizer is checked (:class:`fat.options.Field`): ``kind`` is one of
+#: probability, number, count (integer >= 0), range (two numbers, min <= max), count_range,
+#: angle_range (degrees), path (a file or folder), weights (name -> number >= 0), flag; ``low`` and
+#: ``high`` bound numbers and ranges, ``names`` the names of weights.
+Param = schema.Field
 
 
-def param(default, kind: str, help: str = "", low=None, high=None, names=()):
-    """A field of a randomizer's Options dataclass."""
-    meta = {"fat_randomize": Param(kind, help, low, high, tuple(names))}
-    if isinstance(default, dict):
-        return field(default_factory=lambda: dict(default), metadata=meta)
-    return field(default=default, metadata=meta)
+def param(default, kind: str, help: str = "", low=None, high=None, names=(), **more):
+    """A field of a randomizer's Options dataclass (:func:`fat.options.option`; its key is the
+    field's name, ``randomize.<randomizer>.<name>`` in errors; ``more``: a ``check`` of its own...)."""
+    return schema.option(default, kind=kind, help=help, low=low, high=high, names=tuple(names), **more)
 
 
 @dataclass(frozen=True)
@@ -86,66 +65,8 @@ class Options:
 
 
 def params(options_type) -> list[tuple[str, Param]]:
-    return [(f.name, f.metadata["fat_randomize"]) for f in dataclasses.fields(options_type) if "fat_randomize" in f.metadata]
-
-
-def _number(key: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-        raise RandomizeError(key, f"must be a finite number, got {v!r}")
-    return float(v)
-
-
-def _bounded(key: str, v: float, p: Param) -> float:
-    if (p.low is not None and v < p.low) or (p.high is not None and v > p.high):
-        raise RandomizeError(key, f"must be within [{p.low:g}, {p.high:g}], got {v:g}")
-    return v
-
-
-def _check_value(key: str, p: Param, v):
-    if p.kind == "flag":
-        if not isinstance(v, bool):
-            raise RandomizeError(key, f"must be true or false, got {v!r}")
-        return v
-    if p.kind == "probability":
-        return _bounded(key, _number(key, v), Param("", low=0.0, high=1.0))
-    if p.kind == "number":
-        return _bounded(key, _number(key, v), p)
-    if p.kind == "count":
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-            raise RandomizeError(key, f"must be an integer, got {v!r}")
-        return int(_bounded(key, int(v), p))
-    if p.kind in ("range", "count_range", "angle_range"):
-        if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)) or len(v) != 2:
-            raise RandomizeError(key, f"must be two numbers [min, max], got {v!r}")
-        if p.kind == "count_range" and any(isinstance(x, bool) or not isinstance(x, numbers.Integral) for x in v):
-            raise RandomizeError(key, f"must be two integers [min, max], got {list(v)}")
-        lo, hi = (_bounded(key, _number(key, x), p) for x in v)
-        if lo > hi:
-            raise RandomizeError(key, f"must be a range with min <= max, got [{lo:g}, {hi:g}]")
-        return (int(lo), int(hi)) if p.kind == "count_range" else (lo, hi)
-    if p.kind == "path":
-        if v is None:
-            return None
-        if isinstance(v, os.PathLike):
-            v = os.fspath(v)
-        if not isinstance(v, str) or not v:
-            raise RandomizeError(key, f"must be a file or folder name, got {v!r}")
-        path = os.path.expanduser(v)
-        if not os.path.exists(path):
-            raise RandomizeError(key, f"{v}: no such file or folder")
-        return path
-    if p.kind == "weights":
-        if not isinstance(v, dict) or not v:
-            raise RandomizeError(key, f"must be a table of names and weights, got {v!r}")
-        out = {}
-        for name, w in v.items():
-            if p.names and name not in p.names:
-                raise RandomizeError(key, f"unknown name {name!r}; known: {', '.join(p.names)}")
-            out[name] = _bounded(f"{key}.{name}", _number(f"{key}.{name}", w), Param("", low=0.0, high=1e9))
-        if sum(out.values()) <= 0:
-            raise RandomizeError(key, f"needs a weight above 0, got {v!r}")
-        return out
-    raise ValueError(f"unknown parameter kind {p.kind!r}")  # pragma: no cover - a randomizer's own mistake
+    """(option, :class:`Param`) of each option of a randomizer's Options dataclass."""
+    return schema.fields(options_type, implicit=False)
 
 
 # ----------------------------------------------------------------------------- the draft of a drop
@@ -199,22 +120,20 @@ class Randomizer(ABC):
 
 
 # ----------------------------------------------------------------------------- registry
-@functools.lru_cache(maxsize=1)
-def _found() -> dict[str, str]:
-    return {name: ep.value for name, ep in registered(GROUP, BUILTIN, reserved=(ALL,)).items()}
+#: the randomizers found: ours (pyproject.toml's, in the order they run), then other packages' by name
+REGISTRY = Registry(GROUP, "randomizer", Randomizer, reserved=(ALL,))
 
 
 def names() -> tuple[str, ...]:
     """Ours in their order, then the others by name: the order they run in."""
-    return (*BUILTIN, *sorted(n for n in _found() if n not in BUILTIN))
+    return REGISTRY.names()
 
 
-@functools.lru_cache(maxsize=None)
 def randomizer_class(name: str) -> type[Randomizer]:
-    if name not in _found():
+    if name not in REGISTRY.found():
         raise RandomizeError(f"randomize.{name}", f"unknown randomizer; {did_you_mean(name, names())}known: "
                              f"{', '.join(names())}")
-    return load_class(f"randomizer {name}", _found()[name], Randomizer)
+    return REGISTRY.load(name)
 
 
 def check_table(table) -> dict:
@@ -235,14 +154,18 @@ def check_table(table) -> dict:
         cls = randomizer_class(name)
         if not isinstance(given, dict):
             raise RandomizeError(f"randomize.{name}", f"must be a table of options, got {given!r}")
-        known = dict(params(cls.Options))
-        checked = {}
-        for key, v in given.items():
-            if key not in known:
-                raise RandomizeError(f"randomize.{name}.{key}", f"unknown option; {did_you_mean(key, known)}known: "
-                                     f"{', '.join(known)}")
-            checked[key] = _check_value(f"randomize.{name}.{key}", known[key], v)
-        cls.check(_options(cls, checked))
+        prefix = f"randomize.{name}."
+
+        def unknown(key, known, prefix=prefix):
+            return RandomizeError(prefix + key, f"unknown option; {did_you_mean(key, known)}known: {', '.join(known)}")
+
+        checked = schema.check_values(cls.Options, given, error=RandomizeError, prefix=prefix, unknown=unknown,
+                                      skip_none=False)
+        options = _options(cls, checked)
+        own = getattr(options, "check", None)  # the Options' own check, where it has one
+        if callable(own):
+            own()
+        cls.check(options)
         if checked:
             out[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in checked.items()}
     return out
@@ -301,7 +224,7 @@ class Randomization:
             try:
                 cls = randomizer_class(name)
             except ConfigError as e:  # a plugin the table does not name: left out, the others run
-                if name in BUILTIN or name in table:
+                if name in REGISTRY.ours() or name in table:
                     raise
                 warn_unloadable(str(e))
                 continue

@@ -6,20 +6,23 @@ under the entry point group ``fat.renderers`` (see :mod:`fat.render.registry` an
 It sees a :class:`fat.frame.Frame` (location, objects, camera rig) and knows nothing of physics or of
 file formats.
 
-Options are fields of a frozen dataclass made with :func:`option`: each names its config-file key,
-its command-line flag and its help, so ``fat generate`` offers them without any list kept by hand.
+Options are fields of a frozen dataclass made with :func:`option` (:mod:`fat.options`, the schema of
+every option): each names its config-file key, its command-line flag and its help, so ``fat
+generate`` offers them without any list kept by hand. A renderer checks its own options: a ``check``
+on a field, or a ``check(self, objects)`` method of the Options dataclass.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from .. import options
 from ..errors import ConfigError
+from ..options import Field, NoOptions, OptionError  # noqa: F401 (the renderer interface's names)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..catalog import ObjectSet
@@ -50,47 +53,23 @@ class Capabilities:
     extras: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class NoOptions:
-    """A renderer without options."""
-
-
-@dataclass(frozen=True)
-class OptionSpec:
-    """How one renderer option is given: config-file key, command-line flag, help."""
-
-    key: str  # config-file key; also the key in Settings.renderer_options
-    flag: str  # command-line option, e.g. --gl-device
-    help: str = ""
-    metavar: str | None = None
-    file: bool = False  # a file path (the command line checks it is not a folder)
+#: A renderer's option: one :class:`fat.options.Field` (config key, flag, help, metavar, checks).
+OptionSpec = Field
 
 
 def option(key: str, flag: str | None = None, help: str = "", metavar: str | None = None, file: bool = False,
-           default: Any = None):
-    """A field of a renderer's Options dataclass: ``key`` in the config file, ``flag`` on the
-    command line (default ``--`` + key with dashes)."""
-    spec = OptionSpec(key, flag or "--" + key.replace("_", "-"), help, metavar, file)
-    return dataclasses.field(default=default, metadata={"fat": spec})
+           default: Any = None, **schema):
+    """A field of a renderer's Options dataclass (:func:`fat.options.option`): ``key`` in the config
+    file, ``flag`` on the command line (default ``--`` + key with dashes); ``file``: the command line
+    takes a file, not a folder; ``schema``: more of :class:`fat.options.Field` (``check``, ``kind``...)."""
+    schema.setdefault("type", "file" if file else "text")
+    return options.option(default, key=key, flag=flag or "--" + key.replace("_", "-"), help=help, metavar=metavar,
+                          **schema)
 
 
-def option_specs(options_type: type) -> list[tuple[str, OptionSpec]]:
-    """(field name, spec) of each option of an Options dataclass."""
-    out = []
-    for f in dataclasses.fields(options_type):
-        spec = f.metadata.get("fat")
-        if spec is None:
-            spec = OptionSpec(f.name, "--" + f.name.replace("_", "-"))
-        out.append((f.name, spec))
-    return out
-
-
-class OptionError(ConfigError):
-    """A bad value of one renderer option; ``key`` is its config-file key."""
-
-    def __init__(self, key: str, message: str):
-        self.key = key
-        super().__init__(message)
+def option_specs(options_type: type) -> list[tuple[str, Field]]:
+    """(field name, spec) of each option of an Options dataclass (:func:`fat.options.fields`)."""
+    return options.fields(options_type)
 
 
 @dataclass
@@ -113,8 +92,9 @@ class Renderer(ABC):
 
     * ``name``: the name it is registered under (``--renderer NAME``).
     * ``capabilities``: a :class:`Capabilities`.
-    * ``Options``: a frozen dataclass of :func:`option` fields (:class:`NoOptions` by default);
-      :meth:`check_options` refuses bad values with an :class:`OptionError`.
+    * ``Options``: a frozen dataclass of :func:`option` fields (:class:`NoOptions` by default); its
+      fields' ``check`` and its own ``check(self, objects)`` method refuse bad values with an
+      :class:`OptionError` (:func:`fat.options.build`).
     * :meth:`create`: the factory the registry calls with the checked options and the intrinsics
       asked for.
     * ``intrinsics``: the camera it really renders with (a game may not take the size asked for);
@@ -131,9 +111,10 @@ class Renderer(ABC):
 
     @classmethod
     def check_options(cls, options: Any, objects: "ObjectSet") -> Any:
-        """Options with their values checked and normalised; raise :class:`OptionError` naming the
-        option's key for a bad one. ``objects``: the dataset's object set (the classes its frames
-        hold). Must not start anything (it runs before the output is touched)."""
+        """Further checks of options already checked by their fields and their ``check`` method
+        (:func:`fat.options.build`); kept for renderers written before those: the options checked
+        and normalised, or :class:`OptionError` naming the option's key. ``objects``: the dataset's
+        object set. Must not start anything (it runs before the output is touched)."""
         return options
 
     @classmethod

@@ -2,8 +2,8 @@
 ``fat.renderers`` (``name = "module:Class"``, the class a :class:`fat.render.base.Renderer`).
 
 ``auto`` is the registry's own: ``gl`` where it starts, else ``tiny`` with a note saying why. The
-``--renderer`` choices, the renderer options of ``fat generate`` and of the config file, and their
-checks all come from here.
+``--renderer`` choices and the renderer options of ``fat generate`` and of the config file come
+from here (:class:`fat.plugins.Registry`); each renderer checks its own options (:mod:`fat.options`).
 """
 
 from __future__ import annotations
@@ -13,29 +13,19 @@ from typing import Any
 
 from ..catalog import ObjectSet, fat_objects
 from ..errors import ConfigError
-from ..plugins import load_class, registered
+from .. import options as schema
+from ..plugins import Registry
 from .base import NoOptions, OptionError, OptionSpec, Renderer, option_specs
 
 GROUP = "fat.renderers"
 AUTO = "auto"
-#: ours, as pyproject.toml registers them; also found when fat runs from a checkout not installed
-BUILTIN = {
-    "gl": "fat.render.gl.renderer:GLRenderer",
-    "tiny": "fat.render.pybullet:TinyRenderer",
-    "egl": "fat.render.pybullet:EGLRenderer",
-    "unrealcv": "fat.render.unreal:UnrealCVRenderer",
-}
-
-
-@functools.lru_cache(maxsize=1)
-def _found() -> dict[str, str]:
-    """Renderer name -> "module:attribute". A package cannot take the name of one of ours or ``auto``."""
-    return {name: ep.value for name, ep in registered(GROUP, BUILTIN, reserved=(AUTO,)).items()}
+#: the renderers found: ours (pyproject.toml's, in its order), then other packages' by name
+REGISTRY = Registry(GROUP, "renderer", Renderer, reserved=(AUTO,))
 
 
 def names() -> tuple[str, ...]:
     """``auto``, ours, then the others by name."""
-    return (AUTO, *BUILTIN, *sorted(n for n in _found() if n not in BUILTIN))
+    return (AUTO, *REGISTRY.names())
 
 
 def _check_name(name: str) -> None:
@@ -43,11 +33,10 @@ def _check_name(name: str) -> None:
         raise ConfigError(f"unknown renderer {name!r}; choose from {', '.join(names())}")
 
 
-@functools.lru_cache(maxsize=None)
 def renderer_class(name: str) -> type[Renderer]:
     """The class registered as ``name`` (``auto``: gl's)."""
     _check_name(name)
-    return load_class(f"renderer {name}", _found()["gl" if name == AUTO else name], Renderer)
+    return REGISTRY.load("gl" if name == AUTO else name)
 
 
 def options_type(name: str) -> type:
@@ -88,10 +77,9 @@ def _checked(name: str, given: dict[str, Any], objects: ObjectSet):
         r = owner[other[0]][0]
         flags = [spec.flag for rr, _, spec in table if rr == r]
         raise OptionError(other[0], f"{' and '.join(flags)} {'go' if len(flags) > 1 else 'goes'} with --renderer {r}")
-    opts_type = options_type(name)
-    fields = {spec.key: field for field, spec in option_specs(opts_type)}
-    return renderer_class(name).check_options(opts_type(**{fields[k]: v for k, v in given.items()}),  # auto: gl's
-                                              objects)
+    # the fields' checks and the Options' own check(objects), then the renderer's check_options (auto: gl's)
+    opts = schema.build(options_type(name), given, error=schema.BadValue, context=(objects,))
+    return renderer_class(name).check_options(opts, objects)
 
 
 def check_options(name: str, given: dict[str, Any], objects: ObjectSet) -> dict[str, Any]:
@@ -100,8 +88,7 @@ def check_options(name: str, given: dict[str, Any], objects: ObjectSet) -> dict[
     :class:`OptionError` (with the key) for an unknown option, an option of another renderer or a
     bad value."""
     opts = _checked(name, given, objects)
-    return {spec.key: getattr(opts, field) for field, spec in option_specs(type(opts))
-            if getattr(opts, field) is not None}
+    return schema.values(opts, skip_none=True)
 
 
 def make(name: str, intrinsics=None, options: dict[str, Any] | None = None, objects: ObjectSet | None = None) -> Renderer:
@@ -123,5 +110,5 @@ def make(name: str, intrinsics=None, options: dict[str, Any] | None = None, obje
     return r
 
 
-__all__ = ["GROUP", "AUTO", "BUILTIN", "names", "renderer_class", "options_type", "option_table", "check_options",
+__all__ = ["GROUP", "AUTO", "REGISTRY", "names", "renderer_class", "options_type", "option_table", "check_options",
            "make", "NoOptions"]

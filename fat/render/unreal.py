@@ -229,15 +229,6 @@ def _client_class():
     return Client
 
 
-@dataclass(frozen=True)
-class UnrealOptions:
-    endpoint: str | None = option("unrealcv", "--unrealcv", metavar="HOST:PORT",
-                                  help="The game's UnrealCV server (with --renderer unrealcv).")
-    config: str | None = option("unreal_config", "--unreal-config", file=True,
-                                help="JSON file mapping classes to the game's actors and locations to its levels "
-                                     "(see docs/unreal.md).")
-
-
 def _text(key: str, label: str, v) -> str | None:
     if v is None:
         return None
@@ -248,6 +239,26 @@ def _text(key: str, label: str, v) -> str | None:
     return v
 
 
+@dataclass(frozen=True)
+class UnrealOptions:
+    endpoint: str | None = option("unrealcv", "--unrealcv", metavar="HOST:PORT",
+                                  check=lambda k, v: _text(k, "unrealcv", v),
+                                  help="The game's UnrealCV server (with --renderer unrealcv).")
+    config: str | None = option("unreal_config", "--unreal-config", file=True,
+                                check=lambda k, v: _text(k, "unreal config", v),
+                                help="JSON file mapping classes to the game's actors and locations to its levels "
+                                     "(see docs/unreal.md).")
+
+    def check(self, objects: ObjectSet) -> "UnrealOptions":
+        """The options together: an endpoint is needed and must parse; the config file must read for
+        the object set ``objects``."""
+        if not self.endpoint:
+            raise OptionError("unrealcv", "--renderer unrealcv needs --unrealcv HOST:PORT")
+        parse_endpoint(self.endpoint)
+        UnrealConfig.load(self.config, objects)
+        return self
+
+
 class UnrealCVRenderer(Renderer):
     """An Unreal Engine 4 game with the UnrealCV plugin (--unrealcv HOST:PORT)."""
 
@@ -255,16 +266,6 @@ class UnrealCVRenderer(Renderer):
     capabilities = Capabilities(instance_ids=True, shadows=True, materials=True, environment_lighting=True,
                                 needs_game=True)
     Options = UnrealOptions
-
-    @classmethod
-    def check_options(cls, options: UnrealOptions, objects: ObjectSet) -> UnrealOptions:
-        endpoint = _text("unrealcv", "unrealcv", options.endpoint)
-        config = _text("unreal_config", "unreal config", options.config)
-        if not endpoint:
-            raise OptionError("unrealcv", "--renderer unrealcv needs --unrealcv HOST:PORT")
-        parse_endpoint(endpoint)
-        UnrealConfig.load(config, objects)
-        return UnrealOptions(endpoint, config)
 
     @classmethod
     def create(cls, options: UnrealOptions, intrinsics: Intrinsics | None, objects: ObjectSet) -> "UnrealCVRenderer":

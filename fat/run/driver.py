@@ -21,17 +21,16 @@ from ..errors import ConfigError, OutputError
 from ..fileio import (LOCK_FILE, TMP_SUFFIX, folders_in, is_file_in, locked_folder, make_folder, open_folder,
                      refuse_links, remove_temporaries, unlink_in, write_text_atomic)
 from ..formats import fat as fatfmt
-from ..geometry import Intrinsics
-from ..randomize import Randomization
 from .plan import SPLIT_FILE, Drop, Folder, plan, split_of
 from ..drop.sampling import bounding_radius
-from ..settings import DATASET_FILE, SETTINGS_VERSION, Settings, validate
+from ..settings import DATASET_FILE, SETTINGS_VERSION, Settings
+from .resolve import object_infos, object_set, resolve
 
 
 def _record(s: Settings, renderer: str) -> dict:
     doc = {"fat_version": __version__, "settings_version": SETTINGS_VERSION, "renderer": renderer,
            "settings": s.to_json()}
-    objects = s.object_set()
+    objects = object_set(s)
     if objects.name != "fat":  # another set: its names and order (fat.objectsets.recorded reads them)
         doc["object_set"] = {"name": objects.name, "supercategory": objects.supercategory,
                              "objects": [{"name": o.name, "class": o.class_name} for o in objects]}
@@ -168,17 +167,15 @@ def remove_dataset(root: Path) -> int:
     return n
 
 
-def write_folder_settings(root: Path, folders: list[Folder], s: Settings, K: Intrinsics | None = None) -> None:
-    """Each folder's ``_camera_settings.json`` (a randomized folder's own field of view, where the
-    camera randomizer draws one) and ``_object_settings.json``; no symbolic link between ``root``
-    and a folder is followed (:func:`fat.fileio.open_folder`)."""
-    K = K or s.intrinsics
-    randomization = Randomization(s.randomize, s.seed) if s.randomizes else None
+def write_folder_settings(root: Path, folders: list[Folder], s: Settings) -> None:
+    """Each folder's ``_camera_settings.json`` (the plan's camera of the folder) and
+    ``_object_settings.json``; no symbolic link between ``root`` and a folder is followed
+    (:func:`fat.fileio.open_folder`)."""
+    objects = object_set(s)
     for f in folders:
         path = make_folder(root, f.path)  # refuses a symbolic link in the way
-        own = randomization.folder_intrinsics(f.path, K) if s.randomized(f.kind) else K
-        fatfmt.write_camera_settings(path, own, root=root)
-        fatfmt.write_object_settings(path, s.object_set().subset(f.objects), single=f.kind == "single", root=root)
+        fatfmt.write_camera_settings(path, f.intrinsics, root=root)
+        fatfmt.write_object_settings(path, objects.subset(f.objects), single=f.kind == "single", root=root)
 
 
 def finished_drops(out: Path, drops: list[Drop], repair: bool = False,
@@ -203,7 +200,7 @@ def finished_drops(out: Path, drops: list[Drop], repair: bool = False,
 
 def _size_note(s: Settings) -> str:
     """What the plan changes for objects larger than FAT's."""
-    big = max(s.object_infos(), key=bounding_radius)
+    big = max(object_infos(s), key=bounding_radius)
     return (f"objects up to {2 * bounding_radius(big):.2f} m across ({big.name}): drop cylinder and start heights "
             f"scaled {s.size_scale:g}x, camera {s.distance[0]:g}-{s.distance[1]:g} m from the drop point")
 
@@ -219,9 +216,9 @@ def generate(s: Settings, out: Path, overwrite: bool = False, progress: Callable
     (default: ``progress``) the frames of the drops finished before. ``notify`` gets notes such as the renderer ``auto`` chose
     (default: printed on standard error). A lock file in ``out`` (``.fat.lock``) refuses a second run
     into the same folder while this one runs."""
-    s = validate(s)
+    s = resolve(s)
     out = Path(out)
-    folders, drops = plan(s)
+    folders, drops = plan(s, object_set(s))
     if s.size_scale:
         (notify or (lambda m: print(f"fat: {m}", file=sys.stderr)))(_size_note(s))
     check_output(out, overwrite, s)  # refuse early, before any renderer starts
@@ -266,7 +263,9 @@ def _run(s, out, folders, drops, mode, progress, notify, workers, dask, repair, 
         remove_temporaries(out)
         write_text_atomic(out / DATASET_FILE, json.dumps(_record(s, executor.renderer), indent=1) + "\n")
         write_text_atomic(out / SPLIT_FILE, json.dumps(split_of(s, folders), indent=1) + "\n")
-        write_folder_settings(out, folders, s, executor.K)
+        if executor.K != s.intrinsics:  # the renderer draws another camera than asked (a game's own size)
+            folders, drops = plan(s, object_set(s), executor.K)
+        write_folder_settings(out, folders, s)
         done = done if done is not None else finished_drops(out, drops, repair, notify)
         todo = [d for d in drops if manifest.drop_id(d.folder, d.index) not in done]
         skipped = sum(d.n_frames for d in drops) - sum(d.n_frames for d in todo)

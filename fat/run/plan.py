@@ -6,19 +6,24 @@ A dataset is a list of drops. Each drop (kind, location, object, index, first fr
 object class, drop number), never from positions in a list: adding a scene or an object changes
 no other drop's draws.
 
-The functions take validated :class:`fat.settings.Settings` (this module sits below it).
+The functions take resolved :class:`fat.settings.Settings` (:func:`fat.run.resolve.resolve`:
+the chosen objects named). A :class:`Plan` holds the folders, each with its camera (a randomized
+folder's own field of view, where the camera randomizer draws one), and the drops, each with the
+camera of its folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from ..catalog import ObjectSet
+from ..geometry import Intrinsics
+from ..randomize import Randomization
 from ..scene.scenes import FAT_SCENES, n_locations, scene_name
-
-#: single: one object; mixed: 2-10 objects; dr: mixed drops, domain-randomized (fat.randomize)
-KINDS = ("single", "mixed", "dr")
+from ..settings import KINDS, Settings
 SPLIT_FILE = "split.json"
 
 
@@ -40,6 +45,7 @@ class Drop:
     first_frame: int
     n_frames: int
     object_class: str | None = None  # single drops: the object's class, which keys its random stream
+    intrinsics: Intrinsics | None = field(default=None, compare=False)  # the camera of its folder
 
     @property
     def key(self) -> tuple[int, ...]:
@@ -54,38 +60,46 @@ class Folder:
     location: str
     objects: tuple[str, ...]  # settings entries: the one object (single) or the pool (mixed)
     n_frames: int
+    intrinsics: Intrinsics | None = field(default=None, compare=False)  # its camera: _camera_settings.json
 
 
-def locations_of(s) -> list[str]:
+class Plan(NamedTuple):
+    """Every leaf folder and every drop of a dataset."""
+
+    folders: list[Folder]
+    drops: list[Drop]
+
+
+def locations_of(s: Settings) -> list[str]:
     return [f"{scene_name(sc)}_{i}" for sc in s.scenes for i in s.locations]
 
 
-def count_drops(s) -> int:
-    """How many drops :func:`plan` makes, without making them (``s`` validated or not)."""
+def count_drops(s: Settings, n_objects: int | None = None) -> int:
+    """How many drops :func:`plan` makes, without making them; ``n_objects``: the chosen objects'
+    number (default: the resolved settings' objects)."""
+    n_objects = len(s.objects) if n_objects is None else n_objects
     per_folder = {k: -(-_folder_frames(s, k) // s.frames_per_drop) for k in KINDS}
-    return len(locations_of(s)) * sum(per_folder[k] * (_n_objects(s) if k == "single" else 1) for k in s.kinds)
+    return len(locations_of(s)) * sum(per_folder[k] * (n_objects if k == "single" else 1) for k in s.kinds)
 
 
 def _folder_frames(s, kind: str) -> int:
     return {"single": s.single_frames, "mixed": s.mixed_frames, "dr": s.dr_frames}[kind]
 
 
-def _n_objects(s) -> int:
-    """The chosen objects' number (none chosen: all of the set)."""
-    return len(s.objects) if s.objects else len(s.object_set())
+def total_frames(s: Settings) -> int:
+    """Frames :func:`plan` makes, counted without making the plan (resolved settings)."""
+    return len(locations_of(s)) * sum(_folder_frames(s, k) * (len(s.objects) if k == "single" else 1) for k in s.kinds)
 
 
-def total_frames(s) -> int:
-    """Frames :func:`plan` makes, counted without making the plan."""
-    return len(locations_of(s)) * sum(_folder_frames(s, k) * (_n_objects(s) if k == "single" else 1) for k in s.kinds)
-
-
-def plan(s, objects=None) -> tuple[list[Folder], list[Drop]]:
-    """Every folder and drop of the dataset, in memory: :func:`fat.settings.validate` refuses plans
-    of more than ``MAX_DROPS`` drops (count them first with :func:`count_drops`). ``objects``: the
-    object set naming the single folders (default: the settings'; a dataset's own when checking it)."""
+def plan(s: Settings, objects: ObjectSet, K: Intrinsics | None = None) -> Plan:
+    """Every folder and drop of the dataset, in memory (:func:`fat.run.resolve.resolve` refuses
+    plans of more than ``MAX_DROPS`` drops; count them first with :func:`count_drops`). ``objects``:
+    the object set naming the single folders (the settings', :func:`fat.run.resolve.object_set`, or
+    a dataset's own when checking it); ``K``: the camera the renderer draws with (default: the
+    settings'), which each folder's camera starts from."""
+    K = s.intrinsics if K is None else K
+    randomization = Randomization(s.randomize, s.seed) if s.randomizes else None
     folders, drops = [], []
-    objects = s.object_set() if objects is None else objects
     chosen = objects.subset(s.objects) if s.objects else objects.objects
     names = tuple(s.objects) or tuple(o.name for o in chosen)
     for kind in s.kinds:
@@ -94,13 +108,14 @@ def plan(s, objects=None) -> tuple[list[Folder], list[Drop]]:
                 [(f"single/{o.class_name}/{loc}", n, o.class_name) for n, o in zip(names, chosen)]
             for path, obj, cls in groups:
                 n = _folder_frames(s, kind)
-                folders.append(Folder(path, kind, loc, (obj,) if obj else names, n))
+                own = randomization.folder_intrinsics(path, K) if s.randomized(kind) else K
+                folders.append(Folder(path, kind, loc, (obj,) if obj else names, n, own))
                 for d, first in enumerate(range(0, n, s.frames_per_drop)):
-                    drops.append(Drop(kind, loc, obj, d, path, first, min(s.frames_per_drop, n - first), cls))
-    return folders, drops
+                    drops.append(Drop(kind, loc, obj, d, path, first, min(s.frames_per_drop, n - first), cls, own))
+    return Plan(folders, drops)
 
 
-def split_of(s, folders: list[Folder]) -> dict:
+def split_of(s: Settings, folders: list[Folder]) -> dict:
     """The held-out locations, the train and test folders, and the same for each kind (``dr/``
     has its own split: its test folders are those at the held-out locations)."""
     chosen = [scene_name(sc) for sc in s.scenes]

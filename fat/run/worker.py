@@ -18,6 +18,7 @@ from ..frame import CameraRig, Frame, FrameObject
 from ..geometry import EYES, invert_pose, right_eye_pose
 from ..drop.physics import TIME_STEP, Physics
 from .plan import Drop
+from .resolve import object_infos, object_set
 from ..randomize import Draft, Randomization
 from ..render import make_renderer
 from ..render.scenery import surface_count
@@ -36,8 +37,8 @@ class Worker:
         self.s = s
         for sc in s.scenes:  # scene files given by path: known by name in this process too
             scene_name(sc)
-        self.objects = s.object_set()
-        self.assets: dict[str, ObjectAsset] = load_assets(s.object_infos(), self.objects.meshes, s.texture_size)
+        self.objects = object_set(s)
+        self.assets: dict[str, ObjectAsset] = load_assets(object_infos(s), self.objects.meshes, s.texture_size)
         self.physics = Physics()
         self.renderer = make_renderer(s.renderer, s.intrinsics, s.renderer_options, self.objects)
         self.note = self.renderer.note
@@ -67,16 +68,16 @@ class Worker:
         if drop.location not in self._locations:
             self._locations[drop.location] = scaled_location(get_location(drop.location), s.size_scale)
         loc = self._locations[drop.location]
-        pool = [self.objects.get(drop.object_name)] if drop.kind == "single" else s.object_infos()
+        pool = [self.objects.get(drop.object_name)] if drop.kind == "single" else object_infos(s)
         infos = sample_objects(rng, pool, drop.kind, s.mixed_count)
         starts = sample_start_poses(rng, loc, len(infos))
         cams = [sample_camera(rng, loc, s.camera) for _ in range(drop.n_frames)]
-        K = self.K
+        K = self.K if drop.intrinsics is None else drop.intrinsics  # the plan's camera of the drop's folder
         draft = None
         if s.randomized(drop.kind):  # each randomizer from its own stream: the drop's draws above are a mixed drop's
             draft = Draft(loc, infos, starts, cams, surface_count(loc), s.renderer_options.get("textures"))
             self.randomization.apply(drop.key, draft)
-            cams, K = draft.cameras, self.randomization.folder_intrinsics(drop.folder, K)
+            cams = draft.cameras
         assets = [self.assets[o.name] for o in infos]
         extra = draft.distractors if draft is not None else []
         self.physics.reset(loc)

@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import FatError, FormatError, OutputError
 from ..fileio import write_text_atomic
 from ..formats import fat as F
+from ..formats.fat_images import check_size, decode_file
 from ..formats.extras import extra_file
 from ..formats.fat import FRAME_RE, FatFolder, frame_file, parse_view
 from ..geometry import BASELINE_M, EYES
@@ -167,8 +168,8 @@ def _read_image(name: str, path: Path, size: tuple[int, int]) -> np.ndarray:
     if name == "rgb":
         if _IMREAD_RGB is None:
             return F.read_rgb(path, size)
-        img = F._decode(path, _IMREAD_RGB)
-        F._check_size(path, img, size)
+        img = decode_file(path, _IMREAD_RGB)
+        check_size(path, img, size)
         return img
     return {"depth": F.read_depth, "seg": F.read_seg, "instance": F.read_instance}[name](path, size)
 
