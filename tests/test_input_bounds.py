@@ -177,7 +177,7 @@ def test_convex_decomposition_of_a_thin_large_mesh_is_bounded(tmp_path):
 import sys, tempfile
 from pathlib import Path
 import numpy as np
-from fat.assets import _vhacd
+from fat.assets.objects import _vhacd
 from fat.assets.meshes import Mesh
 n = 400
 x, y = np.meshgrid(np.linspace(0, 0.2, n + 1), np.linspace(0, 0.2, n + 1))

@@ -467,12 +467,8 @@ def _cached(key: str, info: ObjectInfo, build, source: str) -> ObjectAsset:
 
 def _source_hash() -> str:
     from fat.objects import standins
-    from fat.assets import atlas
-    from fat.scene import gltf
-    from fat.scene import gltf_bake
-    from fat.scene import gltf_materials
-    from fat.assets import mesh_reading
-    from fat.assets import meshes
+    from fat.assets import atlas, mesh_reading, meshes
+    from fat.scene import gltf, gltf_bake, gltf_materials
 
     h = hashlib.sha256(ASSET_VERSION.encode())
     for mod in (standins, meshes, atlas, mesh_reading, gltf, gltf_materials, gltf_bake):
