@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -17,6 +18,10 @@ import numpy as np
 
 from .errors import ConfigError
 
+#: Metres per unit of each ``--units`` name; ``--units`` also takes a positive number of metres per unit.
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+#: How the FAT-aligned frame is found: NDDS's axis-aligned box, or the smallest oriented box.
+ALIGNMENTS = ("aabb", "obb")
 #: Largest texture side kept for real YCB models (their scans carry 4096 px textures).
 DEFAULT_TEXTURE_SIZE = 1024
 #: Segmentation value of the object in every single-object folder.
@@ -137,3 +142,26 @@ def fat_objects() -> ObjectSet:
         out.append(ObjectInfo(i, o["name"], o["class"], int(o["segmentation_class_id"]), dims, T, float(o["mass_kg"]),
                               spelling.get(o["class"], "")))
     return ObjectSet("fat", tuple(out), supercategory="ycb", meshes="standins", about=raw.get("about", ""))
+
+
+# ----------------------------------------------------------------------------- units
+def parse_units(value):
+    """A units value as a command line gives it: ``mm``, ``cm`` and ``m`` as they are, the text of
+    a positive number (``0.1``) as that number; anything else as it is, for :func:`units_scale` to
+    refuse as given."""
+    if isinstance(value, str) and value not in UNITS:
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return value
+        return number if math.isfinite(number) and number > 0 else value
+    return value
+
+
+def units_scale(value, where: str) -> float:
+    """Metres per unit from ``mm``, ``cm``, ``m`` or a positive number."""
+    if isinstance(value, str) and value in UNITS:
+        return UNITS[value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    raise ConfigError(f"{where}: units must be mm, cm, m or a positive number of metres per unit, got {value!r}")

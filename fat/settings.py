@@ -27,8 +27,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 from .scene import scenes as scenes
 from . import objectsets, randomize
-from .catalog import DEFAULT_TEXTURE_SIZE
-from .objectsets.build import ALIGNMENTS, parse_units, units_scale
+from .catalog import ALIGNMENTS, DEFAULT_TEXTURE_SIZE, parse_units, units_scale
 from .errors import ConfigError, did_you_mean
 from .options import Field, fields, option
 from .geometry import BASELINE_M, Intrinsics

@@ -25,11 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..catalog import ObjectSet, fat_objects
+from ..catalog import ALIGNMENTS, ObjectSet, fat_objects, parse_units, units_scale
 from ..errors import ConfigError
 from ..options import option
 from ..plugins import Registry
-from .build import ALIGNMENTS, parse_units, units_scale
 
 #: The entry-point group of object sources.
 GROUP = "fat.object_sources"

@@ -19,15 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import ObjectInfo, ObjectSet
+from ..catalog import ALIGNMENTS, UNITS, ObjectInfo, ObjectSet, parse_units, units_scale  # noqa: F401 - units named here too
 from ..errors import ConfigError
 from ..assets.mesh_reading import METRE_SUFFIXES, mesh_warning, probe_mesh, read_mesh_file, warn_quality
 from ..drop.sampling import REFERENCE_RADIUS
 
-#: Metres per unit of each ``--units`` name; ``--units`` also takes a positive number of metres per unit.
-UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
-#: How the FAT-aligned frame is found: NDDS's axis-aligned box, or the smallest oriented box.
-ALIGNMENTS = ("aabb", "obb")
 #: Density (kg/m^3) of an object whose mass is not given: mass = volume x density. FAT's 21 YCB
 #: objects average about 400 (boxes and cans hold air), solid plastic is about 1,000.
 DEFAULT_DENSITY = 500.0
@@ -65,28 +61,6 @@ class Entry:
     symmetry: dict | None = None
     material: object = None  # fat.render.materials.Material
     material_keys: tuple[str, ...] = ()  # the material's values the set file gives (they override the mesh file's)
-
-
-def parse_units(value):
-    """A units value as a command line gives it: ``mm``, ``cm`` and ``m`` as they are, the text of
-    a positive number (``0.1``) as that number; anything else as it is, for :func:`units_scale` to
-    refuse as given."""
-    if isinstance(value, str) and value not in UNITS:
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return value
-        return number if math.isfinite(number) and number > 0 else value
-    return value
-
-
-def units_scale(value, where: str) -> float:
-    """Metres per unit from ``mm``, ``cm``, ``m`` or a positive number."""
-    if isinstance(value, str) and value in UNITS:
-        return UNITS[value]
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-        return float(value)
-    raise ConfigError(f"{where}: units must be mm, cm, m or a positive number of metres per unit, got {value!r}")
 
 
 def check_class_name(name, where: str) -> str:
