@@ -17,6 +17,7 @@ from fat.run.plan import locations_of, plan, total_frames
 from fat.render import registry
 from fat.run.driver import check_output, generate
 from fat import randomize
+from fat.catalog import Standins, YcbModels
 from fat.run.resolve import object_infos, object_set, resolve
 from fat.settings import (EXTRA_KEYS, SettingError, config_key, from_values, n_locations, read_config,
                           specs)
@@ -237,6 +238,6 @@ def dry_run_report(s, folders, drops, out: Path, mode: str, workers: int) -> str
 
 def _objects_note(s) -> str:
     objects = object_set(s)
-    if objects.meshes == "standins":
+    if isinstance(objects.meshes, Standins):
         return "stand-in objects"
-    return "YCB models" if objects.meshes != "files" else f"{len(s.objects)} objects of {objects.name}"
+    return "YCB models" if isinstance(objects.meshes, YcbModels) else f"{len(s.objects)} objects of {objects.name}"

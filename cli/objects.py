@@ -8,7 +8,7 @@ import click
 
 from fat import objectsets
 from fat.formats.fat import object_settings_json
-from fat.objectsets.build import ALIGNMENTS
+from fat.catalog import ALIGNMENTS, YcbModels
 
 from .messages import emit
 
@@ -40,7 +40,7 @@ def objects_cmd(source, units, align, class_names, fat_settings: bool, fat_spell
     rows = [("#", "class", "seg id", "x cm", "y cm", "z cm", "mass kg", "mesh")]
     for o in objects:
         x, y, z = o.dimensions * 100
-        mesh = o.mesh or ("stand-in" if objects.meshes == "standins" else objects.meshes)
+        mesh = o.mesh or (str(objects.meshes.folder) if isinstance(objects.meshes, YcbModels) else "stand-in")
         rows.append((str(o.index + 1), o.class_name, str(o.segmentation_id), f"{x:.2f}", f"{y:.2f}", f"{z:.2f}",
                      f"{o.mass:.4g}", mesh))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

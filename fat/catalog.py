@@ -13,6 +13,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -71,6 +72,36 @@ def _key(name: str) -> str:
     return n[:-4] if n.endswith("_16k") else n
 
 
+@dataclass(frozen=True)
+class Standins:
+    """An object set's meshes are the built-in procedural stand-ins (FAT's cuboids)."""
+
+    def __str__(self) -> str:
+        return "stand-ins"
+
+
+@dataclass(frozen=True)
+class MeshFiles:
+    """An object set's meshes are each object's own file (:attr:`ObjectInfo.mesh`)."""
+
+    def __str__(self) -> str:
+        return "the objects' own mesh files"
+
+
+@dataclass(frozen=True)
+class YcbModels:
+    """An object set's meshes are the real YCB models in ``folder`` (FAT's 21 objects)."""
+
+    folder: Path
+
+    def __str__(self) -> str:
+        return f"YCB models in {self.folder}"
+
+
+#: Where an object set's meshes come from.
+Meshes = Standins | MeshFiles | YcbModels
+
+
 @dataclass(frozen=True, repr=False)
 class ObjectSet:
     """The objects a dataset is made of, as data: classes, segmentation ids, cuboids, model transforms,
@@ -80,15 +111,13 @@ class ObjectSet:
     name: str  # "fat"
     objects: tuple[ObjectInfo, ...]
     supercategory: str = "ycb"  # COCO's supercategory of every class
-    meshes: str = "standins"  # where meshes come from: "standins" (built-in procedural meshes), "files"
-    #                           (each object's ``mesh``) or a folder of YCB models
+    meshes: Meshes = Standins()  # where meshes come from
     about: str = ""
 
     def __repr__(self) -> str:
         names = [o.name for o in self.objects]
         shown = ", ".join(names[:5]) + (f", ... ({len(names) - 5} more)" if len(names) > 5 else "")
-        meshes = self.meshes if self.meshes in ("standins", "files") else f"YCB models in {self.meshes}"
-        return f"ObjectSet({self.name!r}: {len(names)} objects ({shown}); meshes: {meshes})"
+        return f"ObjectSet({self.name!r}: {len(names)} objects ({shown}); meshes: {self.meshes})"
 
     def __post_init__(self):
         idx: dict[str, ObjectInfo] = {}
@@ -141,7 +170,7 @@ def fat_objects() -> ObjectSet:
         T.setflags(write=False)
         out.append(ObjectInfo(i, o["name"], o["class"], int(o["segmentation_class_id"]), dims, T, float(o["mass_kg"]),
                               spelling.get(o["class"], "")))
-    return ObjectSet("fat", tuple(out), supercategory="ycb", meshes="standins", about=raw.get("about", ""))
+    return ObjectSet("fat", tuple(out), supercategory="ycb", meshes=Standins(), about=raw.get("about", ""))
 
 
 # ----------------------------------------------------------------------------- units

@@ -94,3 +94,22 @@ def test_model_transform_aligns_the_real_scans_to_their_cuboids(ycb_dir):
         lo, hi = p.min(0), p.max(0)
         assert np.allclose(hi - lo, o.dimensions, atol=2e-5), o.name
         assert np.allclose((hi + lo) / 2, 0, atol=2e-5), o.name
+
+
+def test_where_a_sets_meshes_come_from_is_a_typed_value(tmp_path):
+    """Catches: the mesh source as a string again ("standins", "files" or a folder's path, told apart
+    by comparing text), or a source whose set says the wrong one."""
+    import trimesh
+
+    from fat import objectsets
+    from fat.assets.objects import load_assets
+    from fat.catalog import MeshFiles, Standins, YcbModels, fat_objects
+
+    assert fat_objects().meshes == Standins()
+    trimesh.creation.box(extents=(0.1, 0.05, 0.02)).export(tmp_path / "brick.obj")
+    own = objectsets.load(tmp_path)
+    assert own.meshes == MeshFiles() and "own mesh files" in repr(own)
+    ycb = objectsets.REGISTRY.load("ycb").load(tmp_path, objectsets.Options())
+    assert ycb.meshes == YcbModels(tmp_path) and f"YCB models in {tmp_path}" in repr(ycb)
+    with pytest.raises(TypeError, match="fat.catalog.Meshes"):
+        load_assets(own.objects, "files")

@@ -40,7 +40,7 @@ import numpy as np
 
 from .atlas import chart_mask, prepare_atlas, prepare_maps
 from .cache import cache_dir
-from ..catalog import DEFAULT_TEXTURE_SIZE, ObjectInfo
+from ..catalog import DEFAULT_TEXTURE_SIZE, Meshes, MeshFiles, ObjectInfo, Standins, YcbModels
 from ..errors import ConfigError
 from ..fileio import commit_folder, discard, locked, temp_folder
 from .mesh_reading import MESH_SUFFIXES, OBJECT_TEXTURE_SIDE, probe_mesh
@@ -526,12 +526,14 @@ def ycb_assets(root: Path, objects: list[ObjectInfo], texture_size: int = DEFAUL
     return out
 
 
-def load_assets(objects, meshes: str = "standins", texture_size: int = DEFAULT_TEXTURE_SIZE) -> dict[str, ObjectAsset]:
-    """The assets of ``objects`` (ObjectInfos of one set) by their set's ``meshes``: ``standins``,
-    ``files`` (each object's mesh file) or a folder of YCB models."""
+def load_assets(objects, meshes: Meshes = Standins(), texture_size: int = DEFAULT_TEXTURE_SIZE) -> dict[str, ObjectAsset]:
+    """The assets of ``objects`` (ObjectInfos of one set) by their set's ``meshes``: the stand-ins,
+    each object's mesh file or a folder of YCB models (:data:`fat.catalog.Meshes`)."""
     objects = list(objects)
-    if meshes == "standins":
+    if isinstance(meshes, Standins):
         return standin_assets(objects)
-    if meshes == "files":
+    if isinstance(meshes, MeshFiles):
         return file_assets(objects, texture_size)
-    return ycb_assets(Path(meshes), objects, texture_size)
+    if isinstance(meshes, YcbModels):
+        return ycb_assets(Path(meshes.folder), objects, texture_size)
+    raise TypeError(f"meshes must be a fat.catalog.Meshes value, got {meshes!r}")

@@ -52,7 +52,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..catalog import ObjectInfo, ObjectSet
+from ..catalog import ObjectInfo, ObjectSet, YcbModels
 from ..assets.objects import load_assets
 from ..errors import ConfigError
 from ..formats.fat import DEPTH_UNITS_PER_M, frame_file
@@ -245,10 +245,10 @@ def dataset_models(ds, objects_dir: Path | None) -> list[Model]:
             raise ConfigError(f"--objects {where}: no object of class {cls}, which the dataset's object set lists "
                               "(fat_dataset.json)")
         chosen[i + 1] = (cls, src)
-    if source_set.meshes not in ("standins", "files"):  # a YCB folder may hold only the objects a dataset uses
+    if isinstance(source_set.meshes, YcbModels):  # a YCB folder may hold only the objects a dataset uses
         from ..assets.objects import find_ycb
 
-        for i in [i for i, (_, src) in chosen.items() if find_ycb(Path(source_set.meshes), src) is None]:
+        for i in [i for i, (_, src) in chosen.items() if find_ycb(Path(source_set.meshes.folder), src) is None]:
             del chosen[i]  # no mesh: left out of models/ (an image that shows it is refused in _export)
     assets = load_assets([src for _, src in chosen.values()], source_set.meshes)
     return [Model(i, cls, assets[src.name], src) for i, (cls, src) in sorted(chosen.items())]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import ALIGNMENTS, UNITS, ObjectInfo, ObjectSet, parse_units, units_scale  # noqa: F401 - units named here too
+from ..catalog import ALIGNMENTS, UNITS, MeshFiles, ObjectInfo, ObjectSet, parse_units, units_scale  # noqa: F401 - units named here too
 from ..errors import ConfigError
 from ..assets.mesh_reading import METRE_SUFFIXES, mesh_warning, probe_mesh, read_mesh_file, warn_quality
 from ..drop.sampling import REFERENCE_RADIUS
@@ -236,7 +236,7 @@ def make_set(name: str, entries: list[Entry], supercategory: str, about: str, wh
                                   mesh=str(e.mesh), collision="" if e.collision is None else str(e.collision),
                                   symmetry=e.symmetry, material=e.material,
                                   material_keys=e.material_keys))
-    return ObjectSet(name, tuple(objects), supercategory=supercategory, meshes="files", about=about)
+    return ObjectSet(name, tuple(objects), supercategory=supercategory, meshes=MeshFiles(), about=about)
 
 
 def quality_warnings(entries: list[Entry]) -> None:

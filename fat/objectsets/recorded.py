@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..catalog import ObjectInfo, ObjectSet, fat_objects
+from ..catalog import MeshFiles, ObjectInfo, ObjectSet, fat_objects
 from .build import segmentation_ids
 
 #: Cuboid difference (metres) under which a class of the files is FAT's object of that class.
@@ -65,4 +65,4 @@ def dataset_objects(storage) -> ObjectSet:
                                   mixed_spelling.get(k, "")))
     name = record.get("name", "dataset") if isinstance(record, dict) else "dataset"
     sup = record.get("supercategory", "objects") if isinstance(record, dict) else "objects"
-    return ObjectSet(str(name), tuple(objects), supercategory=str(sup), meshes="files", about="read from the dataset's files")
+    return ObjectSet(str(name), tuple(objects), supercategory=str(sup), meshes=MeshFiles(), about="read from the dataset's files")

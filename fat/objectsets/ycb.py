@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ..catalog import ObjectSet, fat_objects
+from ..catalog import ObjectSet, YcbModels, fat_objects
 
 
 class YcbFolder:
@@ -19,4 +19,4 @@ class YcbFolder:
         return path.is_dir() and any(find_ycb(path, o) is not None for o in fat_objects())
 
     def load(self, path: Path, options) -> ObjectSet:
-        return replace(fat_objects(), meshes=str(path))
+        return replace(fat_objects(), meshes=YcbModels(path))

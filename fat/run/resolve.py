@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import objectsets
 from ..assets.objects import check_ycb_folder
-from ..catalog import ObjectInfo, ObjectSet
+from ..catalog import ObjectInfo, ObjectSet, YcbModels
 from ..drop.sampling import bounding_radius, camera_distance, size_scale as needed_size_scale
 from ..errors import ConfigError
 from ..render import registry
@@ -164,8 +164,8 @@ def resolve(s: Settings) -> Settings:
         raise SettingError("frames_per_drop", f"the plan would hold {drops:,} drops, more than {MAX_DROPS:,}; "
                            "use more --frames-per-drop or fewer frames, locations or objects")
     _check_room(s, given_distance, chosen)
-    if objects.meshes not in ("standins", "files"):  # a folder of YCB models: every chosen object in it
-        check_ycb_folder(Path(objects.meshes), object_infos(s))
+    if isinstance(objects.meshes, YcbModels):  # every chosen object in the folder
+        check_ycb_folder(Path(objects.meshes.folder), object_infos(s))
     return s
 
 
