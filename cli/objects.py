@@ -8,22 +8,16 @@ import click
 
 from fat import objectsets
 from fat.formats.fat import object_settings_json
-from fat.catalog import ALIGNMENTS, YcbModels
+from fat.catalog import YcbModels
 
 from .messages import emit
+from .options import click_options
 
 
 @click.command("objects", short_help="List the objects of a set: class, ids, cuboid, mass.")
 @click.option("--objects", "source", type=click.Path(path_type=Path),
               help="An object set: a folder of meshes, a BOP models/ folder, an object-set file, a YCB folder or "
                    "sample, the shipped sample set (as fat generate --objects). [FAT's 21 objects]")
-@click.option("--units", default="m", show_default=True, metavar="mm|cm|m|NUMBER",
-              help="Units of mesh files that do not say (OBJ, PLY, STL): mm, cm, m or metres per unit "
-                   "(0.1: a unit of 10 cm).")
-@click.option("--align", type=click.Choice(list(ALIGNMENTS)), default="aabb", show_default=True,
-              help="Cuboids from each mesh's axis-aligned box (NDDS) or its smallest oriented box.")
-@click.option("--class-names", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON file naming a BOP models folder's objects by id.")
 @click.option("--fat-settings", is_flag=True,
               help="Print the mixed-folder _object_settings.json of the set (FAT's 21: NVDU's _ycb_original.json).")
 @click.option("--fat-spelling", is_flag=True,
@@ -49,3 +43,7 @@ def objects_cmd(source, units, align, class_names, fat_settings: bool, fat_spell
         lines.append("  ".join(cells).rstrip())
     lines.append(f"{objects.name}: {len(objects)} objects; single-object folders use segmentation id 255 for every object")
     emit("\n".join(lines) + "\n")
+
+
+# --units, --align, --class-names: the object sources' own options (fat.objectsets.Options), after --objects
+objects_cmd.params[1:1] = click_options(objectsets.Options, with_defaults=True)

@@ -297,6 +297,13 @@ def setting(default=dataclasses.MISSING, *, default_factory=dataclasses.MISSING,
     return option(default, default_factory=default_factory, **spec)
 
 
+def _source_option(name: str, **changes) -> dict:
+    """The schema of the object sources' option ``name`` (:class:`fat.objectsets.Options`: key, flag,
+    metavar, help), with ``changes`` (how a setting parses and checks it)."""
+    spec = dict(fields(objectsets.Options))[name]
+    return {"key": spec.key, "flag": spec.flag, "metavar": spec.metavar, "help": spec.help, **changes}
+
+
 def _location_bounds():
     return 0, n_locations() - 1
 
@@ -326,17 +333,12 @@ class Settings:
                                              "glTF/GLB, STL), a BOP models/ folder, an object-set file (TOML, "
                                              "JSON), or sample: the shipped sample set (where no file or folder "
                                              "of that name exists). [FAT's 21 objects as procedural stand-ins]")
-    units: str | float = setting("m", key="units", flag="--units", metavar="mm|cm|m|NUMBER", parse=parse_units,
-                                 check=_check_units,
-                                 help="Units of mesh files that do not say (OBJ, PLY, STL): mm, cm, m or metres "
-                                      "per unit (0.1: a unit of 10 cm). [m]")
-    align: str = setting("aabb", key="align", flag="--align", type="choice", choices=lambda: ALIGNMENTS,
-                         check=lambda k, v: _choice(k, "align", v, ALIGNMENTS),
-                         help="The objects' cuboids: aabb, each mesh's own axis-aligned box (NDDS), or obb, "
-                              "its smallest oriented box. [aabb]")
-    class_names: str | None = setting(None, key="class_names", flag="--class-names", type="path", parse=_folder,
-                                      check=lambda k, v: _absolute_path(k, "class names file", v),
-                                      help="JSON file naming a BOP models folder's objects by id (1: ape, ...).")
+    # the object sources' options (fat.objectsets.Options), as settings: the same key, flag and help
+    units: str | float = setting("m", **_source_option("units", parse=parse_units, check=_check_units))
+    align: str = setting("aabb", **_source_option("align", type="choice", choices=lambda: ALIGNMENTS,
+                                                  check=lambda k, v: _choice(k, "align", v, ALIGNMENTS)))
+    class_names: str | None = setting(None, **_source_option("class_names", type="path", parse=_folder,
+                                                             check=lambda k, v: _absolute_path(k, "class names file", v)))
     mixed_frames: int = setting(20, key="mixed_frames", flag="--mixed-frames", type="int", check=_frames("mixed frames"),
                                 help="Frames per mixed folder (overrides --frames).")
     single_frames: int = setting(20, key="single_frames", flag="--single-frames", type="int",

@@ -199,3 +199,17 @@ def test_the_docs_tables_name_every_option_of_the_schema():
     missing += [f"{r}.{key}" for r, key, _, _ in randomize.option_help() if key not in ("enabled", "probability")
                 and not any(line.startswith(f"| `{r}` |") and f"`{key}`" in line.split("|")[2] for line in rows)]
     assert not missing, f"options without a row in docs/: {missing}"
+
+
+def test_the_object_sources_options_are_one_schema_for_generate_objects_and_the_library():
+    """Catches: ``--units``, ``--align`` and ``--class-names`` described three times (the object
+    sources' Options, the settings, ``fat objects``), drifting apart in key, flag or help."""
+    from fat.cli.objects import objects_cmd
+
+    source = dict(options.fields(objectsets.Options))
+    setting = dict(settings.specs())
+    flags = {p.opts[0]: p for p in objects_cmd.params if isinstance(p, click.Option)}
+    for name in ("units", "align", "class_names"):
+        s, o = setting[name], source[name]
+        assert (s.key, s.flag, s.help) == (o.key, o.flag, o.help), name
+        assert flags[o.flag].help == o.help and flags[o.flag].name == o.key
