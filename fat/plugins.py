@@ -20,6 +20,8 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Iterable
 
+from .errors import ConfigError
+
 PLUGINS_FILE = Path(__file__).with_name("plugins.ini")
 
 
@@ -118,8 +120,6 @@ class Registry:
         else (a KeyError for a name not registered: callers name their own unknown names)."""
         if name in self._loaded:
             return self._loaded[name]
-        from .errors import ConfigError
-
         value = self.value(name)
         try:
             obj = _import(value)
@@ -142,8 +142,6 @@ class Registry:
         """(name, plugin) of each of ``names`` (default: :meth:`names`) that loads; one that does not
         is left out with a warning (:func:`warn_unloadable`), unless it is ours or in ``strict``
         (its ConfigError is raised)."""
-        from .errors import ConfigError
-
         strict = set(strict) | set(self.ours())
         out = []
         for name in self.names() if names is None else names:

@@ -68,7 +68,7 @@ class Export:
         raise NotImplementedError
 
 
-#: the exports found: ours (pyproject.toml's), then other packages'
+#: the exports found: ours (fat/plugins.ini's), then other packages'
 REGISTRY = Registry(GROUP, "export plugin", needs=("help", "run"), calls=("run",),
                     cannot_load="{what} {name} ({value}) cannot be loaded: {error}",
                     not_plugin="{what} {name} ({value}) is not an export: it lacks {lacks}")

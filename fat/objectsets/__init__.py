@@ -32,7 +32,7 @@ from ..plugins import Registry
 
 #: The entry-point group of object sources.
 GROUP = "fat.object_sources"
-#: The sources found: ours (pyproject.toml's: setfile, bop, ycb), other packages', then ours of
+#: The sources found: ours (fat/plugins.ini's: setfile, bop, ycb), other packages', then ours of
 #: ``last``: meshes, which claims any mesh file or folder of meshes.
 REGISTRY = Registry(GROUP, "object source", needs=("claims", "load"), calls=("claims", "load"), last=("meshes",),
                     cannot_load="{what} {name} ({value}) cannot be loaded ({error})",

@@ -8,7 +8,7 @@ fall with the targets, the camera, the targets' own materials. Randomizer ``name
 leaves every other randomizer's draws as they were.
 
 Randomizers are plugins (entry point group ``fat.randomizers``, ``name = "module:Class"``, the
-class a :class:`Randomizer`; :data:`REGISTRY`, ours those of pyproject.toml in the order they run);
+class a :class:`Randomizer`; :data:`REGISTRY`, ours those of fat/plugins.ini in the order they run);
 their options are :mod:`fat.options` fields (:func:`param`). docs/randomization.md says how to write one.
 """
 
@@ -120,7 +120,7 @@ class Randomizer(ABC):
 
 
 # ----------------------------------------------------------------------------- registry
-#: the randomizers found: ours (pyproject.toml's, in the order they run), then other packages' by name
+#: the randomizers found: ours (fat/plugins.ini's, in the order they run), then other packages' by name
 REGISTRY = Registry(GROUP, "randomizer", Randomizer, reserved=(ALL,))
 
 

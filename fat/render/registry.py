@@ -19,7 +19,7 @@ from .base import NoOptions, OptionError, OptionSpec, Renderer, option_specs
 
 GROUP = "fat.renderers"
 AUTO = "auto"
-#: the renderers found: ours (pyproject.toml's, in its order), then other packages' by name
+#: the renderers found: ours (fat/plugins.ini's, in its order), then other packages' by name
 REGISTRY = Registry(GROUP, "renderer", Renderer, reserved=(AUTO,))
 
 

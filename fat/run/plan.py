@@ -74,12 +74,10 @@ def locations_of(s: Settings) -> list[str]:
     return [f"{scene_name(sc)}_{i}" for sc in s.scenes for i in s.locations]
 
 
-def count_drops(s: Settings, n_objects: int | None = None) -> int:
-    """How many drops :func:`plan` makes, without making them; ``n_objects``: the chosen objects'
-    number (default: the resolved settings' objects)."""
-    n_objects = len(s.objects) if n_objects is None else n_objects
+def count_drops(s: Settings) -> int:
+    """How many drops :func:`plan` makes, counted without making them (resolved settings)."""
     per_folder = {k: -(-_folder_frames(s, k) // s.frames_per_drop) for k in KINDS}
-    return len(locations_of(s)) * sum(per_folder[k] * (n_objects if k == "single" else 1) for k in s.kinds)
+    return len(locations_of(s)) * sum(per_folder[k] * (len(s.objects) if k == "single" else 1) for k in s.kinds)
 
 
 def _folder_frames(s, kind: str) -> int:

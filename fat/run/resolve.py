@@ -159,7 +159,7 @@ def resolve(s: Settings) -> Settings:
     given_distance = s.distance
     s = _scaled(s, chosen)
     s = _renderer_checks(s, objects)
-    drops = count_drops(s, len(chosen))
+    drops = count_drops(s)
     if drops > MAX_DROPS:
         raise SettingError("frames_per_drop", f"the plan would hold {drops:,} drops, more than {MAX_DROPS:,}; "
                            "use more --frames-per-drop or fewer frames, locations or objects")
