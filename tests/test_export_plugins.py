@@ -5,61 +5,14 @@ adds a subcommand with its own options; a broken or unknown one is refused in on
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
-PLUGIN = '''
-"""A third-party export: one line per view, the folder, frame, eye and number of objects."""
-from dataclasses import dataclass
-from pathlib import Path
-
-from fat.exports import Export, Result
-from fat.exports.common import file_output, open_dataset, skipped, views_with_masks
-from fat.fileio import write_text_atomic
-from fat.options import OptionError, option
-
-
-def _separator(key, value):
-    if not value or "\\n" in value:
-        raise OptionError(key, f"--sep must be one or more characters on one line, got {value!r}")
-    return value
-
-
-@dataclass(frozen=True)
-class ListingOptions:
-    sep: str = option(",", flag="--sep", show_default=True, check=_separator, help="Field separator.")
-
-
-class Listing(Export):
-    name = "listing"
-    help = "One line per view: folder, frame, eye, objects."
-    output = "file"
-    options = ListingOptions
-
-    def run(self, dataset, out, *, overwrite=False, skip_bad=False, progress=None, sep=","):
-        out = Path(out)
-        ds = open_dataset(dataset, "the listing reads a dataset folder", skip_bad, fields=("annotations",))
-        with file_output([out], dataset, overwrite):
-            lines = [sep.join([item["folder"], str(item["index"]), item["eye"], str(len(item["objects"]))])
-                     for item, _ in views_with_masks(ds, masks=False, progress=progress)]
-            write_text_atomic(out, "\\n".join(lines) + "\\n")
-        return Result([f"{out}: {len(lines)} views"], skipped(ds))
-'''
-
+from plugin_examples import install
 
 @pytest.fixture
 def plugin_path(tmp_path):
-    site = tmp_path / "site"
-    (site / "fat_listing-0.1.dist-info").mkdir(parents=True)
-    (site / "fat_listing.py").write_text(PLUGIN)
-    (site / "fat_listing-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fat-listing\nVersion: 0.1\n")
-    (site / "fat_listing-0.1.dist-info" / "entry_points.txt").write_text(textwrap.dedent("""\
-        [fat.exports]
-        listing = fat_listing:Listing
-        broken = fat_listing_missing:Nope
-        """))
-    return site
+    return install(tmp_path / "site", "fat_listing", ["fat_listing"], "broken = fat_listing_missing:Nope\n")
 
 
 def fat(site, *args):

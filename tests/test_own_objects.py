@@ -453,42 +453,13 @@ def test_stats_and_show_name_the_sets_classes(datasets, tmp_path):
     assert (tmp_path / "show.png").stat().st_size > 10_000
 
 
-SOURCE_PLUGIN = '''
-from pathlib import Path
-
-import trimesh
-
-from fat.objectsets.build import Entry, make_set
-
-
-class Boxes:
-    name = "boxes"
-    help = "a .boxes file: one box a line, its name and size in metres"
-
-    def claims(self, path):
-        return path.suffix == ".boxes"
-
-    def load(self, path, options):
-        entries = []
-        for line in path.read_text().splitlines():
-            name, *size = line.split()
-            mesh = path.parent / f"{name}.stl"
-            trimesh.creation.box([float(s) for s in size]).export(mesh)
-            entries.append(Entry(name, mesh, str(path)))
-        return make_set(path.stem, entries, "boxes", "", str(path))
-'''
-
-
 @pytest.mark.slow
 def test_a_package_adds_an_object_source_through_an_entry_point(tmp_path):
     """A module and its distribution's entry_points.txt (group fat.object_sources) on the path:
     ``--objects`` reads a file type fat does not know, and a dataset is made of it."""
-    plugin = tmp_path / "plugin"
-    info = plugin / "fat_boxes-0.1.dist-info"
-    info.mkdir(parents=True)
-    (plugin / "fat_boxes.py").write_text(SOURCE_PLUGIN)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fat-boxes\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[fat.object_sources]\nboxes = fat_boxes:Boxes\n")
+    from plugin_examples import install
+
+    plugin = install(tmp_path / "plugin", "fat_boxes", ["fat_boxes"])
     (tmp_path / "crates.boxes").write_text("crate 0.12 0.08 0.05\nplank 0.2 0.03 0.02\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin), os.environ.get("PYTHONPATH", "")])}
 

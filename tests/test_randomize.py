@@ -292,42 +292,11 @@ def test_background_images_and_random_urdfs_meshes(tmp_path):
         renderer.close()
 
 
-RANDOMIZER_PLUGIN = '''
-from dataclasses import dataclass
-
-from fat.geometry import look_at, orbit_position
-from fat.randomize import Options, Randomizer, param
-from fat.drop.sampling import CameraSample
-
-
-@dataclass(frozen=True)
-class OverheadOptions(Options):
-    height: float = param(1.0, "number", "Metres above the fixation point.", low=0.2, high=5.0)
-
-
-class Overhead(Randomizer):
-    """Every camera straight above the drop (a plugin's example)."""
-
-    name = "overhead"
-    Options = OverheadOptions
-
-    def apply(self, rng, draft):
-        loc = draft.location
-        for i, cam in enumerate(draft.cameras):
-            eye = orbit_position(loc.fixation, loc.heading, 89.0, self.options.height)
-            draft.cameras[i] = CameraSample(0.0, 89.0, self.options.height, look_at(eye, loc.fixation))
-'''
-
-
 @pytest.mark.slow
 def test_a_package_adds_a_randomizer_by_an_entry_point(tmp_path):
-    root = tmp_path / "plugin"
-    root.mkdir()
-    (root / "fat_overhead.py").write_text(RANDOMIZER_PLUGIN)
-    info = root / "fat_overhead-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fat-overhead\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[fat.randomizers]\noverhead = fat_overhead:Overhead\n")
+    from plugin_examples import install
+
+    root = install(tmp_path / "plugin", "fat_overhead", ["fat_overhead"])  # docs/randomization.md's example
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     out = tmp_path / "ds"
     r = subprocess.run([sys.executable, "-m", "fat.cli.main", "generate", str(out), "--kind", "dr", "--scene", "kitchen",

@@ -7,28 +7,20 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from plugin_examples import install
 
 from fat.errors import ConfigError
 from fat.render import registry
 from fat.render.base import Capabilities, Renderer, option_specs
 
-#: the plugin of docs/renderers.md ("Writing a renderer plugin"), exactly: its first Python block
-_GUIDE = (Path(__file__).resolve().parents[1] / "docs" / "renderers.md").read_text()
-PLUGIN = _GUIDE.split("```python\n# fat_dim_renderer.py\n", 1)[1].split("```", 1)[0]
 
 
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory):
-    root = tmp_path_factory.mktemp("plugin")
-    (root / "fat_dim_renderer.py").write_text(PLUGIN)
-    info = root / "fat_dim_renderer-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fat-dim-renderer\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[fat.renderers]\ndim = fat_dim_renderer:DimRenderer\n")
-    return root
+    """The plugin of docs/renderers.md ("Writing a renderer plugin"), exactly, installed."""
+    return install(tmp_path_factory.mktemp("plugin"), "fat_dim_renderer", ["fat_dim_renderer"])
 
 
 def fat(plugin_path, *args, cwd):
